@@ -1,0 +1,130 @@
+# imgtool - build, test and benchmark.
+#
+#   make            libimgtool.a and ./imgtool
+#   make deps       install every Debian package the build, tests and main job need
+#   make check      build and run every test suite (unit, interop, bad-input, crash)
+#   make bench      ratios against qemu-img (see bench/README.md)
+#   make demo       the main job on a generated example image
+#   make SANITIZE=1 ...   the same under AddressSanitizer/UBSan (objects in build-asan/)
+#   make WERROR=1 ...     warnings are errors (CI)
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+
+DEBIAN_PACKAGES = build-essential pkg-config zlib1g-dev libzstd-dev libjson-c-dev \
+	libcunit1-dev libdeflate-dev qemu-utils python3
+
+ifeq ($(SANITIZE),1)
+BUILD := build-asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+BIN := $(BUILD)/imgtool
+else
+BUILD := build
+SANFLAGS :=
+BIN := imgtool
+endif
+
+PKGS := zlib libzstd json-c
+HAVE_LIBDEFLATE := $(shell $(PKG_CONFIG) --exists libdeflate && echo 1)
+ifeq ($(HAVE_LIBDEFLATE),1)
+PKGS += libdeflate
+FEATURE_CFLAGS += -DHAVE_LIBDEFLATE=1
+endif
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+CUNIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags cunit 2>/dev/null)
+CUNIT_LIBS := $(shell $(PKG_CONFIG) --libs cunit 2>/dev/null || echo -lcunit)
+
+WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+OPT ?= -O2 -g
+CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread \
+	-I. $(FEATURE_CFLAGS) $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
+LIBS_ALL := $(PKG_LIBS) -lm
+
+LIB_SRCS := $(wildcard common/*.c backends/*.c backends/*/*.c formats/*.c formats/*/*.c \
+	convert/*.c launcher/*.c)
+CLI_SRCS := $(wildcard imgtool/*.c)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+TOOL_SRCS := $(wildcard tests/bad-input/*.c tests/crash/*.c bench/*.c)
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
+
+LIBA := $(BUILD)/libimgtool.a
+
+.PHONY: all deps check check-unit check-interop check-bad-input check-crash bench demo clean
+
+all: $(BIN) $(LIBA) libimgtool.a
+
+libimgtool.a: $(LIBA)
+ifneq ($(BUILD),build-asan)
+	cp $(LIBA) libimgtool.a
+endif
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIBA): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJS) $(LIBA)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJS) $(LIBA) $(LIBS_ALL)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CUNIT_CFLAGS) -o $@ $< $(LIBA) $(CUNIT_LIBS) $(LIBS_ALL) $(LDFLAGS_ALL)
+
+$(BUILD)/tests/%: tests/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_ALL) $(LDFLAGS_ALL)
+
+$(BUILD)/bench/%: bench/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_ALL) $(LDFLAGS_ALL)
+
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "all Debian packages present"; fi
+
+tools: $(BIN) $(UNIT_BINS) $(TOOL_BINS)
+
+check: tools
+	tests/run-all.sh $(BUILD)
+
+check-unit: tools
+	tests/unit/run.sh $(BUILD)
+
+check-interop: tools
+	tests/interop/run.sh $(BUILD)
+
+check-bad-input: tools
+	tests/bad-input/run.sh $(BUILD)
+
+check-crash: tools
+	tests/crash/run.sh $(BUILD)
+
+bench: tools
+	bench/run.sh $(BUILD)
+
+demo: $(BIN)
+	./demo.sh
+
+clean:
+	rm -rf build build-asan imgtool libimgtool.a
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

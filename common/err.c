@@ -1,0 +1,67 @@
+/*
+ * err.c - thread-local error message (see err.h for the convention).
+ */
+#include "err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local char err_buf[ERR_MSG_MAX];
+
+int err_vset(int ret, const char *where, const char *fmt, va_list ap)
+{
+	/* Format into a scratch buffer first: the arguments may point into err_buf
+	 * (a caller adding the file name to a lower layer's message). */
+	char tmp[ERR_MSG_MAX];
+	size_t n = 0;
+
+	if (where && *where)
+		n = (size_t)snprintf(tmp, sizeof(tmp), "%s: ", where);
+	if (n >= sizeof(tmp))
+		n = sizeof(tmp) - 1;
+	vsnprintf(tmp + n, sizeof(tmp) - n, fmt, ap);
+	memcpy(err_buf, tmp, sizeof(err_buf));
+	return ret;
+}
+
+int err_set(int ret, const char *where, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vset(ret, where, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int err_set_default(int ret, const char *where, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err_buf[0])
+		return ret;
+	va_start(ap, fmt);
+	err_vset(ret, where, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+const char *err_get(void)
+{
+	return err_buf;
+}
+
+bool err_is_set(void)
+{
+	return err_buf[0] != '\0';
+}
+
+void err_clear(void)
+{
+	err_buf[0] = '\0';
+}
+
+void err_copy(const char *msg)
+{
+	snprintf(err_buf, sizeof(err_buf), "%s", msg ? msg : "");
+}

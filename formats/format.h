@@ -1,0 +1,221 @@
+/*
+ * format.h - a virtual disk: the interface every image format implements, and the
+ * public API the CLI, the copy engine and the launcher use.
+ *
+ * An image is a format (raw, qcow2, ...) over one backend (backends/backend.h), plus
+ * an optional backing image.  Formats never know which backend they sit on.
+ *
+ * Conventions for every format:
+ *  - offsets and lengths are guest (virtual disk) bytes; image_read()/image_write()
+ *    check them against the virtual size before calling the format.
+ *  - data I/O may run from several threads at once; a format serialises its own
+ *    metadata updates and orders them so that a crash at any instant leaves at worst
+ *    leaked clusters.
+ *  - errors are negative errno with the message set (err.h) naming the file.
+ *  - every byte read from a file is untrusted: check offsets, sizes and counts
+ *    before use and cap allocations.
+ */
+#ifndef IMGTOOL_FORMAT_H
+#define IMGTOOL_FORMAT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../backends/backend.h"
+#include "../common/opts.h"
+
+struct json_object;
+struct image;
+
+/* image_open flags */
+#define IMG_RDWR        0x0001  /* open for writing */
+#define IMG_NO_BACKING  0x0002  /* do not open the backing chain */
+#define IMG_REPAIR      0x0004  /* opened by check -r: allow opening a corrupt image */
+#define IMG_CHECK       0x0008  /* opened by check: do not auto-repair a dirty image */
+#define IMG_BE_SHIFT    8       /* BE_NOCACHE etc. (cache mode) live above this shift */
+#define IMG_BE_FLAGS(f) ((f) << IMG_BE_SHIFT)
+
+/* image_write_zeroes flags */
+#define IMG_ZERO_MAY_UNMAP 0x01 /* deallocating is fine if the range still reads as zeros */
+
+/* block_status flags (for one layer) */
+#define BS_DATA         0x01  /* reading needs the stored bytes (not known to be zero) */
+#define BS_ZERO         0x02  /* reads as zeros */
+#define BS_ALLOCATED    0x04  /* this layer decides the contents (no fall-through) */
+#define BS_OFFSET_VALID 0x08  /* the bytes lie raw at host_offset in img->be */
+#define BS_COMPRESSED   0x10  /* stored compressed */
+
+struct block_status {
+	uint64_t length;      /* bytes from the queried offset sharing this status (> 0) */
+	unsigned flags;       /* BS_* */
+	uint64_t host_offset; /* valid with BS_OFFSET_VALID */
+	int depth;            /* set by image_block_status_above(): 0 = top layer */
+};
+
+struct snapshot_info {
+	char *id;
+	char *name;
+	uint64_t vm_state_size;
+	uint32_t date_sec, date_nsec;
+	uint64_t vm_clock_nsec;
+	uint64_t icount;         /* UINT64_MAX when not recorded */
+	uint64_t disk_size;      /* virtual size at snapshot time */
+};
+
+/* What `info` prints.  The generic part is filled by image_info(); the format adds
+ * its own keys to format_specific (a json-c object, the "data" of qemu-img's
+ * "format-specific") and may set the other fields. */
+struct image_info {
+	uint64_t virtual_size;
+	int64_t actual_size;          /* -1 when unknown */
+	uint64_t cluster_size;        /* 0 when the format has none */
+	bool dirty_flag;
+	bool has_dirty_flag;          /* the format has a dirty flag to report */
+	bool encrypted;
+	bool compressed;              /* vmdk streamOptimized etc. */
+	struct snapshot_info *snapshots;
+	int nb_snapshots;
+	struct json_object *format_specific; /* may stay NULL */
+};
+
+struct check_result {
+	int corruptions;
+	int leaks;
+	int check_errors;
+	int corruptions_fixed;
+	int leaks_fixed;
+	uint64_t image_end_offset;
+	uint64_t total_clusters;
+	uint64_t allocated_clusters;
+	uint64_t fragmented_clusters;
+	uint64_t compressed_clusters;
+	bool has_cluster_stats;       /* the counters above are meaningful */
+};
+
+/* check repair modes */
+#define CHECK_FIX_LEAKS  0x1
+#define CHECK_FIX_ERRORS 0x2
+
+struct measure_result {
+	uint64_t required;
+	uint64_t fully_allocated;
+};
+
+/* Preallocation modes shared by create and resize. */
+enum prealloc_mode {
+	PREALLOC_OFF,
+	PREALLOC_METADATA,
+	PREALLOC_FALLOC,
+	PREALLOC_FULL,
+};
+int parse_prealloc(const char *s, enum prealloc_mode *out);
+const char *prealloc_name(enum prealloc_mode m);
+
+struct format_ops {
+	const char *name;
+	const char *const *aliases;   /* other names accepted by -f (NULL-terminated) */
+
+	/* Score 0 (not mine) .. 100 (certain) from the first bytes of the file. */
+	int (*probe)(const uint8_t *buf, size_t len, const char *filename);
+
+	/* img->be is open; fill img->size, img->priv, backing name/format etc. */
+	int (*open)(struct image *img, int flags);
+	void (*close)(struct image *img);
+
+	/* be is freshly created and empty.  opts holds the -o options (the format
+	 * marks what it uses; unknown keys are an error). */
+	int (*create)(struct backend *be, const char *filename, uint64_t size,
+		      struct opts *opts);
+
+	int (*read)(struct image *img, void *buf, uint64_t off, size_t len);
+	int (*write)(struct image *img, const void *buf, uint64_t off, size_t len);
+	/* optional: without it zeros are written as data */
+	int (*write_zeroes)(struct image *img, uint64_t off, uint64_t len, int flags);
+	/* optional: one whole cluster (the last may be short), compressed if it shrinks */
+	int (*write_compressed)(struct image *img, const void *buf, uint64_t off, size_t len);
+	/* Status of [off, off+len) in this layer only; len > 0 and in bounds. */
+	int (*block_status)(struct image *img, uint64_t off, uint64_t len,
+			    struct block_status *bs);
+	int (*flush)(struct image *img);
+
+	/* optional */
+	int (*info)(struct image *img, struct image_info *info);
+	int (*check)(struct image *img, int fix, struct check_result *res);
+	int (*resize)(struct image *img, uint64_t new_size, enum prealloc_mode prealloc,
+		      bool shrink);
+	/* Size a new image of this format needs for a disk of `size` bytes whose
+	 * contents are src (NULL: an empty disk). */
+	int (*measure)(struct opts *opts, uint64_t size, struct image *src,
+		       struct measure_result *res);
+};
+
+struct image {
+	const struct format_ops *ops;
+	struct backend *be;
+	char *filename;          /* as given by the user; used in every message */
+	uint64_t size;           /* virtual size in bytes */
+	int flags;               /* IMG_* given at open */
+	uint32_t cluster_size;   /* allocation unit (1 for raw); copy chunks align to it */
+	bool zero_init;          /* a freshly created image reads as zeros everywhere */
+
+	/* backing chain: names as stored in the image, the resolved path, and the
+	 * opened backing image (NULL when none or IMG_NO_BACKING) */
+	char *backing_name;
+	char *backing_path;
+	char *backing_format;
+	struct image *backing;
+
+	void *priv;              /* format private state */
+};
+
+/* Registry: formats in probe order. */
+extern const struct format_ops *const format_registry[];
+const struct format_ops *format_find(const char *name);
+
+/* Probe the content of an open backend; the best score wins, raw (score 1) last. */
+const struct format_ops *format_probe(struct backend *be, const char *filename);
+
+/* Open filename (any backend URL).  format NULL probes; a probe that finds only raw
+ * is refused for IMG_RDWR and for backing files (qemu's rule: never write into or
+ * trust a guessed raw image).  The backing chain is opened read-only below it, with
+ * loops and depth > 64 refused. */
+int image_open(const char *filename, const char *format, int flags, struct image **out);
+void image_close(struct image *img);
+
+/* Create an image: the backend object is created and the format writes its
+ * metadata.  size 0 is allowed where the format can take it from a backing file. */
+int image_create(const char *filename, const char *format, uint64_t size,
+		 struct opts *opts);
+
+int image_read(struct image *img, void *buf, uint64_t off, size_t len);
+int image_write(struct image *img, const void *buf, uint64_t off, size_t len);
+int image_write_zeroes(struct image *img, uint64_t off, uint64_t len, int flags);
+int image_write_compressed(struct image *img, const void *buf, uint64_t off, size_t len);
+int image_flush(struct image *img);
+
+/* Status of one layer, and of the whole chain (the first layer that allocates the
+ * range answers; unallocated everywhere reads as zeros with BS_ALLOCATED clear). */
+int image_block_status(struct image *img, uint64_t off, uint64_t len,
+		       struct block_status *bs);
+int image_block_status_above(struct image *img, uint64_t off, uint64_t len,
+			     struct block_status *bs);
+
+/* Read through the backing chain for a range this layer does not allocate: from
+ * img->backing when present (zeros past its end), else zeros.  For formats. */
+int image_read_backing(struct image *img, void *buf, uint64_t off, size_t len);
+
+int image_info(struct image *img, struct image_info *info);
+void image_info_free(struct image_info *info);
+int image_check(struct image *img, int fix, struct check_result *res);
+int image_resize(struct image *img, uint64_t new_size, enum prealloc_mode prealloc,
+		 bool shrink);
+int image_measure(const char *format, struct opts *opts, uint64_t size,
+		  struct image *src, struct measure_result *res);
+
+/* Resolve a backing file name stored in an image relative to that image's folder
+ * (absolute names and URLs are returned as they are).  Returns a malloc'd string. */
+char *image_resolve_backing(const char *image_filename, const char *backing_name);
+
+#endif
