@@ -1,6 +1,6 @@
 # imgtool - build, test and benchmark.
 #
-#   make            libimgtool.a and ./imgtool
+#   make            libimgtool.a and build/imgtool (make install: /usr/local/bin)
 #   make deps       install every Debian package the build, tests and main job need
 #   make check      build and run every test suite (unit, interop, bad-input, crash)
 #   make bench      ratios against qemu-img (see bench/README.md)
@@ -17,12 +17,13 @@ DEBIAN_PACKAGES = build-essential pkg-config zlib1g-dev libzstd-dev libjson-c-de
 ifeq ($(SANITIZE),1)
 BUILD := build-asan
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-BIN := $(BUILD)/imgtool
 else
 BUILD := build
 SANFLAGS :=
-BIN := imgtool
 endif
+# The binary cannot sit at the top level: imgtool/ is the CLI's source folder.
+BIN := $(BUILD)/imgtool
+PREFIX ?= /usr/local
 
 PKGS := zlib libzstd json-c
 HAVE_LIBDEFLATE := $(shell $(PKG_CONFIG) --exists libdeflate && echo 1)
@@ -52,14 +53,14 @@ CLI_SRCS := $(wildcard imgtool/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOL_SRCS := $(wildcard tests/bad-input/*.c tests/crash/*.c bench/*.c)
 
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 LIBA := $(BUILD)/libimgtool.a
 
-.PHONY: all deps check check-unit check-interop check-bad-input check-crash bench demo clean
+.PHONY: all install deps check check-unit check-interop check-bad-input check-crash bench demo clean
 
 all: $(BIN) $(LIBA) libimgtool.a
 
@@ -68,7 +69,7 @@ ifneq ($(BUILD),build-asan)
 	cp $(LIBA) libimgtool.a
 endif
 
-$(BUILD)/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
@@ -91,6 +92,9 @@ $(BUILD)/tests/%: tests/%.c $(LIBA)
 $(BUILD)/bench/%: bench/%.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_ALL) $(LDFLAGS_ALL)
+
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/imgtool
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -125,6 +129,6 @@ demo: $(BIN)
 	./demo.sh
 
 clean:
-	rm -rf build build-asan imgtool libimgtool.a
+	rm -rf build build-asan libimgtool.a
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

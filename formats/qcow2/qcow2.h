@@ -205,12 +205,17 @@ struct qcow2_state {
 	struct qcow2_inflight *inflight; /* guest ranges being allocated (qcow2_write.c) */
 
 	uint64_t free_cluster_index;  /* allocation search hint (cluster index) */
+	uint64_t free_byte_offset;    /* next free byte in the cluster being packed with
+					 * compressed data; 0 = none (qcow2_refcount.c) */
 	uint64_t file_size;           /* backend size at open, kept current by allocation */
 	bool read_only;
 	bool lazy_refcounts;          /* compatible bit set and image opened RDWR */
 	bool dirty_set;               /* we set the dirty bit on disk this session */
 
 	void *compress_ctx;           /* per-format compression state (qcow2_compress.c) */
+	/* -1 not yet known; 1: metadata preallocated, so data clusters may be
+	 * holes in the file and block_status asks the backend (qcow2_map.c) */
+	int metadata_prealloc;
 };
 
 static inline struct qcow2_state *qcow2_state(struct image *img)
@@ -298,6 +303,8 @@ void qcow2_l2_bitmap_set(const struct qcow2_state *s, void *table, uint64_t idx,
 /* Host offset and byte length of a compressed cluster's data from its descriptor. */
 void qcow2_compressed_extent(const struct qcow2_state *s, uint64_t l2_entry,
 			     uint64_t *host_off, uint64_t *nbytes);
+/* Decide (once, at open) whether s->metadata_prealloc applies. */
+void qcow2_detect_metadata_prealloc(struct qcow2_state *s);
 
 /* ---- qcow2_read.c ---- */
 int qcow2_read(struct image *img, void *buf, uint64_t off, size_t len);
@@ -310,6 +317,12 @@ int qcow2_decompress_cluster(struct qcow2_state *s, uint64_t l2_entry, uint8_t *
  * in cap (the caller then writes the cluster uncompressed). */
 int qcow2_compress_buffer(const struct qcow2_state *s, const void *in, size_t len,
 			  void *out, size_t cap);
+/* Read len bytes at in_cluster of the compressed cluster described by l2_entry
+ * (without s->lock; keeps the last decompressed cluster of a read-only image). */
+int qcow2_read_compressed(struct qcow2_state *s, uint64_t l2_entry, uint64_t in_cluster,
+			  void *buf, size_t len);
+/* Free s->compress_ctx (at close). */
+void qcow2_compress_state_free(struct qcow2_state *s);
 
 /* ---- qcow2_snapshot_table.c ---- */
 int qcow2_snapshot_table_read(struct qcow2_state *s);
@@ -341,6 +354,10 @@ int qcow2_flush(struct image *img);
 int qcow2_grow_l1(struct qcow2_state *s, uint64_t min_size);
 /* Flush caches and clear the dirty bit if we set it (at close). */
 int qcow2_write_close(struct qcow2_state *s);
+/* Allocate L2 tables and data clusters for [off, end) (metadata mode; falloc and
+ * full also reserve/write the new file area) - for create and resize. */
+int qcow2_preallocate(struct qcow2_state *s, uint64_t off, uint64_t end,
+		      enum prealloc_mode mode);
 
 /* ---- qcow2_create.c / qcow2_resize.c / qcow2_measure.c ---- */
 int qcow2_create(struct backend *be, const char *filename, uint64_t size,

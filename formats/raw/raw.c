@@ -126,14 +126,13 @@ static int raw_resize(struct image *img, uint64_t new_size, enum prealloc_mode p
 	return 0;
 }
 
-/* Raw needs the source's data bytes (holes stay holes), or everything when
- * preallocated; rounded to sectors as qemu does. */
+/* A raw image occupies its whole virtual size (qemu-img reports the same:
+ * holes are a property of the filesystem, not of the format). */
 static int raw_measure(struct opts *opts, uint64_t size, struct image *src,
 		       struct measure_result *res)
 {
 	enum prealloc_mode mode = PREALLOC_OFF;
 	const char *p = opts_get(opts, "preallocation");
-	uint64_t required = 0;
 	int ret;
 
 	if (p && parse_prealloc(p, &mode) < 0)
@@ -141,23 +140,8 @@ static int raw_measure(struct opts *opts, uint64_t size, struct image *src,
 	ret = opts_check_used(opts, "raw");
 	if (ret < 0)
 		return ret;
-	size = align_up(size, 512);
-	if (src && mode == PREALLOC_OFF) {
-		for (uint64_t off = 0; off < src->size;) {
-			struct block_status bs;
-			ret = image_block_status_above(src, off, src->size - off, &bs);
-			if (ret < 0)
-				return ret;
-			if (!(bs.flags & BS_ZERO))
-				required += bs.length;
-			off += bs.length;
-		}
-		required = align_up(required, 512);
-	} else {
-		required = size;
-	}
-	res->required = required;
-	res->fully_allocated = size;
+	res->required = align_up(size, 512);
+	res->fully_allocated = res->required;
 	return 0;
 }
 

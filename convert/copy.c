@@ -1,0 +1,434 @@
+/*
+ * copy.c - the copy engine (see copy.h).
+ *
+ * One dispatcher, shared under a mutex, turns the concatenated sources into tasks:
+ * it asks block status once per run (cached until the run is used up), skips or
+ * emits zero ranges, and cuts data runs into chunks of at most COPY_BUF_SIZE that end
+ * on target-cluster boundaries so that no two chunks share a cluster where this can
+ * be avoided.  Workers take tasks and do the I/O outside the lock, so reads of one
+ * worker overlap writes (and compression) of the others.  The number of workers
+ * bounds the memory: each owns exactly one buffer.
+ */
+#include "copy.h"
+#include "../common/err.h"
+#include "../common/util.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ZERO_TASK_MAX (1ULL << 30)   /* bounds a zero write so progress moves */
+
+enum task_kind {
+	TASK_NONE,
+	TASK_DATA,
+	TASK_ZERO,
+};
+
+struct task {
+	enum task_kind kind;
+	uint64_t off;   /* in the concatenated source space */
+	uint64_t len;
+};
+
+struct copy_state {
+	const struct copy_params *p;
+	uint64_t total;
+	uint64_t *base;           /* base[i]: where source i starts */
+	uint64_t align;           /* chunk ends fall on multiples of this */
+	uint64_t zero_gran;       /* zero detection granularity inside data */
+
+	pthread_mutex_t lock;     /* guards everything below */
+	uint64_t pos;             /* next byte to dispatch */
+	int cur;                  /* source holding pos */
+	uint64_t st_end;          /* end of the cached status run */
+	bool st_zero;             /* the cached run reads as zeros */
+	int error;
+	char errmsg[ERR_MSG_MAX];
+};
+
+int copy_default_workers(void)
+{
+	int n = cpu_count();
+
+	return MIN(MAX(n, 4), COPY_MAX_WORKERS);
+}
+
+uint64_t copy_total_size(struct image **src, int nb_src)
+{
+	uint64_t total = 0;
+
+	for (int i = 0; i < nb_src; i++)
+		if (!add_ok(total, src[i]->size, &total))
+			return 0;
+	return total;
+}
+
+static void record_error(struct copy_state *s, int ret)
+{
+	pthread_mutex_lock(&s->lock);
+	if (!s->error) {
+		s->error = ret;
+		snprintf(s->errmsg, sizeof(s->errmsg), "%s", err_get());
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Refresh the cached status run at s->pos (lock held). */
+static int refresh_status(struct copy_state *s)
+{
+	const struct copy_params *p = s->p;
+	struct image *src;
+	struct block_status bs;
+	uint64_t soff, end;
+	int ret;
+
+	while (s->cur + 1 < p->nb_src && s->pos >= s->base[s->cur + 1])
+		s->cur++;
+	src = p->src[s->cur];
+	soff = s->pos - s->base[s->cur];
+	ret = image_block_status_above(src, soff, src->size - soff, &bs);
+	if (ret < 0)
+		return ret;
+	end = s->pos + bs.length;
+	/* Cut a long run on an aligned boundary so the next run starts aligned. */
+	if (bs.length > s->align && !is_aligned(end, s->align))
+		end = align_down(end, s->align);
+	s->st_end = end;
+	s->st_zero = (bs.flags & BS_ZERO) && !(bs.flags & BS_DATA);
+	return 0;
+}
+
+/* Next task for an uncompressed copy (lock held); TASK_NONE when done. */
+static int next_plain(struct copy_state *s, struct task *t)
+{
+	const struct copy_params *p = s->p;
+	int ret;
+
+	while (s->pos < s->total) {
+		uint64_t len, lim;
+
+		if (s->pos >= s->st_end) {
+			ret = refresh_status(s);
+			if (ret < 0)
+				return ret;
+		}
+		len = s->st_end - s->pos;
+		if (s->st_zero) {
+			if (p->target_zeroed) {
+				progress_add(p->progress, len);
+				s->pos += len;
+				continue;
+			}
+			t->kind = TASK_ZERO;
+			len = MIN(len, ZERO_TASK_MAX);
+		} else {
+			t->kind = TASK_DATA;
+			lim = align_down(s->pos + COPY_BUF_SIZE, s->align);
+			if (lim <= s->pos)
+				lim = s->pos + COPY_BUF_SIZE;
+			len = MIN(len, lim - s->pos);
+		}
+		t->off = s->pos;
+		t->len = len;
+		s->pos += len;
+		return 0;
+	}
+	t->kind = TASK_NONE;
+	return 0;
+}
+
+/* Next task for a compressed copy (lock held): whole clusters only; a cluster that
+ * is partly data is read whole (its holes read as zeros). */
+static int next_compressed(struct copy_state *s, struct task *t)
+{
+	const struct copy_params *p = s->p;
+	uint64_t cs = s->align;
+	int ret;
+
+	while (s->pos < s->total) {
+		uint64_t len, end;
+
+		if (s->pos >= s->st_end) {
+			ret = refresh_status(s);
+			if (ret < 0)
+				return ret;
+		}
+		end = s->st_end;
+		if (s->st_zero && (end - s->pos >= cs || end == s->total)) {
+			len = end == s->total ? end - s->pos : align_down(end - s->pos, cs);
+			if (p->target_zeroed) {
+				progress_add(p->progress, len);
+				s->pos += len;
+				continue;
+			}
+			t->kind = TASK_ZERO;
+			len = MIN(len, ZERO_TASK_MAX);
+		} else {
+			t->kind = TASK_DATA;
+			if (s->st_zero)
+				end = s->pos + cs;
+			else
+				end = align_up(end, cs);
+			end = MIN(end, s->pos + COPY_BUF_SIZE);
+			end = MIN(end, s->total);
+			len = end - s->pos;
+		}
+		t->off = s->pos;
+		t->len = len;
+		s->pos += len;
+		return 0;
+	}
+	t->kind = TASK_NONE;
+	return 0;
+}
+
+static void next_task(struct copy_state *s, struct task *t)
+{
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->error) {
+		t->kind = TASK_NONE;
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	if (s->p->compress)
+		ret = next_compressed(s, t);
+	else
+		ret = next_plain(s, t);
+	if (ret < 0) {
+		err_set_default(ret, s->p->src[s->cur]->filename, "block status failed");
+		s->error = ret;
+		snprintf(s->errmsg, sizeof(s->errmsg), "%s", err_get());
+		t->kind = TASK_NONE;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Read [off, off+len) of the concatenated sources into buf. */
+static int read_sources(struct copy_state *s, uint8_t *buf, uint64_t off, uint64_t len)
+{
+	const struct copy_params *p = s->p;
+	int i = 0;
+
+	while (i + 1 < p->nb_src && off >= s->base[i + 1])
+		i++;
+	while (len) {
+		uint64_t soff = off - s->base[i];
+		uint64_t n = MIN(len, p->src[i]->size - soff);
+		int ret;
+
+		if (n) {
+			ret = image_read(p->src[i], buf, soff, (size_t)n);
+			if (ret < 0)
+				return ret;
+		}
+		buf += n;
+		off += n;
+		len -= n;
+		i++;
+		if (len && i >= p->nb_src)
+			return err_set(-EIO, NULL, "internal error: read past the sources");
+	}
+	return 0;
+}
+
+static int write_zero_range(struct copy_state *s, uint64_t off, uint64_t len)
+{
+	if (s->p->target_zeroed)
+		return 0;
+	return image_write_zeroes(s->p->dst, s->p->dst_offset + off, len, IMG_ZERO_MAY_UNMAP);
+}
+
+/* Is the block [b, e) of buf (offsets in the chunk) a zero run worth skipping?  Only
+ * whole granules count, except the image's last partial one. */
+static bool granule_is_zero(struct copy_state *s, const uint8_t *buf, uint64_t b, uint64_t e,
+			    uint64_t abs_end)
+{
+	if (e - b != s->zero_gran && abs_end != s->total)
+		return false;
+	return buffer_is_zero(buf + b, (size_t)(e - b));
+}
+
+/* Write a data chunk, turning zero granules into zero writes (or nothing). */
+static int write_sparse(struct copy_state *s, const uint8_t *buf, uint64_t off, uint64_t len)
+{
+	struct image *dst = s->p->dst;
+	uint64_t g = s->zero_gran;
+	uint64_t pos = 0;
+	int ret = 0;
+
+	if (!g)
+		return image_write(dst, buf, s->p->dst_offset + off, (size_t)len);
+	while (pos < len && ret == 0) {
+		uint64_t start = pos;
+		uint64_t e = MIN(len, (off + pos) / g * g + g - off);
+		bool zero = granule_is_zero(s, buf, pos, e, off + e);
+
+		pos = e;
+		while (pos < len) {
+			e = MIN(len, pos + g);
+			if (granule_is_zero(s, buf, pos, e, off + e) != zero)
+				break;
+			pos = e;
+		}
+		if (zero)
+			ret = write_zero_range(s, off + start, pos - start);
+		else
+			ret = image_write(dst, buf + start, s->p->dst_offset + off + start,
+					  (size_t)(pos - start));
+	}
+	return ret;
+}
+
+/* Compress cluster by cluster; wholly zero clusters are not written. */
+static int write_compressed_chunk(struct copy_state *s, const uint8_t *buf, uint64_t off,
+				  uint64_t len)
+{
+	uint64_t cs = s->align;
+	uint64_t pos = 0;
+	int ret = 0;
+
+	while (pos < len && ret == 0) {
+		uint64_t n = MIN(cs, len - pos);
+
+		if (buffer_is_zero(buf + pos, (size_t)n))
+			ret = write_zero_range(s, off + pos, n);
+		else
+			ret = image_write_compressed(s->p->dst, buf + pos,
+						     s->p->dst_offset + off + pos, (size_t)n);
+		pos += n;
+	}
+	return ret;
+}
+
+static int run_task(struct copy_state *s, uint8_t *buf, const struct task *t)
+{
+	int ret;
+
+	if (t->kind == TASK_ZERO)
+		return write_zero_range(s, t->off, t->len);
+	ret = read_sources(s, buf, t->off, t->len);
+	if (ret < 0)
+		return ret;
+	if (s->p->compress)
+		return write_compressed_chunk(s, buf, t->off, t->len);
+	return write_sparse(s, buf, t->off, t->len);
+}
+
+static void *copy_worker(void *opaque)
+{
+	struct copy_state *s = opaque;
+	uint8_t *buf = backend_buf_alloc(COPY_BUF_SIZE);
+	struct task t;
+	int ret;
+
+	if (!buf) {
+		record_error(s, err_set(-ENOMEM, NULL, "out of memory for copy buffers"));
+		return NULL;
+	}
+	for (;;) {
+		next_task(s, &t);
+		if (t.kind == TASK_NONE)
+			break;
+		ret = run_task(s, buf, &t);
+		if (ret < 0) {
+			err_set_default(ret, s->p->dst->filename, "copy failed at byte %llu",
+					(unsigned long long)t.off);
+			record_error(s, ret);
+			break;
+		}
+		progress_add(s->p->progress, t.len);
+	}
+	free(buf);
+	return NULL;
+}
+
+static int copy_check_params(const struct copy_params *p, uint64_t total)
+{
+	uint64_t end;
+
+	if (p->nb_src < 1)
+		return err_set(-EINVAL, NULL, "no source image");
+	if (!add_ok(p->dst_offset, total, &end) || end > p->dst->size)
+		return err_set(-ENOSPC, p->dst->filename,
+			       "target is smaller than the source (%llu < %llu bytes)",
+			       (unsigned long long)p->dst->size, (unsigned long long)end);
+	if (p->compress) {
+		if (p->dst->cluster_size < 512 || !is_power_of_2(p->dst->cluster_size) ||
+		    p->dst->cluster_size > COPY_BUF_SIZE)
+			return err_set(-ENOTSUP, p->dst->filename,
+				       "format '%s' does not support compression",
+				       p->dst->ops->name);
+		if (p->dst_offset % p->dst->cluster_size)
+			return err_set(-EINVAL, p->dst->filename,
+				       "compressed copy must start on a cluster boundary");
+	}
+	if (p->min_sparse > COPY_MAX_SPARSE)
+		return err_set(-EINVAL, NULL, "sparse granularity too large");
+	return 0;
+}
+
+static void setup_geometry(struct copy_state *s)
+{
+	const struct copy_params *p = s->p;
+	uint64_t cs = p->dst->cluster_size;
+
+	if (p->compress) {
+		s->align = cs;
+		return;
+	}
+	s->align = (cs > 4096 && is_power_of_2(cs) && cs <= COPY_BUF_SIZE) ? cs : 4096;
+	/* Inside a cluster a skipped zero run saves nothing and costs a second write,
+	 * so zero detection works on whole clusters for formats that have them. */
+	s->zero_gran = p->min_sparse;
+	if (s->zero_gran && cs > 1 && is_power_of_2(cs) && cs <= COPY_BUF_SIZE)
+		s->zero_gran = MAX(s->zero_gran, cs);
+	if (s->zero_gran > COPY_BUF_SIZE)
+		s->zero_gran = COPY_BUF_SIZE;
+}
+
+int copy_run(const struct copy_params *p)
+{
+	struct copy_state s = { .p = p };
+	pthread_t tids[COPY_MAX_WORKERS];
+	int nthreads = 0, workers;
+	int ret;
+
+	s.total = copy_total_size(p->src, p->nb_src);
+	ret = copy_check_params(p, s.total);
+	if (ret < 0)
+		return ret;
+	s.base = calloc((size_t)p->nb_src, sizeof(*s.base));
+	if (!s.base)
+		return err_set(-ENOMEM, NULL, "out of memory");
+	for (int i = 1; i < p->nb_src; i++)
+		s.base[i] = s.base[i - 1] + p->src[i - 1]->size;
+	setup_geometry(&s);
+	pthread_mutex_init(&s.lock, NULL);
+
+	workers = p->workers > 0 ? MIN(p->workers, COPY_MAX_WORKERS) : copy_default_workers();
+	/* No point in more workers than chunks. */
+	if ((uint64_t)workers > s.total / COPY_BUF_SIZE + 1)
+		workers = (int)(s.total / COPY_BUF_SIZE + 1);
+	for (int i = 1; i < workers; i++) {
+		if (pthread_create(&tids[nthreads], NULL, copy_worker, &s))
+			break;
+		nthreads++;
+	}
+	copy_worker(&s);
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(tids[i], NULL);
+
+	ret = s.error;
+	if (ret < 0)
+		err_copy(s.errmsg);
+	else
+		ret = image_flush(p->dst);
+	pthread_mutex_destroy(&s.lock);
+	free(s.base);
+	return ret;
+}

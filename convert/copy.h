@@ -1,0 +1,49 @@
+/*
+ * copy.h - the copy engine: copies one or more source images (concatenated) into a
+ * target image.  It serves convert now and commit, rebase, dd and the batch runner
+ * later.
+ *
+ * The engine walks the sources with image_block_status_above() and never reads a
+ * hole or zero range; it turns zero runs found inside data into zero writes (or
+ * skips them when the target already reads as zeros); and it runs N workers that
+ * each read, scan, compress and write a chunk, so reads, compression and writes
+ * overlap.  Writes complete in any order.  Memory is bounded: each worker owns one
+ * 2 MiB buffer, whatever the image size.
+ */
+#ifndef IMGTOOL_COPY_H
+#define IMGTOOL_COPY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../formats/format.h"
+#include "progress.h"
+
+#define COPY_BUF_SIZE      (2u * 1024 * 1024)  /* one worker's buffer, max chunk */
+#define COPY_MAX_WORKERS   16
+#define COPY_DEFAULT_SPARSE 4096                /* qemu-img's default -S */
+#define COPY_MAX_SPARSE    (16u * 1024 * 1024)  /* largest -S qemu-img accepts */
+
+struct copy_params {
+	struct image **src;       /* read in order, laid end to end in the target */
+	int nb_src;
+	struct image *dst;        /* open IMG_RDWR, at least as large as the sources */
+	uint64_t dst_offset;      /* where the first source lands in the target */
+	bool compress;            /* one compressed write per target cluster (-c) */
+	uint64_t min_sparse;      /* zero-run granularity inside data; 0 = none (-S 0) */
+	bool target_zeroed;       /* target already reads as zeros: skip zero ranges */
+	int workers;              /* 0 = default: max(cpu_count(), 4) */
+	struct progress *progress;/* may be NULL */
+};
+
+/* Default number of workers (max(cpu_count(), 4), at most COPY_MAX_WORKERS). */
+int copy_default_workers(void);
+
+/* Copy and flush the target.  0 or a negative errno with the message set (on the
+ * calling thread, even when a worker failed). */
+int copy_run(const struct copy_params *p);
+
+/* Total virtual size of the sources (what the target needs), 0 on overflow. */
+uint64_t copy_total_size(struct image **src, int nb_src);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * progress.h - progress reporting for long operations (convert, compare, later
+ * commit/rebase), shared so every command draws it the same way.
+ *
+ * Human mode draws qemu-img's "    (12.34/100%)\r" line on stdout; JSON mode prints
+ * one object per line {"done": N, "total": N, "elapsed": seconds} for machines.
+ * progress_add() may be called from any thread at any rate: output is rate limited.
+ */
+#ifndef IMGTOOL_PROGRESS_H
+#define IMGTOOL_PROGRESS_H
+
+#include <stdint.h>
+
+enum progress_mode {
+	PROGRESS_NONE,
+	PROGRESS_HUMAN,
+	PROGRESS_JSON,
+};
+
+struct progress;
+
+/* NULL only on allocation failure; a PROGRESS_NONE progress prints nothing. */
+struct progress *progress_new(enum progress_mode mode, uint64_t total);
+/* Account for bytes done (thread-safe). */
+void progress_add(struct progress *p, uint64_t bytes);
+/* Print the final 100% state (if done == total) and end the line. */
+void progress_finish(struct progress *p);
+void progress_free(struct progress *p);
+
+#endif

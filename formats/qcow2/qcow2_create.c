@@ -1,0 +1,399 @@
+/*
+ * qcow2_create.c - create a qcow2 image with qemu-img's options (size, compat,
+ * cluster_size, preallocation, lazy_refcounts, refcount_bits, compression_type,
+ * extended_l2, backing_file, backing_fmt).
+ *
+ * The layout follows qemu-img 7.2: header cluster, refcount table, refcount
+ * block(s), L1 table.  The initial metadata is computed and written here
+ * directly; preallocation then opens the new image and allocates through the
+ * normal write-side code, so that only one allocator exists.
+ */
+#include "qcow2.h"
+#include "../../common/bswap.h"
+#include "../../common/err.h"
+#include "../../common/util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct create_params {
+	uint64_t size;
+	int version;
+	uint32_t cluster_bits;
+	enum prealloc_mode prealloc;
+	bool lazy_refcounts;
+	uint32_t refcount_order;
+	int compression_type;
+	bool extended_l2;
+	const char *backing_file;
+	const char *backing_fmt;
+};
+
+/* The feature name table qemu writes (v3 only). */
+static const struct {
+	uint8_t type, bit;
+	const char *name;
+} feature_table[] = {
+	{ 0, 0, "dirty bit" },
+	{ 0, 1, "corrupt bit" },
+	{ 0, 2, "external data file" },
+	{ 0, 3, "compression type" },
+	{ 0, 4, "extended L2 entries" },
+	{ 1, 0, "lazy refcounts" },
+	{ 2, 0, "bitmaps" },
+	{ 2, 1, "raw external data" },
+};
+
+static int parse_version(const char *fn, const char *v, int *out)
+{
+	if (!strcmp(v, "0.10") || !strcmp(v, "v2"))
+		*out = 2;
+	else if (!strcmp(v, "1.1") || !strcmp(v, "v3"))
+		*out = 3;
+	else
+		return err_set(-EINVAL, fn, "Parameter 'version' does not accept value '%s'", v);
+	return 0;
+}
+
+static int get_bool(struct opts *opts, const char *key, bool *out)
+{
+	int ret = opts_get_bool(opts, key, out);
+
+	return ret == -ENOENT ? 0 : ret;
+}
+
+static int parse_params(const char *fn, uint64_t size, struct opts *opts,
+			struct create_params *p)
+{
+	const char *v;
+	uint64_t u;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	p->size = size;
+	p->version = 3;
+	p->cluster_bits = 16;
+	p->refcount_order = 4;
+
+	ret = opts_get_size(opts, "size", &u);
+	if (ret == 0)
+		p->size = u;
+	else if (ret != -ENOENT)
+		return ret;
+	v = opts_get(opts, "compat");
+	if (v && (ret = parse_version(fn, v, &p->version)) < 0)
+		return ret;
+	ret = opts_get_size(opts, "cluster_size", &u);
+	if (ret == 0) {
+		if (!is_power_of_2(u) || u < 512 || u > 2 * MiB)
+			return err_set(-EINVAL, fn, "Cluster size must be a power of two "
+				       "between 512 and 2048k");
+		p->cluster_bits = (uint32_t)__builtin_ctzll(u);
+	} else if (ret != -ENOENT) {
+		return ret;
+	}
+	v = opts_get(opts, "preallocation");
+	if (v && parse_prealloc(v, &p->prealloc) < 0)
+		return err_set(-EINVAL, fn,
+			       "Parameter 'preallocation' does not accept value '%s'", v);
+	if ((ret = get_bool(opts, "lazy_refcounts", &p->lazy_refcounts)) < 0)
+		return ret;
+	ret = opts_get_uint(opts, "refcount_bits", &u);
+	if (ret == 0) {
+		if (!is_power_of_2(u) || u > 64)
+			return err_set(-EINVAL, fn, "Refcount width must be a power of two and "
+				       "may not exceed 64 bits");
+		p->refcount_order = (uint32_t)__builtin_ctzll(u);
+	} else if (ret != -ENOENT) {
+		return ret;
+	}
+	v = opts_get(opts, "compression_type");
+	if (v) {
+		if (!strcmp(v, "zlib"))
+			p->compression_type = QCOW2_COMPRESSION_ZLIB;
+		else if (!strcmp(v, "zstd"))
+			p->compression_type = QCOW2_COMPRESSION_ZSTD;
+		else
+			return err_set(-EINVAL, fn, "Parameter 'compression-type' does not "
+				       "accept value '%s'", v);
+	}
+	if ((ret = get_bool(opts, "extended_l2", &p->extended_l2)) < 0)
+		return ret;
+	p->backing_file = opts_get(opts, "backing_file");
+	p->backing_fmt = opts_get(opts, "backing_fmt");
+	if (p->backing_file && !*p->backing_file)
+		p->backing_file = NULL;
+	ret = opts_check_used(opts, "qcow2");
+	if (ret < 0)
+		return ret;
+
+	/* combinations, with qemu's words */
+	if (p->version < 3) {
+		if (p->refcount_order != 4)
+			return err_set(-EINVAL, fn, "Different refcount widths than 16 bits "
+				       "require compatibility level 1.1 or above (use version=v3 "
+				       "or greater)");
+		if (p->compression_type != QCOW2_COMPRESSION_ZLIB)
+			return err_set(-EINVAL, fn, "Non-zlib compression type is only "
+				       "supported with compatibility level 1.1 and above (use "
+				       "version=v3 or greater)");
+		if (p->extended_l2)
+			return err_set(-EINVAL, fn, "Extended L2 entries are only supported "
+				       "with compatibility level 1.1 and above (use version=v3 "
+				       "or greater)");
+		if (p->lazy_refcounts)
+			return err_set(-EINVAL, fn, "Lazy refcounts only supported with "
+				       "compatibility level 1.1 and above (use version=v3 or "
+				       "greater)");
+	}
+	if (p->extended_l2 && p->cluster_bits < 14)
+		return err_set(-EINVAL, fn, "Extended L2 entries are only supported with "
+			       "cluster sizes of at least 16384 bytes");
+	if (p->backing_file && !p->backing_fmt)
+		return err_set(-EINVAL, fn, "Backing file specified without backing format");
+	if (p->backing_fmt && !p->backing_file)
+		return err_set(-EINVAL, fn, "Backing format cannot be used without backing file");
+	if (p->backing_file && p->prealloc != PREALLOC_OFF && !p->extended_l2)
+		return err_set(-EINVAL, fn, "Backing file and preallocation can only be used "
+			       "at the same time if extended_l2 is on");
+	if (p->backing_file && strlen(p->backing_file) > QCOW2_MAX_BACKING_NAME)
+		return err_set(-EINVAL, fn, "Backing file name too long");
+	return 0;
+}
+
+/* Take the virtual size from the backing image when none was given. */
+static int size_from_backing(const char *fn, struct create_params *p)
+{
+	struct image *b;
+	char *path;
+	int ret;
+
+	path = image_resolve_backing(fn, p->backing_file);
+	if (!path)
+		return err_set(-ENOMEM, fn, "out of memory");
+	ret = image_open(path, p->backing_fmt, IMG_NO_BACKING, &b);
+	free(path);
+	if (ret < 0)
+		return ret;
+	p->size = b->size;
+	image_close(b);
+	return 0;
+}
+
+static size_t put_ext(uint8_t *buf, size_t pos, uint32_t type, const void *data, uint32_t len)
+{
+	store_be32(buf + pos, type);
+	store_be32(buf + pos + 4, len);
+	memcpy(buf + pos + 8, data, len);
+	return pos + 8 + align_up(len, 8);
+}
+
+/* Serialise the header cluster into buf (cluster_size bytes, zeroed). */
+static int build_header(const char *fn, const struct create_params *p, uint8_t *buf,
+			uint64_t cs, uint64_t l1_size, uint64_t l1_off, uint64_t rt_off,
+			uint64_t rt_clusters)
+{
+	uint64_t incompat = 0, compat = 0;
+	size_t pos = p->version >= 3 ? QCOW2_WRITE_HEADER_LENGTH : QCOW2_V2_HEADER_LENGTH;
+	uint8_t ft[sizeof(feature_table) / sizeof(feature_table[0]) * 48];
+
+	if (p->compression_type != QCOW2_COMPRESSION_ZLIB)
+		incompat |= QCOW2_INCOMPAT_COMPRESSION;
+	if (p->extended_l2)
+		incompat |= QCOW2_INCOMPAT_EXTL2;
+	if (p->lazy_refcounts)
+		compat |= QCOW2_COMPAT_LAZY_REFCOUNTS;
+
+	store_be32(buf, QCOW2_MAGIC);
+	store_be32(buf + 4, (uint32_t)p->version);
+	store_be32(buf + 20, p->cluster_bits);
+	store_be64(buf + 24, p->size);
+	store_be32(buf + 36, (uint32_t)l1_size);
+	store_be64(buf + 40, l1_off);
+	store_be64(buf + 48, rt_off);
+	store_be32(buf + 56, (uint32_t)rt_clusters);
+	if (p->version >= 3) {
+		store_be64(buf + 72, incompat);
+		store_be64(buf + 80, compat);
+		store_be32(buf + 96, p->refcount_order);
+		store_be32(buf + 100, QCOW2_WRITE_HEADER_LENGTH);
+		buf[104] = (uint8_t)p->compression_type;
+	}
+	if (p->backing_fmt)
+		pos = put_ext(buf, pos, QCOW2_EXT_BACKING_FMT, p->backing_fmt,
+			      (uint32_t)strlen(p->backing_fmt));
+	if (p->version >= 3) {
+		memset(ft, 0, sizeof(ft));
+		for (size_t i = 0; i < ARRAY_SIZE(feature_table); i++) {
+			ft[i * 48] = feature_table[i].type;
+			ft[i * 48 + 1] = feature_table[i].bit;
+			memcpy(ft + i * 48 + 2, feature_table[i].name,
+			       strlen(feature_table[i].name));
+		}
+		pos = put_ext(buf, pos, QCOW2_EXT_FEATURE_TABLE, ft, sizeof(ft));
+	}
+	pos += 8;   /* end of extensions */
+	if (p->backing_file) {
+		size_t n = strlen(p->backing_file);
+		if (pos + n > cs)
+			return err_set(-ENOSPC, fn, "header and backing file name do not fit "
+				       "in one cluster");
+		memcpy(buf + pos, p->backing_file, n);
+		store_be64(buf + 8, pos);
+		store_be32(buf + 16, (uint32_t)n);
+	}
+	return 0;
+}
+
+static void rb_set(uint8_t *block, uint32_t order, uint64_t i, uint64_t v)
+{
+	uint32_t bits = 1u << order;
+	uint64_t bit = i * bits;
+
+	if (bits >= 8) {
+		for (uint32_t b = 0; b < bits / 8; b++)
+			block[i * (bits / 8) + b] = (uint8_t)(v >> (bits - 8 - 8 * b));
+		return;
+	}
+	block[bit / 8] |= (uint8_t)(v << (bit % 8));
+}
+
+/* Write header, refcount table, refcount blocks and an empty L1 table. */
+static int write_initial(struct backend *be, const char *fn, const struct create_params *p)
+{
+	uint64_t cs = 1ULL << p->cluster_bits;
+	uint64_t l2_entries = cs / (p->extended_l2 ? 16 : 8);
+	uint64_t clusters = div_round_up(p->size, cs);
+	uint64_t l1_size = div_round_up(clusters, l2_entries);
+	/* an empty disk has no L1 table at all (as with qemu) */
+	uint64_t l1_clusters = div_round_up(l1_size * 8, cs);
+	uint64_t l1_off = l1_size ? (1 + 1) * cs : 0;
+	uint64_t rbe = cs * 8 >> p->refcount_order;
+	uint64_t rt = 1, rb = 1, total, prev;
+	uint8_t *buf = NULL;
+	int ret;
+
+	if (l1_size > QCOW2_MAX_L1_BYTES / 8)
+		return err_set(-EFBIG, fn, "The image size is too large for file format "
+			       "'qcow2' (try using a larger cluster size)");
+	/* fixed point: header + table + blocks + L1 all described by the blocks */
+	do {
+		prev = rt + rb;
+		total = 1 + rt + rb + l1_clusters;
+		rb = div_round_up(total, rbe);
+		rt = div_round_up(rb * 8, cs);
+	} while (rt + rb != prev);
+	total = 1 + rt + rb + l1_clusters;
+	if (l1_size)
+		l1_off = (1 + rt + rb) * cs;
+
+	buf = calloc(1, cs);
+	if (!buf)
+		return err_set(-ENOMEM, fn, "out of memory");
+	ret = build_header(fn, p, buf, cs, l1_size, l1_off, cs, rt);
+	if (ret == 0)
+		ret = backend_pwrite(be, buf, cs, 0);
+	if (ret < 0)
+		goto out;
+	/* refcount table: entries for the rb blocks at clusters 1+rt.. */
+	for (uint64_t c = 0; c < rt; c++) {
+		memset(buf, 0, cs);
+		for (uint64_t k = 0; k < cs / 8; k++) {
+			uint64_t i = c * (cs / 8) + k;
+			if (i < rb)
+				store_be64(buf + k * 8, (1 + rt + i) * cs);
+		}
+		ret = backend_pwrite(be, buf, cs, (1 + c) * cs);
+		if (ret < 0)
+			goto out;
+	}
+	for (uint64_t b = 0; b < rb; b++) {
+		memset(buf, 0, cs);
+		for (uint64_t c = b * rbe; c < MIN(total, (b + 1) * rbe); c++)
+			rb_set(buf, p->refcount_order, c - b * rbe, 1);
+		ret = backend_pwrite(be, buf, cs, (1 + rt + b) * cs);
+		if (ret < 0)
+			goto out;
+	}
+	/* the L1 table: like qemu, only its used bytes are written */
+	if (!l1_size)
+		goto out;
+	ret = backend_write_zeroes(be, l1_off, l1_size * 8, 0);
+	if (ret == -ENOTSUP) {
+		err_clear();
+		memset(buf, 0, cs);
+		ret = 0;
+		for (uint64_t o = 0; o < l1_size * 8 && ret == 0; o += cs)
+			ret = backend_pwrite(be, buf, MIN(cs, l1_size * 8 - o), l1_off + o);
+	}
+out:
+	free(buf);
+	return ret;
+}
+
+/* Open the fresh image through the qcow2 driver and preallocate. */
+static int preallocate_new(struct backend *be, const char *fn, const struct create_params *p)
+{
+	struct image *img;
+	int ret;
+
+	img = calloc(1, sizeof(*img));
+	if (!img)
+		return err_set(-ENOMEM, fn, "out of memory");
+	img->filename = strdup(fn);
+	img->be = be;
+	img->flags = IMG_RDWR | IMG_NO_BACKING;
+	img->cluster_size = 1;
+	img->ops = format_find("qcow2");
+	if (!img->filename || !img->ops) {
+		ret = err_set(-ENOMEM, fn, "out of memory");
+		goto out;
+	}
+	ret = img->ops->open(img, img->flags);
+	if (ret < 0) {
+		img->ops = NULL;
+		goto out;
+	}
+	ret = qcow2_preallocate(qcow2_state(img), 0, p->size, p->prealloc);
+	if (ret == 0)
+		ret = qcow2_flush(img);
+	img->ops->close(img);
+out:
+	free(img->backing_name);
+	free(img->backing_path);
+	free(img->backing_format);
+	free(img->filename);
+	free(img);
+	return ret;
+}
+
+int qcow2_create(struct backend *be, const char *filename, uint64_t size,
+		 struct opts *opts)
+{
+	struct create_params p;
+	int ret;
+
+	ret = parse_params(filename, size, opts, &p);
+	if (ret < 0)
+		return ret;
+	if (p.backing_file && p.size == 0) {
+		ret = size_from_backing(filename, &p);
+		if (ret < 0)
+			return ret;
+	}
+	/* qemu keeps virtual sizes in whole 512-byte sectors */
+	if (p.size > UINT64_MAX - 511)
+		return err_set(-EFBIG, filename, "image size too large");
+	p.size = align_up(p.size, 512);
+	ret = write_initial(be, filename, &p);
+	if (ret < 0)
+		return ret;
+	if (p.prealloc != PREALLOC_OFF) {
+		ret = preallocate_new(be, filename, &p);
+		if (ret < 0)
+			return ret;
+	}
+	return backend_flush(be);
+}

@@ -1,0 +1,255 @@
+/*
+ * qcow2_open.c - open and close a qcow2 image, probing, and the format_ops table
+ * that wires the qcow2 driver into the format registry.
+ *
+ * Open reads cluster 0, validates it (qcow2_header.c), loads the active L1 table,
+ * sizes the metadata caches, hands over to the refcount code and the snapshot
+ * table, and applies the rules that depend on the open mode: a corrupt image is
+ * only writable for repair, unknown autoclear bits are cleared on a writable open,
+ * and a dirty image (lazy refcounts) is repaired before it is written.
+ */
+#include "qcow2.h"
+#include "../../common/bswap.h"
+#include "../../common/err.h"
+#include "../../common/util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The L2 cache covers the whole disk up to this much table memory. */
+#define L2_CACHE_MAX_BYTES       (16 * MiB)
+#define REFCOUNT_CACHE_MAX_BYTES (1 * MiB)
+#define CACHE_MIN_ENTRIES        4
+
+static int qcow2_probe(const uint8_t *buf, size_t len, const char *filename)
+{
+	if (len >= 8 && load_be32(buf) == QCOW2_MAGIC)
+		return 100;
+	return 0;
+}
+
+static void qcow2_free_state(struct qcow2_state *s)
+{
+	if (!s)
+		return;
+	qcow2_cache_destroy(s->l2_cache);
+	qcow2_cache_destroy(s->refcount_cache);
+	qcow2_snapshot_table_free(s);
+	free(s->l1);
+	free(s->reftable);
+	free(s->backing_fmt);
+	free(s->features);
+	for (int i = 0; i < s->nb_unknown_exts; i++)
+		free(s->unknown_exts[i].data);
+	free(s->unknown_exts);
+	free(s->extra_header);
+	qcow2_compress_state_free(s);
+	pthread_cond_destroy(&s->alloc_cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* Read cluster 0: first enough to learn the cluster size, then all of it (bytes
+ * past the end of a short file read as zeros). */
+static int read_header(struct qcow2_state *s, uint8_t **out, size_t *out_len)
+{
+	const char *fn = s->img->filename;
+	uint8_t small[QCOW2_V2_HEADER_LENGTH];
+	uint32_t bits;
+	size_t len, n;
+	uint8_t *buf;
+	int ret;
+
+	if (s->file_size < sizeof(small))
+		return err_set(-EINVAL, fn, "not a qcow2 image (file too small)");
+	ret = backend_pread(s->img->be, small, sizeof(small), 0);
+	if (ret < 0)
+		return ret;
+	bits = load_be32(small + 20);
+	if (bits < QCOW2_MIN_CLUSTER_BITS || bits > QCOW2_MAX_CLUSTER_BITS)
+		return err_set(-EINVAL, fn, "Unsupported cluster size: 2^%u", bits);
+	len = (size_t)1 << bits;
+	buf = calloc(1, len);
+	if (!buf)
+		return err_set(-ENOMEM, fn, "out of memory");
+	n = (size_t)MIN((uint64_t)len, s->file_size);
+	ret = backend_pread(s->img->be, buf, n, 0);
+	if (ret < 0) {
+		free(buf);
+		return ret;
+	}
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+static int load_l1(struct qcow2_state *s)
+{
+	uint64_t n = s->h.l1_size;
+	size_t bytes = (size_t)(n * 8);
+	int ret;
+
+	s->l1_alloc = MAX(n, 1);
+	s->l1 = calloc((size_t)s->l1_alloc, 8);
+	if (!s->l1)
+		return err_set(-ENOMEM, s->img->filename, "out of memory");
+	if (!n)
+		return 0;
+	ret = backend_pread(s->img->be, s->l1, bytes, s->h.l1_table_offset);
+	if (ret < 0)
+		return ret;
+	for (uint64_t i = 0; i < n; i++)
+		s->l1[i] = load_be64(&s->l1[i]);
+	return 0;
+}
+
+static int create_caches(struct qcow2_state *s)
+{
+	uint64_t tables = qcow2_l1_entries_for(s, s->h.size);
+	uint64_t l2_max = L2_CACHE_MAX_BYTES / s->cluster_size;
+	uint64_t rc_max = REFCOUNT_CACHE_MAX_BYTES / s->cluster_size;
+	uint64_t l2_n = MAX(MIN(tables, l2_max), CACHE_MIN_ENTRIES);
+	uint64_t rc_n = MAX(rc_max, CACHE_MIN_ENTRIES);
+
+	s->l2_cache = qcow2_cache_create(s, (int)l2_n);
+	s->refcount_cache = qcow2_cache_create(s, (int)rc_n);
+	if (!s->l2_cache || !s->refcount_cache)
+		return err_set(-ENOMEM, s->img->filename, "out of memory");
+	qcow2_cache_set_dependency(s->l2_cache, s->refcount_cache);
+	return 0;
+}
+
+static void drop_ext(struct qcow2_state *s, uint32_t type)
+{
+	int j = 0;
+
+	for (int i = 0; i < s->nb_unknown_exts; i++) {
+		if (s->unknown_exts[i].type == type)
+			free(s->unknown_exts[i].data);
+		else
+			s->unknown_exts[j++] = s->unknown_exts[i];
+	}
+	s->nb_unknown_exts = j;
+}
+
+/* Mode-dependent rules applied once the image is parsed. */
+static int open_rdwr_rules(struct qcow2_state *s, int flags)
+{
+	int ret;
+
+	/* We keep no bitmaps and know no other autoclear feature: a writer that
+	 * does not maintain them must clear their bits (as QEMU does). */
+	if (s->h.version >= 3 && s->h.autoclear_features) {
+		s->h.autoclear_features = 0;
+		/* the bitmaps are stale from now on: drop their extension, as
+		 * QEMU does when it finds the bit clear (check reclaims the
+		 * clusters as leaks) */
+		drop_ext(s, QCOW2_EXT_BITMAPS);
+		ret = qcow2_header_write(s);
+		if (ret < 0)
+			return ret;
+	}
+	if ((s->h.incompatible_features & QCOW2_INCOMPAT_DIRTY) && !(flags & IMG_CHECK)) {
+		ret = qcow2_repair_dirty(s);
+		if (ret < 0)
+			return err_set_default(ret, s->img->filename, "Could not repair dirty image");
+	}
+	return 0;
+}
+
+static int qcow2_open(struct image *img, int flags)
+{
+	struct qcow2_state *s;
+	uint8_t *hdr = NULL;
+	size_t hdr_len = 0;
+	int ret;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return err_set(-ENOMEM, img->filename, "out of memory");
+	s->img = img;
+	s->metadata_prealloc = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->alloc_cond, NULL);
+	s->read_only = !(flags & IMG_RDWR);
+
+	ret = backend_size(img->be, &s->file_size);
+	if (ret < 0)
+		goto fail;
+	ret = read_header(s, &hdr, &hdr_len);
+	if (ret < 0)
+		goto fail;
+	ret = qcow2_header_parse(s, hdr, hdr_len);
+	free(hdr);
+	if (ret < 0)
+		goto fail;
+	if ((s->h.incompatible_features & QCOW2_INCOMPAT_CORRUPT) && (flags & IMG_RDWR) &&
+	    !(flags & IMG_REPAIR)) {
+		ret = err_set(-EACCES, img->filename,
+			      "Image is corrupt; cannot be opened read/write");
+		goto fail;
+	}
+	s->lazy_refcounts = (s->h.compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS) &&
+			    !s->read_only;
+
+	ret = load_l1(s);
+	if (ret < 0)
+		goto fail;
+	ret = create_caches(s);
+	if (ret < 0)
+		goto fail;
+	img->priv = s;
+	img->size = s->h.size;
+	img->cluster_size = (uint32_t)s->cluster_size;
+	img->zero_init = true;
+
+	/* Nobody else can see the image yet: the open-time steps run without
+	 * s->lock (the repair code may take it itself). */
+	ret = qcow2_refcount_init(s);
+	if (ret == 0)
+		ret = qcow2_snapshot_table_read(s);
+	if (ret == 0 && !s->read_only)
+		ret = open_rdwr_rules(s, flags);
+	if (ret < 0)
+		goto fail;
+	qcow2_detect_metadata_prealloc(s);
+	return 0;
+fail:
+	img->priv = NULL;
+	qcow2_free_state(s);
+	return ret;
+}
+
+static void qcow2_close(struct image *img)
+{
+	struct qcow2_state *s = qcow2_state(img);
+
+	if (!s)
+		return;
+	/* Last user of the image: no lock needed (and qcow2_write_close may
+	 * take it itself). */
+	if (!s->read_only)
+		qcow2_write_close(s);
+	qcow2_free_state(s);
+	img->priv = NULL;
+}
+
+const struct format_ops qcow2_format_ops = {
+	.name = "qcow2",
+	.probe = qcow2_probe,
+	.open = qcow2_open,
+	.close = qcow2_close,
+	.create = qcow2_create,
+	.read = qcow2_read,
+	.write = qcow2_write,
+	.write_zeroes = qcow2_write_zeroes,
+	.write_compressed = qcow2_write_compressed,
+	.block_status = qcow2_block_status,
+	.flush = qcow2_flush,
+	.info = qcow2_info,
+	.check = qcow2_check,
+	.resize = qcow2_resize,
+	.measure = qcow2_measure,
+};

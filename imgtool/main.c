@@ -1,0 +1,99 @@
+/*
+ * main.c - imgtool's entry point: global options and dispatch to one subcommand.
+ *
+ * The syntax, messages and exit codes follow qemu-img 7.2 so that scripts can switch
+ * tools; each subcommand lives in its own cmd_*.c.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *syntax;
+};
+
+static const struct command commands[] = {
+	{ "check", cmd_check,
+	  "check [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-T src_cache] [-U] filename" },
+	{ "compare", cmd_compare,
+	  "compare [-f fmt] [-F fmt] [-T src_cache] [-p] [-q] [-s] [-U] filename1 filename2" },
+	{ "convert", cmd_convert,
+	  "convert [--target-is-zero] [-U] [-c] [-p] [--progress=json] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-o options] [-S sparse_size] [-m num_workers] [-W] filename [filename2 [...]] output_filename" },
+	{ "create", cmd_create,
+	  "create [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]" },
+	{ "info", cmd_info,
+	  "info [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename" },
+	{ "map", cmd_map,
+	  "map [-f fmt] [--output=ofmt] [--start-offset=offset] [--max-length=len] [-U] filename" },
+	{ "measure", cmd_measure,
+	  "measure [--output=ofmt] [-O output_fmt] [-o options] [--size N | [-f fmt] filename]" },
+	{ "resize", cmd_resize,
+	  "resize [-f fmt] [--preallocation=prealloc] [-q] [--shrink] filename [+ | -]size" },
+};
+
+static void print_version(void)
+{
+	printf("%s version %s\n", PROG_NAME, IMGTOOL_VERSION);
+	printf("A disk image toolkit compatible with qemu-img\n");
+}
+
+static void print_help(void)
+{
+	print_version();
+	printf("usage: %s [standard options] command [command options]\n"
+	       "Disk image utility\n\n"
+	       "    '-h', '--help'       display this help and exit\n"
+	       "    '-V', '--version'    output version information and exit\n\n"
+	       "Command syntax:\n", PROG_NAME);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %s\n", commands[i].syntax);
+	printf("\nSizes take the suffixes k, M, G, T, P, E (powers of 1024).\n"
+	       "Cache modes: none, writeback, writethrough, directsync, unsafe.\n"
+	       "Output formats (--output): human, json.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *name;
+	int c;
+
+	argv[0] = (char *)PROG_NAME;
+	/* "+": stop at the command name; its options belong to the command. */
+	while ((c = cli_getopt(argc, argv, "+hV", longopts)) != -1) {
+		switch (c) {
+		case 'h':
+			print_help();
+			return 0;
+		case 'V':
+			print_version();
+			return 0;
+		default:
+			return 1;
+		}
+	}
+	if (optind >= argc) {
+		cli_error("Not enough arguments");
+		return 1;
+	}
+	name = argv[optind];
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(commands[i].name, name)) {
+			argc -= optind;
+			argv += optind;
+			argv[0] = (char *)PROG_NAME;
+			optind = 0;   /* full getopt reinitialisation for the command */
+			return commands[i].run(argc, argv);
+		}
+	}
+	cli_error("Command not found: %s", name);
+	return 1;
+}

@@ -1,0 +1,209 @@
+#!/bin/bash
+# tests/crash/run.sh BUILD_DIR - crash ordering of the qcow2 write path.
+#
+# `imgtool convert -O qcow2` of a ~300 MiB raw source (data, zero runs written as
+# data, holes) is killed with SIGKILL at a random moment, 20 times, in three
+# flavours: plain, compressed (-c), lazy refcounts (-o lazy_refcounts=on), and
+# plain and lazy with 4 KiB clusters (metadata written during the copy).
+# After every kill:
+#   - `qemu-img check` must find no corruption (exit 0 or 3; with lazy refcounts
+#     the image is left dirty and refcounts may lag: exit 2 is then allowed, as
+#     qemu, which repairs such images on open);
+#   - every cluster the image maps must hold the source's bytes (data is written
+#     before the L2 entry that points to it);
+#   - `imgtool check -r leaks` (-r all for a dirty lazy image) must leave it clean:
+#     `qemu-img check` exit 0 afterwards.
+# Prints "N passed, N failed"; exits nonzero on any failure.
+set -u
+
+BUILD=${1:-build}
+cd "$(dirname "$0")/../.." || exit 1
+
+if [ -n "${IMGTOOL_BIN:-}" ]; then
+	BIN=$IMGTOOL_BIN
+elif [ "$BUILD" = build-asan ]; then
+	BIN=$BUILD/imgtool
+else
+	BIN=./imgtool
+	[ -f "$BIN" ] && [ -x "$BIN" ] || BIN=$BUILD/imgtool
+fi
+ITER=${CRASH_ITERATIONS:-20}
+SIZE_MB=${CRASH_SOURCE_MB:-300}
+
+if ! [ -f "$BIN" ] || ! [ -x "$BIN" ]; then
+	echo "crash: $BIN not built" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+for t in qemu-img python3; do
+	if ! command -v $t >/dev/null; then
+		echo "crash: $t not installed" >&2
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+done
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+
+WORK=$(mktemp -d /tmp/imgtool-crash.XXXXXX)
+CHILD=
+cleanup() {
+	[ -n "$CHILD" ] && kill -9 "$CHILD" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+SRC=$WORK/src.raw
+OUT=$WORK/out.qcow2
+
+# The source: per MiB, random data, text-like (compressible) data, written zeros,
+# or a hole; data MiBs also get zero and hole pieces inside.
+python3 - "$SRC" "$SIZE_MB" <<'EOF'
+import random, sys
+path, mb = sys.argv[1], int(sys.argv[2])
+r = random.Random(20240601)
+M = 1 << 20
+words = b"qcow2 cluster refcount table l2 entry snapshot backing zero data "
+text = (words * (M // len(words) + 1))[:M]
+with open(path, "wb") as f:
+    f.truncate(mb * M)
+    for i in range(mb):
+        kind = r.randrange(4)
+        if kind == 3:
+            continue                      # hole
+        if kind == 2:
+            f.seek(i * M); f.write(bytes(M))
+            continue
+        buf = bytearray(r.randbytes(M) if kind == 0 else text)
+        buf[:8] = i.to_bytes(8, "big")    # every MiB differs
+        for _ in range(r.randrange(4)):   # zero pieces inside data
+            o = r.randrange(0, M, 4096); n = r.choice([4096, 65536, 200000])
+            buf[o:o + n] = bytes(min(n, M - o))
+        f.seek(i * M); f.write(buf)
+EOF
+[ -s "$SRC" ] || { echo "crash: could not make the source"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+declare -A RUNTIME
+
+convert_args() {
+	case $1 in
+	plain) echo "convert -f raw -O qcow2" ;;
+	compressed) echo "convert -c -f raw -O qcow2" ;;
+	lazy) echo "convert -f raw -O qcow2 -o lazy_refcounts=on" ;;
+	# 4 KiB clusters: 150 L2 tables and ~40 refcount blocks, more than the
+	# caches hold, so metadata is written while the copy runs
+	small) echo "convert -f raw -O qcow2 -o cluster_size=4096" ;;
+	small-lazy) echo "convert -f raw -O qcow2 -o cluster_size=4096,lazy_refcounts=on" ;;
+	esac
+}
+
+# Every data extent the image maps must read back as the source's bytes.
+mapped_data_matches() {
+	qemu-img map -f qcow2 --output=json "$OUT" >"$WORK/map.json" 2>"$WORK/map.err" || return 1
+	qemu-img convert -f qcow2 -O raw "$OUT" "$WORK/back.raw" 2>"$WORK/map.err" || return 1
+	python3 - "$WORK/map.json" "$SRC" "$WORK/back.raw" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+a, b = open(sys.argv[2], "rb"), open(sys.argv[3], "rb")
+for e in m:
+    if not e.get("data"):
+        continue
+    off, n = e["start"], e["length"]
+    while n:
+        k = min(n, 1 << 22)
+        a.seek(off); b.seek(off)
+        if a.read(k) != b.read(k):
+            print("mapped data differs from the source near offset %d" % off)
+            sys.exit(1)
+        off += k; n -= k
+EOF
+}
+
+is_dirty() {
+	qemu-img info -f qcow2 --output=json "$OUT" 2>/dev/null | grep -q '"dirty-flag": true'
+}
+
+# One full run per flavour: the complete result must be right, and its runtime
+# bounds the random kill moment.
+for mode in plain small compressed lazy small-lazy; do
+	rm -f "$OUT"
+	start=$(date +%s.%N)
+	# shellcheck disable=SC2046
+	if ! "$BIN" $(convert_args $mode) "$SRC" "$OUT" 2>"$WORK/err"; then
+		echo "FAIL full $mode convert: $(head -n 3 "$WORK/err")"
+		failed=$((failed + 1))
+		RUNTIME[$mode]=1
+		continue
+	fi
+	end=$(date +%s.%N)
+	RUNTIME[$mode]=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
+	if qemu-img check -q "$OUT" && qemu-img compare -q -f raw -F qcow2 "$SRC" "$OUT"; then
+		passed=$((passed + 1))
+	else
+		echo "FAIL full $mode convert: qemu-img check/compare failed"
+		failed=$((failed + 1))
+	fi
+	echo "full $mode convert: ${RUNTIME[$mode]} s"
+done
+
+modes=(plain small compressed lazy small-lazy)
+for i in $(seq 1 "$ITER"); do
+	mode=${modes[$((i % ${#modes[@]}))]}
+	max=${RUNTIME[$mode]}
+	delay=$(awk -v s="$RANDOM" -v max="$max" 'BEGIN { srand(s); if (max < 0.06) max = 0.06;
+		printf "%.3f", 0.05 + rand() * (max - 0.05) }')
+	rm -f "$OUT"
+	# shellcheck disable=SC2046
+	"$BIN" $(convert_args $mode) "$SRC" "$OUT" 2>"$WORK/err" &
+	CHILD=$!
+	sleep "$delay"
+	kill -9 "$CHILD" 2>/dev/null
+	wait "$CHILD" 2>/dev/null
+	CHILD=
+	what="#$i $mode killed at ${delay}s"
+
+	if ! [ -s "$OUT" ] || [ "$(head -c 4 "$OUT" | od -An -tx1 | tr -d ' \n')" != 514649fb ]; then
+		# killed before the header existed: nothing to check
+		echo "ok   $what (no image yet)"
+		passed=$((passed + 1))
+		continue
+	fi
+
+	qemu-img check "$OUT" >"$WORK/check1" 2>&1
+	rc=$?
+	dirty=0
+	is_dirty && dirty=1
+	if ! { [ $rc = 0 ] || [ $rc = 3 ] || { [ $rc = 2 ] && [ $dirty = 1 ] && [[ $mode = *lazy ]]; }; }; then
+		echo "FAIL $what: qemu-img check exit $rc"
+		head -n 10 "$WORK/check1" | sed 's/^/    /'
+		failed=$((failed + 1))
+		continue
+	fi
+	if ! mapped_data_matches; then
+		echo "FAIL $what: $(cat "$WORK/map.err")"
+		failed=$((failed + 1))
+		continue
+	fi
+	repair=leaks
+	[ $dirty = 1 ] && repair=all
+	"$BIN" check -r $repair "$OUT" >"$WORK/repair" 2>&1
+	rrc=$?
+	qemu-img check "$OUT" >"$WORK/check2" 2>&1
+	rc2=$?
+	if [ $rrc != 0 ] || [ $rc2 != 0 ]; then
+		echo "FAIL $what: imgtool check -r $repair exit $rrc, then qemu-img check exit $rc2"
+		head -n 10 "$WORK/repair" "$WORK/check2" | sed 's/^/    /'
+		failed=$((failed + 1))
+		continue
+	fi
+	if ! mapped_data_matches; then
+		echo "FAIL $what: after repair: $(cat "$WORK/map.err")"
+		failed=$((failed + 1))
+		continue
+	fi
+	echo "ok   $what (qemu-img check before repair: $rc)"
+	passed=$((passed + 1))
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# tests/unit/run.sh BUILD_DIR - run every CUnit binary $BUILD_DIR/tests/unit/test_*
+# and sum their "Run Summary" test counts into one "N passed, N failed" line.
+# A binary that crashes or prints no summary counts as one failed test.
+set -u
+build=${1:-build}
+dir=$build/tests/unit
+passed=0
+failed=0
+shopt -s nullglob
+bins=("$dir"/test_*)
+if [ ${#bins[@]} -eq 0 ]; then
+	echo "unit: no test binaries in $dir (run make tools first)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+for bin in "${bins[@]}"; do
+	[ -x "$bin" ] || continue
+	case $bin in *.d|*.o) continue ;; esac
+	name=${bin##*/}
+	out=$("$bin" 2>&1)
+	rc=$?
+	# CUnit basic mode: "tests  <total> <ran> <passed> <failed> <inactive>"
+	line=$(printf '%s\n' "$out" | awk '$1 == "tests" && NF >= 5 { print $4, $5; exit }')
+	asserts=$(printf '%s\n' "$out" | awk '$1 == "asserts" && NF >= 5 { print $4 " of " $2; exit }')
+	if [ -z "$line" ]; then
+		printf '%s\n' "$out" | tail -n 20
+		echo "FAIL $name (exit $rc, no CUnit summary: crashed?)"
+		failed=$((failed + 1))
+		continue
+	fi
+	set -- $line
+	p=$1 f=$2
+	[ "$f" = "n/a" ] && f=0
+	if [ "$f" -ne 0 ] || [ "$rc" -ne 0 ]; then
+		printf '%s\n' "$out" | grep -v '^$' | tail -n 40
+		[ "$f" -eq 0 ] && f=1
+		echo "FAIL $name: $p passed, $f failed (asserts passed: $asserts, exit $rc)"
+	else
+		echo "PASS $name: $p tests (asserts passed: $asserts)"
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
