@@ -4,13 +4,14 @@
 # describes and checks, and qemu-img (the reference) proves identical to the source.
 #
 # Needs only coreutils to build the example (no sfdisk, no root).  `make demo` runs
-# it; DEMO_KEEP=1 keeps the files (the directory is printed), else they are removed.
+# it.  IMGTOOL_BIN=PATH runs another binary; DEMO_KEEP=1 keeps the files (the
+# directory is printed), else they are removed.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")" && pwd)
-IMGTOOL_BIN=${IMGTOOL:-}
+
 IMGTOOL=
-for c in $IMGTOOL_BIN "$top/imgtool" "$top/build/bin/imgtool"; do
+for c in ${IMGTOOL_BIN:-} "$top/build/imgtool"; do
 	if [ -f "$c" ] && [ -x "$c" ]; then
 		IMGTOOL=$c
 		break

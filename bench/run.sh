@@ -18,10 +18,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 size=${BENCH_SIZE:-2G}
 rounds=${ROUNDS:-5}
 
-IMGTOOL_BIN=${IMGTOOL:-}
+# the binary: $IMGTOOL_BIN if set, else BUILD_DIR/imgtool
 IMGTOOL=
-for c in $IMGTOOL_BIN "$build/imgtool" "$build/bin/imgtool" "$top/$build/imgtool" \
-	"$top/imgtool" "$top/build/bin/imgtool"; do
+for c in ${IMGTOOL_BIN:-} "$build/imgtool" "$top/$build/imgtool" "$top/build/imgtool"; do
 	if [ -f "$c" ] && [ -x "$c" ]; then
 		IMGTOOL=$(cd "$(dirname "$c")" && pwd)/$(basename "$c")
 		break

@@ -31,6 +31,7 @@ struct task {
 	enum task_kind kind;
 	uint64_t off;   /* in the concatenated source space */
 	uint64_t len;
+	bool known_zero; /* TASK_DATA whose source reads as zeros: fill, don't read */
 };
 
 struct copy_state {
@@ -116,7 +117,16 @@ static int next_plain(struct copy_state *s, struct task *t)
 				return ret;
 		}
 		len = s->st_end - s->pos;
-		if (s->st_zero) {
+		t->known_zero = false;
+		if (s->st_zero && p->min_sparse == 0) {
+			/* -S 0: a fully allocated target, zeros written as data (qemu-img) */
+			t->kind = TASK_DATA;
+			t->known_zero = true;
+			lim = align_down(s->pos + COPY_BUF_SIZE, s->align);
+			if (lim <= s->pos)
+				lim = s->pos + COPY_BUF_SIZE;
+			len = MIN(len, lim - s->pos);
+		} else if (s->st_zero) {
 			if (p->target_zeroed) {
 				progress_add(p->progress, len);
 				s->pos += len;
@@ -151,6 +161,7 @@ static int next_compressed(struct copy_state *s, struct task *t)
 	while (s->pos < s->total) {
 		uint64_t len, end;
 
+		t->known_zero = false;
 		if (s->pos >= s->st_end) {
 			ret = refresh_status(s);
 			if (ret < 0)
@@ -311,6 +322,10 @@ static int run_task(struct copy_state *s, uint8_t *buf, const struct task *t)
 
 	if (t->kind == TASK_ZERO)
 		return write_zero_range(s, t->off, t->len);
+	if (t->known_zero) {
+		memset(buf, 0, (size_t)t->len);
+		return image_write(s->p->dst, buf, s->p->dst_offset + t->off, (size_t)t->len);
+	}
 	ret = read_sources(s, buf, t->off, t->len);
 	if (ret < 0)
 		return ret;

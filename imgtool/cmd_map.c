@@ -118,8 +118,7 @@ static int map_image(struct image *img, enum output_format of, uint64_t start, u
 
 		ret = map_status(img, off, MIN(end - off, 1ULL << 30), &next);
 		if (ret < 0) {
-			cli_error("Could not read file metadata: %s",
-				  err_is_set() ? err_get() : strerror(-ret));
+			cli_report(ret, img->filename);
 			return ret;
 		}
 		if (mergeable(&cur, &next)) {

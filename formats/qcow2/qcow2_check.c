@@ -1343,8 +1343,14 @@ static int check_locked(struct qcow2_state *s, int fix, struct check_result *res
 	}
 
 	ret = check_pass(&c, fix);
-	if (fix)
+	if (fix) {
+		uint64_t size;
+
 		empty_caches(s);
+		/* a rebuild or a grown refcount block may have extended the file */
+		if (backend_size(c.be, &size) == 0 && size > s->file_size)
+			s->file_size = size;
+	}
 	if (ret == 0 && fix && (res->leaks_fixed || res->corruptions_fixed)) {
 		/* report the state after the repair, as qemu-img does, keeping what
 		 * was fixed */

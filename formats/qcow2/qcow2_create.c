@@ -31,21 +31,6 @@ struct create_params {
 	const char *backing_fmt;
 };
 
-/* The feature name table qemu writes (v3 only). */
-static const struct {
-	uint8_t type, bit;
-	const char *name;
-} feature_table[] = {
-	{ 0, 0, "dirty bit" },
-	{ 0, 1, "corrupt bit" },
-	{ 0, 2, "external data file" },
-	{ 0, 3, "compression type" },
-	{ 0, 4, "extended L2 entries" },
-	{ 1, 0, "lazy refcounts" },
-	{ 2, 0, "bitmaps" },
-	{ 2, 1, "raw external data" },
-};
-
 static int parse_version(const char *fn, const char *v, int *out)
 {
 	if (!strcmp(v, "0.10") || !strcmp(v, "v2"))
@@ -182,69 +167,44 @@ static int size_from_backing(const char *fn, struct create_params *p)
 	return 0;
 }
 
-static size_t put_ext(uint8_t *buf, size_t pos, uint32_t type, const void *data, uint32_t len)
+/* Write the header cluster through the driver's own header writer, so that a
+ * new image carries exactly what a rewritten one would (feature name table,
+ * backing format extension, backing name). */
+static int write_header(struct backend *be, const char *fn, const struct create_params *p,
+			uint64_t l1_size, uint64_t l1_off, uint64_t rt_off, uint64_t rt_clusters)
 {
-	store_be32(buf + pos, type);
-	store_be32(buf + pos + 4, len);
-	memcpy(buf + pos + 8, data, len);
-	return pos + 8 + align_up(len, 8);
-}
+	struct image img = {
+		.be = be,
+		.filename = (char *)fn,
+		.backing_name = (char *)p->backing_file,
+	};
+	struct qcow2_state s = {
+		.img = &img,
+		.backing_fmt = (char *)p->backing_fmt,
+	};
+	struct qcow2_header *h = &s.h;
 
-/* Serialise the header cluster into buf (cluster_size bytes, zeroed). */
-static int build_header(const char *fn, const struct create_params *p, uint8_t *buf,
-			uint64_t cs, uint64_t l1_size, uint64_t l1_off, uint64_t rt_off,
-			uint64_t rt_clusters)
-{
-	uint64_t incompat = 0, compat = 0;
-	size_t pos = p->version >= 3 ? QCOW2_WRITE_HEADER_LENGTH : QCOW2_V2_HEADER_LENGTH;
-	uint8_t ft[sizeof(feature_table) / sizeof(feature_table[0]) * 48];
-
-	if (p->compression_type != QCOW2_COMPRESSION_ZLIB)
-		incompat |= QCOW2_INCOMPAT_COMPRESSION;
-	if (p->extended_l2)
-		incompat |= QCOW2_INCOMPAT_EXTL2;
-	if (p->lazy_refcounts)
-		compat |= QCOW2_COMPAT_LAZY_REFCOUNTS;
-
-	store_be32(buf, QCOW2_MAGIC);
-	store_be32(buf + 4, (uint32_t)p->version);
-	store_be32(buf + 20, p->cluster_bits);
-	store_be64(buf + 24, p->size);
-	store_be32(buf + 36, (uint32_t)l1_size);
-	store_be64(buf + 40, l1_off);
-	store_be64(buf + 48, rt_off);
-	store_be32(buf + 56, (uint32_t)rt_clusters);
+	h->version = (uint32_t)p->version;
+	h->cluster_bits = p->cluster_bits;
+	h->size = p->size;
+	h->l1_size = (uint32_t)l1_size;
+	h->l1_table_offset = l1_off;
+	h->refcount_table_offset = rt_off;
+	h->refcount_table_clusters = (uint32_t)rt_clusters;
 	if (p->version >= 3) {
-		store_be64(buf + 72, incompat);
-		store_be64(buf + 80, compat);
-		store_be32(buf + 96, p->refcount_order);
-		store_be32(buf + 100, QCOW2_WRITE_HEADER_LENGTH);
-		buf[104] = (uint8_t)p->compression_type;
+		h->refcount_order = p->refcount_order;
+		h->compression_type = (uint8_t)p->compression_type;
+		if (p->compression_type != QCOW2_COMPRESSION_ZLIB)
+			h->incompatible_features |= QCOW2_INCOMPAT_COMPRESSION;
+		if (p->extended_l2)
+			h->incompatible_features |= QCOW2_INCOMPAT_EXTL2;
+		if (p->lazy_refcounts)
+			h->compatible_features |= QCOW2_COMPAT_LAZY_REFCOUNTS;
+	} else {
+		h->refcount_order = 4;
 	}
-	if (p->backing_fmt)
-		pos = put_ext(buf, pos, QCOW2_EXT_BACKING_FMT, p->backing_fmt,
-			      (uint32_t)strlen(p->backing_fmt));
-	if (p->version >= 3) {
-		memset(ft, 0, sizeof(ft));
-		for (size_t i = 0; i < ARRAY_SIZE(feature_table); i++) {
-			ft[i * 48] = feature_table[i].type;
-			ft[i * 48 + 1] = feature_table[i].bit;
-			memcpy(ft + i * 48 + 2, feature_table[i].name,
-			       strlen(feature_table[i].name));
-		}
-		pos = put_ext(buf, pos, QCOW2_EXT_FEATURE_TABLE, ft, sizeof(ft));
-	}
-	pos += 8;   /* end of extensions */
-	if (p->backing_file) {
-		size_t n = strlen(p->backing_file);
-		if (pos + n > cs)
-			return err_set(-ENOSPC, fn, "header and backing file name do not fit "
-				       "in one cluster");
-		memcpy(buf + pos, p->backing_file, n);
-		store_be64(buf + 8, pos);
-		store_be32(buf + 16, (uint32_t)n);
-	}
-	return 0;
+	qcow2_header_derive(&s);
+	return qcow2_header_write(&s);
 }
 
 static void rb_set(uint8_t *block, uint32_t order, uint64_t i, uint64_t v)
@@ -269,7 +229,7 @@ static int write_initial(struct backend *be, const char *fn, const struct create
 	uint64_t l1_size = div_round_up(clusters, l2_entries);
 	/* an empty disk has no L1 table at all (as with qemu) */
 	uint64_t l1_clusters = div_round_up(l1_size * 8, cs);
-	uint64_t l1_off = l1_size ? (1 + 1) * cs : 0;
+	uint64_t l1_off = 0;
 	uint64_t rbe = cs * 8 >> p->refcount_order;
 	uint64_t rt = 1, rb = 1, total, prev;
 	uint8_t *buf = NULL;
@@ -292,9 +252,7 @@ static int write_initial(struct backend *be, const char *fn, const struct create
 	buf = calloc(1, cs);
 	if (!buf)
 		return err_set(-ENOMEM, fn, "out of memory");
-	ret = build_header(fn, p, buf, cs, l1_size, l1_off, cs, rt);
-	if (ret == 0)
-		ret = backend_pwrite(be, buf, cs, 0);
+	ret = write_header(be, fn, p, l1_size, l1_off, cs, rt);
 	if (ret < 0)
 		goto out;
 	/* refcount table: entries for the rb blocks at clusters 1+rt.. */

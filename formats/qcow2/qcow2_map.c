@@ -16,6 +16,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 /* block_status merges lookups across L2 tables up to this many tables. */
@@ -77,11 +79,23 @@ enum qcow2_cluster_type qcow2_classify(const struct qcow2_state *s, uint64_t l2_
 	return host ? QCOW2_CLUSTER_NORMAL : QCOW2_CLUSTER_UNALLOCATED;
 }
 
-/* Validate the L2 entry at idx (guest offset guest_off) before it is used. */
-static int check_l2_entry(struct qcow2_state *s, uint64_t l2_off, uint64_t idx,
-			  uint64_t e, uint64_t bm)
+static bool problem(char *msg, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static bool problem(char *msg, size_t n, const char *fmt, ...)
 {
-	const char *fn = s->img->filename;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, n, fmt, ap);
+	va_end(ap);
+	return true;
+}
+
+/* What is wrong with an L2 entry, if anything (msg set, true returned). */
+static bool l2_entry_problem(const struct qcow2_state *s, uint64_t e, uint64_t bm,
+			     char *msg, size_t n)
+{
 	uint64_t host = e & L2E_OFFSET_MASK;
 
 	if (e & QCOW2_OFLAG_COMPRESSED) {
@@ -89,38 +103,43 @@ static int check_l2_entry(struct qcow2_state *s, uint64_t l2_off, uint64_t idx,
 
 		qcow2_compressed_extent(s, e, &coff, &clen);
 		if (coff >> 56)
-			return err_set(-EIO, fn,
-				       "compressed cluster offset %#" PRIx64 " invalid (L2 table at %#" PRIx64 ", index %" PRIu64 ")",
-				       coff, l2_off, idx);
+			return problem(msg, n, "compressed cluster offset %#" PRIx64 " invalid",
+				       coff);
 		if (coff >= s->file_size)
-			return err_set(-EIO, fn,
-				       "compressed cluster at %#" PRIx64 " beyond end of file (L2 table at %#" PRIx64 ", index %" PRIu64 ")",
-				       coff, l2_off, idx);
-		return 0;
+			return problem(msg, n,
+				       "compressed cluster at %#" PRIx64 " beyond end of file", coff);
+		return false;
 	}
 	if (e & L2E_STD_RESERVED_MASK)
-		return err_set(-EIO, fn,
-			       "L2 entry %#" PRIx64 " has reserved bits set (L2 table at %#" PRIx64 ", index %" PRIu64 ")",
-			       e, l2_off, idx);
+		return problem(msg, n, "L2 entry %#" PRIx64 " has reserved bits set", e);
 	if (s->extended_l2 && (bm & (bm >> 32) & 0xffffffffULL))
-		return err_set(-EIO, fn,
-			       "invalid subcluster bitmap %#" PRIx64 " (a subcluster both allocated and zero; L2 table at %#" PRIx64 ", index %" PRIu64 ")",
-			       bm, l2_off, idx);
+		return problem(msg, n,
+			       "invalid subcluster bitmap %#" PRIx64 " (a subcluster both allocated and zero)",
+			       bm);
 	if (s->extended_l2 && !host && (bm & 0xffffffffULL))
-		return err_set(-EIO, fn,
-			       "subclusters marked allocated without a host cluster (L2 table at %#" PRIx64 ", index %" PRIu64 ")",
-			       l2_off, idx);
+		return problem(msg, n, "subclusters marked allocated without a host cluster");
 	if (!host)
-		return 0;
+		return false;
 	if (!is_aligned(host, s->cluster_size))
-		return err_set(-EIO, fn,
-			       "Cluster allocation offset %#" PRIx64 " unaligned (L2 table at %#" PRIx64 ", index %" PRIu64 ")",
-			       host, l2_off, idx);
+		return problem(msg, n, "Cluster allocation offset %#" PRIx64 " unaligned", host);
 	if (host >= s->file_size)
-		return err_set(-EIO, fn,
-			       "data cluster at %#" PRIx64 " beyond end of file (L2 table at %#" PRIx64 ", index %" PRIu64 ")",
-			       host, l2_off, idx);
-	return 0;
+		return problem(msg, n, "data cluster at %#" PRIx64 " beyond end of file", host);
+	return false;
+}
+
+/* Validate the L2 entry at idx before it is used; the message is only set
+ * when report is true (a look-ahead past the requested cluster stays quiet). */
+static int check_l2_entry(struct qcow2_state *s, uint64_t l2_off, uint64_t idx,
+			  uint64_t e, uint64_t bm, bool report)
+{
+	char msg[200];
+
+	if (!l2_entry_problem(s, e, bm, msg, sizeof(msg)))
+		return 0;
+	if (report)
+		err_set(-EIO, s->img->filename,
+			"%s (L2 table at %#" PRIx64 ", index %" PRIu64 ")", msg, l2_off, idx);
+	return -EIO;
 }
 
 static int get_l2_offset(struct qcow2_state *s, uint64_t l1_index, uint64_t *l2_off)
@@ -171,18 +190,15 @@ static int scan_run(struct qcow2_state *s, const void *table, uint64_t l2_off,
 {
 	unsigned per = s->extended_l2 ? QCOW2_SUBCLUSTERS : 1;
 	uint64_t n = 0;
-	int ret;
 
 	while (n < max_sc && idx < s->l2_entries) {
 		uint64_t e = qcow2_l2_entry_get(s, table, idx);
 		uint64_t bm = qcow2_l2_bitmap_get(s, table, idx);
 
-		ret = check_l2_entry(s, l2_off, idx, e, bm);
-		if (ret < 0) {
-			if (n)
-				break;    /* report the good run; the error comes next time */
-			return ret;
-		}
+		/* the first entry was checked by the caller; a bad one further
+		 * on just ends the run (its error comes with the next lookup) */
+		if (n && check_l2_entry(s, l2_off, idx, e, bm, false) < 0)
+			break;
 		for (; sc < per && n < max_sc; sc++) {
 			enum qcow2_cluster_type t = qcow2_classify(s, e, bm, sc);
 
@@ -229,7 +245,7 @@ int qcow2_get_host_offset(struct qcow2_state *s, uint64_t off, uint64_t *bytes,
 		return ret;
 	e = qcow2_l2_entry_get(s, table, l2_index);
 	bm = qcow2_l2_bitmap_get(s, table, l2_index);
-	ret = check_l2_entry(s, l2_off, l2_index, e, bm);
+	ret = check_l2_entry(s, l2_off, l2_index, e, bm, true);
 	if (ret < 0)
 		goto out;
 	sc = (unsigned)(in_cluster / s->subcluster_size);
@@ -318,6 +334,9 @@ int qcow2_block_status(struct image *img, uint64_t off, uint64_t len,
 		b2 = len - bytes;
 		ret = qcow2_get_host_offset(s, off + bytes, &b2, &h2, &t2);
 		if (ret < 0 || t2 != type || (has_host(type) && h2 != host + bytes)) {
+			/* a bad entry further on is reported when it is asked for */
+			if (ret < 0)
+				err_clear();
 			ret = 0;
 			break;
 		}

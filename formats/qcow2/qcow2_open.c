@@ -140,8 +140,9 @@ static int open_rdwr_rules(struct qcow2_state *s, int flags)
 	int ret;
 
 	/* We keep no bitmaps and know no other autoclear feature: a writer that
-	 * does not maintain them must clear their bits (as QEMU does). */
-	if (s->h.version >= 3 && s->h.autoclear_features) {
+	 * does not maintain them must clear their bits (as QEMU does).  check -r
+	 * writes no guest data, so the bitmaps stay valid and are kept. */
+	if (s->h.version >= 3 && s->h.autoclear_features && !(flags & IMG_CHECK)) {
 		s->h.autoclear_features = 0;
 		/* the bitmaps are stale from now on: drop their extension, as
 		 * QEMU does when it finds the bit clear (check reclaims the

@@ -395,6 +395,7 @@ static int64_t write_piece(struct qcow2_state *s, const uint8_t *buf, uint64_t o
 	uint64_t e, host, l2_off, k, done = 0;
 	uint64_t *old = NULL;
 	struct qcow2_inflight f;
+	bool reuse;
 	void *t;
 	int ret;
 
@@ -427,11 +428,20 @@ static int64_t write_piece(struct qcow2_state *s, const uint8_t *buf, uint64_t o
 		return ret < 0 ? ret : (int64_t)done;
 	}
 
-	/* allocating: a run of clusters that all need a new cluster */
+	/* A preallocated zero cluster we own is reused in place (its zero flag
+	 * goes away); anything else needs a new cluster. */
+	reuse = qcow2_classify(s, e, 0, 0) == QCOW2_CLUSTER_ZERO_ALLOC &&
+		(e & QCOW2_OFLAG_COPIED);
+	host = e & L2E_OFFSET_MASK;
 	for (k = 1; k < nclusters; k++) {
 		uint64_t e2 = qcow2_l2_entry_get(s, t, idx + k);
-		if (qcow2_classify(s, e2, 0, 0) == QCOW2_CLUSTER_NORMAL &&
-		    (e2 & QCOW2_OFLAG_COPIED))
+		enum qcow2_cluster_type t2 = qcow2_classify(s, e2, 0, 0);
+
+		if (reuse && (t2 != QCOW2_CLUSTER_ZERO_ALLOC || !(e2 & QCOW2_OFLAG_COPIED) ||
+			      (e2 & L2E_OFFSET_MASK) != host + k * cs))
+			break;
+		if (!reuse && ((t2 == QCOW2_CLUSTER_NORMAL || t2 == QCOW2_CLUSTER_ZERO_ALLOC) &&
+			       (e2 & QCOW2_OFLAG_COPIED)))
 			break;
 	}
 	old = malloc(k * sizeof(*old));
@@ -443,7 +453,10 @@ static int64_t write_piece(struct qcow2_state *s, const uint8_t *buf, uint64_t o
 	for (uint64_t i = 0; i < k; i++)
 		old[i] = qcow2_l2_entry_get(s, t, idx + i);
 	qcow2_cache_put(s->l2_cache, &t);
-	ret = qcow2_alloc_clusters(s, k, &host);
+	if (reuse)
+		ret = check_host_offset(s, host, cstart);
+	else
+		ret = qcow2_alloc_clusters(s, k, &host);
 	if (ret < 0)
 		goto unlock;
 	inflight_add(s, &f, cstart, cstart + k * cs);
@@ -456,7 +469,8 @@ static int64_t write_piece(struct qcow2_state *s, const uint8_t *buf, uint64_t o
 	if (ret == 0)
 		ret = get_l2_for_write(s, off, &t, &l2_off);
 	if (ret < 0) {
-		qcow2_free_clusters(s, host, k * cs);
+		if (!reuse)
+			qcow2_free_clusters(s, host, k * cs);
 		inflight_remove(s, &f);
 		goto unlock;
 	}
@@ -464,7 +478,7 @@ static int64_t write_piece(struct qcow2_state *s, const uint8_t *buf, uint64_t o
 		qcow2_l2_entry_set(s, t, idx + i, (host + i * cs) | QCOW2_OFLAG_COPIED);
 	qcow2_cache_mark_dirty(s->l2_cache, t);
 	qcow2_cache_put(s->l2_cache, &t);
-	ret = free_old_entries(s, old, k);
+	ret = reuse ? 0 : free_old_entries(s, old, k);
 	if (ret < 0)
 		err_clear();   /* the new data is in place; at worst clusters leak */
 	ret = 0;
@@ -505,7 +519,7 @@ static int64_t write_piece_ext(struct qcow2_state *s, const uint8_t *buf, uint64
 	uint64_t cs = s->cluster_size, scs = s->subcluster_size;
 	uint64_t gc = align_down(off, cs), in = off - gc;
 	uint64_t idx = qcow2_l2_index(s, off), l2_off;
-	uint64_t e, bm, host, nhost, newbm, touched = 0, wstart, wend;
+	uint64_t e, bm, host, nhost, newbm = 0, touched = 0, wstart, wend;
 	unsigned sa, sb;
 	bool owned, whole;
 	struct qcow2_inflight f;

@@ -18,13 +18,12 @@ cd "$(dirname "$0")/../.." || exit 1
 
 if [ -n "${IMGTOOL_BIN:-}" ]; then
 	BIN=$IMGTOOL_BIN   # for testing a binary built elsewhere
-elif [ "$BUILD" = build-asan ]; then
-	BIN=$BUILD/imgtool
 else
-	BIN=./imgtool
-	# the CLI sources live in imgtool/ too: use the build dir's binary if the
-	# top-level one is not a program
-	[ -f "$BIN" ] && [ -x "$BIN" ] || BIN=$BUILD/imgtool
+	# the Makefile builds the CLI into the build dir (imgtool/ holds its sources)
+	BIN=$BUILD/imgtool
+	if ! [ -f "$BIN" ] && [ -f ./imgtool ] && [ -x ./imgtool ]; then
+		BIN=./imgtool
+	fi
 fi
 # an ASan binary cannot run under ulimit -v
 ASAN=0

@@ -20,12 +20,13 @@ BUILD=${1:-build}
 cd "$(dirname "$0")/../.." || exit 1
 
 if [ -n "${IMGTOOL_BIN:-}" ]; then
-	BIN=$IMGTOOL_BIN
-elif [ "$BUILD" = build-asan ]; then
-	BIN=$BUILD/imgtool
+	BIN=$IMGTOOL_BIN   # for testing a binary built elsewhere
 else
-	BIN=./imgtool
-	[ -f "$BIN" ] && [ -x "$BIN" ] || BIN=$BUILD/imgtool
+	# the Makefile builds the CLI into the build dir (imgtool/ holds its sources)
+	BIN=$BUILD/imgtool
+	if ! [ -f "$BIN" ] && [ -f ./imgtool ] && [ -x ./imgtool ]; then
+		BIN=./imgtool
+	fi
 fi
 ITER=${CRASH_ITERATIONS:-20}
 SIZE_MB=${CRASH_SOURCE_MB:-300}
@@ -129,7 +130,7 @@ for mode in plain small compressed lazy small-lazy; do
 	rm -f "$OUT"
 	start=$(date +%s.%N)
 	# shellcheck disable=SC2046
-	if ! "$BIN" $(convert_args $mode) "$SRC" "$OUT" 2>"$WORK/err"; then
+	if ! "$BIN" $(convert_args "$mode") "$SRC" "$OUT" 2>"$WORK/err"; then
 		echo "FAIL full $mode convert: $(head -n 3 "$WORK/err")"
 		failed=$((failed + 1))
 		RUNTIME[$mode]=1
@@ -154,7 +155,7 @@ for i in $(seq 1 "$ITER"); do
 		printf "%.3f", 0.05 + rand() * (max - 0.05) }')
 	rm -f "$OUT"
 	# shellcheck disable=SC2046
-	"$BIN" $(convert_args $mode) "$SRC" "$OUT" 2>"$WORK/err" &
+	"$BIN" $(convert_args "$mode") "$SRC" "$OUT" 2>"$WORK/err" &
 	CHILD=$!
 	sleep "$delay"
 	kill -9 "$CHILD" 2>/dev/null

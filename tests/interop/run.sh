@@ -19,11 +19,9 @@ set -u
 build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/interop
-# the binary: BUILD_DIR/imgtool (e.g. build-asan/imgtool), else the top-level one
-IMGTOOL_BIN=${IMGTOOL:-}
+# the binary: $IMGTOOL_BIN if set, else BUILD_DIR/imgtool (build-asan/imgtool too)
 IMGTOOL=
-for c in $IMGTOOL_BIN "$build/imgtool" "$build/bin/imgtool" "$top/$build/imgtool" \
-	"$top/imgtool" "$top/build/bin/imgtool"; do
+for c in ${IMGTOOL_BIN:-} "$build/imgtool" "$top/$build/imgtool" "$top/build/imgtool"; do
 	if [ -f "$c" ] && [ -x "$c" ]; then
 		IMGTOOL=$(cd "$(dirname "$c")" && pwd)/$(basename "$c")
 		break

@@ -680,6 +680,57 @@ static void test_unknown_ext_kept(void)
 	CU_ASSERT(sh("qemu-img check ux.qcow2") == 0);
 }
 
+/* Header bytes past the fields we know are kept; a header that cannot fit
+ * its cluster is refused with -ENOSPC and leaves the file alone. */
+static void test_header_extra_and_enospc(void)
+{
+	struct image *img;
+	struct qcow2_state *s;
+	uint8_t *a, *b;
+	size_t alen, blen;
+	char longname[600];
+
+	CU_ASSERT_FATAL(sh("rm -f xh.qcow2 && qemu-img create -f qcow2 xh.qcow2 1M && "
+			   "qemu-io -c 'write -P 0x42 0 64k' xh.qcow2") == 0);
+	a = slurp(path_of("xh.qcow2"), &alen);
+	CU_ASSERT_FATAL(a != NULL);
+	memmove(a + 120, a + 112, 2048);
+	memcpy(a + 112, "EXTRAHDR", 8);
+	store_be32(a + 100, 120);
+	patch("xh.qcow2", 0, a, 4096);
+	free(a);
+	CU_ASSERT_FATAL(image_open(path_of("xh.qcow2"), "qcow2", IMG_RDWR, &img) == 0);
+	s = qcow2_state(img);
+	CU_ASSERT(s->extra_header_len == 8);
+	CU_ASSERT(qcow2_header_write(s) == 0);
+	image_close(img);
+	a = slurp(path_of("xh.qcow2"), &alen);
+	CU_ASSERT_FATAL(a != NULL);
+	CU_ASSERT(load_be32(a + 100) == 120 && memcmp(a + 112, "EXTRAHDR", 8) == 0);
+	CU_ASSERT(load_be32(a + 120) == QCOW2_EXT_FEATURE_TABLE);
+	free(a);
+	CU_ASSERT(sh("qemu-img check xh.qcow2") == 0);
+	check_read("xh.qcow2");
+
+	CU_ASSERT_FATAL(sh("rm -f sm.qcow2 && qemu-img create -f qcow2 -o cluster_size=512 sm.qcow2 1M") == 0);
+	a = slurp(path_of("sm.qcow2"), &alen);
+	CU_ASSERT_FATAL(image_open(path_of("sm.qcow2"), "qcow2", IMG_RDWR | IMG_NO_BACKING, &img) == 0);
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	free(img->backing_name);
+	img->backing_name = strdup(longname);
+	err_clear();
+	CU_ASSERT(qcow2_header_write(qcow2_state(img)) == -ENOSPC);
+	CU_ASSERT(strstr(err_get(), "do not fit") != NULL);
+	free(img->backing_name);
+	img->backing_name = NULL;
+	image_close(img);
+	b = slurp(path_of("sm.qcow2"), &blen);
+	CU_ASSERT(a && b && alen == blen && memcmp(a, b, 512) == 0);
+	free(a);
+	free(b);
+}
+
 /* Open must fail with a message containing `msg`. */
 static void expect_open_error(const char *name, int flags, const char *msg)
 {
@@ -992,6 +1043,7 @@ int main(void)
 	CU_add_test(s, "header details", test_header_details);
 	CU_add_test(s, "header rewrite matches qemu-img", test_header_rewrite);
 	CU_add_test(s, "unknown extensions kept, autoclear cleared", test_unknown_ext_kept);
+	CU_add_test(s, "extra header bytes kept, -ENOSPC", test_header_extra_and_enospc);
 	CU_add_test(s, "bad headers are refused clearly", test_bad_headers);
 	CU_add_test(s, "bad tables fail reads clearly", test_bad_tables);
 	CU_add_test(s, "compress buffer (qemu-compatible)", test_compress_buffer);
