@@ -57,7 +57,7 @@ static int side_refresh(struct side *sd, uint64_t pos, uint64_t total)
 	if (ret < 0)
 		return err_set_default(ret, sd->img->filename, "block status failed");
 	sd->st_end = pos + bs.length;
-	sd->st_zero = (bs.flags & BS_ZERO) && !(bs.flags & BS_DATA);
+	sd->st_zero = (bs.flags & BS_ZERO) != 0;   /* reads as zeros: never read */
 	return 0;
 }
 

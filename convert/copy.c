@@ -98,7 +98,9 @@ static int refresh_status(struct copy_state *s)
 	if (bs.length > s->align && !is_aligned(end, s->align))
 		end = align_down(end, s->align);
 	s->st_end = end;
-	s->st_zero = (bs.flags & BS_ZERO) && !(bs.flags & BS_DATA);
+	/* ZERO wins over DATA (a hole in a fixed VHD, a preallocated cluster that
+	 * is a hole in the file): it reads as zeros, so it is never read. */
+	s->st_zero = (bs.flags & BS_ZERO) != 0;
 	return 0;
 }
 
@@ -254,12 +256,14 @@ static int write_zero_range(struct copy_state *s, uint64_t off, uint64_t len)
 	return image_write_zeroes(s->p->dst, s->p->dst_offset + off, len, IMG_ZERO_MAY_UNMAP);
 }
 
-/* Is the block [b, e) of buf (offsets in the chunk) a zero run worth skipping?  Only
- * whole granules count, except the image's last partial one. */
+/* Is the block [b, e) of buf (offsets in the chunk) a zero run worth skipping?  A
+ * whole granule counts; so does a partial one at a chunk edge (the rest of its
+ * cluster lies in another chunk, often a hole) if it still spans -S bytes, and
+ * the image's last partial one. */
 static bool granule_is_zero(struct copy_state *s, const uint8_t *buf, uint64_t b, uint64_t e,
 			    uint64_t abs_end)
 {
-	if (e - b != s->zero_gran && abs_end != s->total)
+	if (e - b != s->zero_gran && abs_end != s->total && e - b < s->p->min_sparse)
 		return false;
 	return buffer_is_zero(buf + b, (size_t)(e - b));
 }

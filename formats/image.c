@@ -334,7 +334,9 @@ int image_block_status_above(struct image *img, uint64_t off, uint64_t len,
 		layer = layer->backing;
 		depth++;
 	}
-	bs->flags = BS_ZERO;
+	/* Unallocated in the whole chain: zeros.  A host offset the last layer
+	 * still knows (qcow2's unallocated subclusters) is kept, as qemu's map. */
+	bs->flags = BS_ZERO | (bs->flags & BS_OFFSET_VALID);
 	bs->length = len;
 	return 0;
 }

@@ -59,7 +59,7 @@ static bool reads_as_zeros(struct image *img)
 			err_clear();
 			return false;
 		}
-		if (!(bs.flags & BS_ZERO) || (bs.flags & BS_DATA))
+		if (!(bs.flags & BS_ZERO))
 			return false;
 		off += bs.length;
 	}

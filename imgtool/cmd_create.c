@@ -251,6 +251,9 @@ int cmd_create(int argc, char **argv)
 	if (backing) {
 		opts_set(&o, "backing_file", backing);
 		opts_set(&o, "backing_fmt", bfmt);
+		/* opts_set replaced the strings the pointers may have come from */
+		backing = opts_get(&o, "backing_file");
+		bfmt = opts_get(&o, "backing_fmt");
 		/* the values were read above; the format still sees and marks them */
 		for (int i = 0; i < o.n; i++)
 			o.v[i].used = false;

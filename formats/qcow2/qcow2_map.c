@@ -179,6 +179,17 @@ static bool has_host(enum qcow2_cluster_type t)
 	return t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_ZERO_ALLOC;
 }
 
+/* Does subcluster type t of entry e carry a host offset?  Besides data and
+ * preallocated zeros, an unallocated subcluster of an allocated extended-L2
+ * cluster has one (qemu's map reports it, so ours does too). */
+static bool entry_has_host(const struct qcow2_state *s, enum qcow2_cluster_type t, uint64_t e)
+{
+	if (has_host(t))
+		return true;
+	return t == QCOW2_CLUSTER_UNALLOCATED && s->extended_l2 &&
+	       !(e & QCOW2_OFLAG_COMPRESSED) && (e & L2E_OFFSET_MASK);
+}
+
 /*
  * Walk the L2 table from (idx, sc) while the type stays `type` and host offsets
  * stay contiguous; returns the number of subclusters in the run (at least 1),
@@ -186,7 +197,8 @@ static bool has_host(enum qcow2_cluster_type t)
  */
 static int scan_run(struct qcow2_state *s, const void *table, uint64_t l2_off,
 		    uint64_t idx, unsigned sc, uint64_t max_sc,
-		    enum qcow2_cluster_type type, uint64_t expect_host, uint64_t *run)
+		    enum qcow2_cluster_type type, bool with_host, uint64_t expect_host,
+		    uint64_t *run)
 {
 	unsigned per = s->extended_l2 ? QCOW2_SUBCLUSTERS : 1;
 	uint64_t n = 0;
@@ -202,9 +214,9 @@ static int scan_run(struct qcow2_state *s, const void *table, uint64_t l2_off,
 		for (; sc < per && n < max_sc; sc++) {
 			enum qcow2_cluster_type t = qcow2_classify(s, e, bm, sc);
 
-			if (t != type)
+			if (t != type || entry_has_host(s, t, e) != with_host)
 				goto done;
-			if (has_host(t) && sc_host(s, e, sc) != expect_host)
+			if (with_host && sc_host(s, e, sc) != expect_host)
 				goto done;
 			expect_host += s->subcluster_size;
 			n++;
@@ -253,11 +265,11 @@ int qcow2_get_host_offset(struct qcow2_state *s, uint64_t off, uint64_t *bytes,
 	*type = qcow2_classify(s, e, bm, sc);
 	if (*type == QCOW2_CLUSTER_COMPRESSED)
 		*host_off = e;
-	else if (has_host(*type))
+	else if (entry_has_host(s, *type, e))
 		*host_off = sc_host(s, e, sc) + sc_off;
 	max_sc = div_round_up(want + sc_off, s->subcluster_size);
 	ret = scan_run(s, table, l2_off, l2_index, sc, max_sc, *type,
-		       sc_host(s, e, sc), &run);
+		       entry_has_host(s, *type, e), sc_host(s, e, sc), &run);
 	if (ret < 0)
 		goto out;
 	*bytes = MIN(want, run * s->subcluster_size - sc_off);
@@ -333,7 +345,8 @@ int qcow2_block_status(struct image *img, uint64_t off, uint64_t len,
 	       type != QCOW2_CLUSTER_COMPRESSED) {
 		b2 = len - bytes;
 		ret = qcow2_get_host_offset(s, off + bytes, &b2, &h2, &t2);
-		if (ret < 0 || t2 != type || (has_host(type) && h2 != host + bytes)) {
+		if (ret < 0 || t2 != type || (h2 != 0) != (host != 0) ||
+		    (host && h2 != host + bytes)) {
 			/* a bad entry further on is reported when it is asked for */
 			if (ret < 0)
 				err_clear();
@@ -348,7 +361,11 @@ int qcow2_block_status(struct image *img, uint64_t off, uint64_t len,
 		return ret;
 	bs->length = bytes;
 	bs->flags = status_flags(type);
-	bs->host_offset = has_host(type) ? host : 0;
+	bs->host_offset = 0;
+	if (type != QCOW2_CLUSTER_COMPRESSED && host) {
+		bs->flags |= BS_OFFSET_VALID;
+		bs->host_offset = host;
+	}
 	if (type == QCOW2_CLUSTER_NORMAL && s->metadata_prealloc == 1)
 		return refine_with_backend(s, bs);
 	return 0;

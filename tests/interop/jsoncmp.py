@@ -4,6 +4,7 @@
     jsoncmp.py info    QEMU.json IMGTOOL.json   shared `info` keys agree
     jsoncmp.py map     QEMU.json IMGTOOL.json   `map` lists are equal
     jsoncmp.py alloc   A.json B.json            same data/zero ranges (offsets ignored)
+    jsoncmp.py readalloc A.json B.json          the same, a range reading as zeros counts as zero
     jsoncmp.py alldata MAP.json                 every range is data (a -S 0 copy)
     jsoncmp.py measure QEMU.json IMGTOOL.json   `measure` results are equal
     jsoncmp.py check   QEMU.json IMGTOOL.json   `check` counters are equal
@@ -74,11 +75,15 @@ def cmd_map(q, i):
     return False
 
 
-def ranges(m):
-    """Merge a map into (start, end, data, zero) runs, ignoring host offsets."""
+def ranges(m, zero_wins=False):
+    """Merge a map into (start, end, data, zero) runs, ignoring host offsets.
+    zero_wins: a range that reads as zeros counts as zero whether or not the
+    driver also calls it data (qemu says data+zero for holes in flat extents)."""
     out = []
     for e in m:
         key = (bool(e.get("data")), bool(e.get("zero")))
+        if zero_wins and key[1]:
+            key = (False, True)
         s, n = e["start"], e["length"]
         if out and out[-1][2:] == key and out[-1][1] == s:
             out[-1] = (out[-1][0], s + n) + key
@@ -87,8 +92,8 @@ def ranges(m):
     return out
 
 
-def cmd_alloc(a, b):
-    ra, rb = ranges(a), ranges(b)
+def cmd_alloc(a, b, zero_wins=False):
+    ra, rb = ranges(a, zero_wins), ranges(b, zero_wins)
     if ra == rb:
         return True
     for x, y in zip(ra, rb):
@@ -97,6 +102,10 @@ def cmd_alloc(a, b):
             break
     print("  %d runs vs %d runs" % (len(ra), len(rb)))
     return False
+
+
+def cmd_readalloc(a, b):
+    return cmd_alloc(a, b, zero_wins=True)
 
 
 def cmd_alldata(m):
@@ -116,6 +125,7 @@ def cmd_check(q, i):
 
 def main(argv):
     cmds = {"info": cmd_info, "map": cmd_map, "alloc": cmd_alloc,
+            "readalloc": cmd_readalloc,
             "measure": cmd_measure, "check": cmd_check}
     if len(argv) == 3 and argv[1] == "alldata":
         return 0 if cmd_alldata(load(argv[2])) else 1
