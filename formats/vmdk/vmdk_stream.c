@@ -30,8 +30,11 @@
 #include <libdeflate.h>
 #endif
 
-#define PENDING_MAX_GRAINS 2048
-#define PENDING_MAX_BYTES  (64ULL << 20)
+/* The copy engine keeps at most (workers x 2 MiB) in flight, so grains arrive at
+ * most a few hundred out of order: this budget keeps them ascending while holding
+ * peak memory well under the 64 MiB a conversion may use. */
+#define PENDING_MAX_GRAINS 512
+#define PENDING_MAX_BYTES  (16ULL << 20)
 #define PARTIAL_MAX        256
 #define COMPRESS_LEVEL     5    /* libdeflate 5 compresses about as well as zlib 6 */
 #define MARKER_BYTES       12
@@ -412,6 +415,10 @@ static int pack_grain(struct vmdk_extent *e, uint64_t gi, const uint8_t *src, st
 	g->bytes = align_up(MARKER_BYTES + clen, 512);
 	memset(g->data + MARKER_BYTES + clen, 0, g->bytes - MARKER_BYTES - clen);
 	g->gi = gi;
+	/* keep only what the grain needs while it waits in the reorder heap */
+	uint8_t *shrunk = realloc(g->data, g->bytes);
+	if (shrunk)
+		g->data = shrunk;
 	return 0;
 }
 
