@@ -12,7 +12,14 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 
 DEBIAN_PACKAGES = build-essential pkg-config zlib1g-dev libzstd-dev libjson-c-dev \
-	libcunit1-dev libdeflate-dev qemu-utils python3
+	libcunit1-dev libdeflate-dev qemu-utils python3 libisal-dev
+# network backends (libraries) and the real servers tests/backends/ starts
+DEBIAN_PACKAGES += libnfs-dev libiscsi-dev librbd-dev librados-dev qemu-block-extra \
+	nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils tgt libiscsi-bin \
+	ceph-mon ceph-osd ceph-common uuid-runtime iproute2 bc
+# the launcher, its guest fixture (kernel, busybox, extlinux) and virt-xml-validate
+DEBIAN_PACKAGES += qemu-system-x86 linux-image-amd64 busybox-static extlinux syslinux-common \
+	fdisk cpio xz-utils libvirt-clients ovmf
 
 ifeq ($(SANITIZE),1)
 BUILD := build-asan
@@ -31,6 +38,33 @@ ifeq ($(HAVE_LIBDEFLATE),1)
 PKGS += libdeflate
 FEATURE_CFLAGS += -DHAVE_LIBDEFLATE=1
 endif
+# ISA-L's deflate makes qcow2 compression (convert -c) several times faster.
+HAVE_ISAL := $(shell $(PKG_CONFIG) --exists libisal && echo 1)
+ifeq ($(HAVE_ISAL),1)
+PKGS += libisal
+FEATURE_CFLAGS += -DHAVE_ISAL=1
+endif
+
+# Network backends are optional: each is built when its library is there.
+ifeq ($(shell $(PKG_CONFIG) --exists libnfs && echo 1),1)
+PKGS += libnfs
+FEATURE_CFLAGS += -DHAVE_LIBNFS=1
+else
+$(info imgtool: libnfs not found (apt-get install libnfs-dev): building without nfs:// support)
+endif
+ifeq ($(shell $(PKG_CONFIG) --exists libiscsi && echo 1),1)
+PKGS += libiscsi
+FEATURE_CFLAGS += -DHAVE_LIBISCSI=1
+else
+$(info imgtool: libiscsi not found (apt-get install libiscsi-dev): building without iscsi:// support)
+endif
+# Debian 12's librbd-dev ships no .pc file
+ifneq ($(wildcard /usr/include/rbd/librbd.h),)
+FEATURE_CFLAGS += -DHAVE_LIBRBD=1
+RBD_LIBS := -lrbd -lrados
+else
+$(info imgtool: librbd not found (apt-get install librbd-dev): building without rbd: support)
+endif
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
@@ -45,7 +79,7 @@ OPT ?= -O2 -g
 CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread \
 	-I. $(FEATURE_CFLAGS) $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
-LIBS_ALL := $(PKG_LIBS) -lm
+LIBS_ALL := $(PKG_LIBS) $(RBD_LIBS) -lm
 
 LIB_SRCS := $(wildcard common/*.c backends/*.c backends/*/*.c formats/*.c formats/*/*.c \
 	convert/*.c launcher/*.c)
@@ -60,7 +94,7 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 LIBA := $(BUILD)/libimgtool.a
 
-.PHONY: all install deps check check-unit check-interop check-bad-input check-crash bench demo clean
+.PHONY: all install deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher bench demo clean
 
 all: $(BIN) $(LIBA) libimgtool.a
 
@@ -69,7 +103,17 @@ ifneq ($(BUILD),build-asan)
 	cp $(LIBA) libimgtool.a
 endif
 
-$(BUILD)/obj/%.o: %.c
+# Objects depend on the flags they were built with: a library found (or lost)
+# since the last build changes FEATURE_CFLAGS and must rebuild everything.
+FLAGS_STAMP := $(BUILD)/.cflags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CFLAGS_ALL)' | cmp -s - $@ || echo '$(CFLAGS_ALL)' > $@
+
+.PHONY: FORCE
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
@@ -122,10 +166,16 @@ check-bad-input: tools
 check-crash: tools
 	tests/crash/run.sh $(BUILD)
 
+check-backends: tools
+	tests/backends/run.sh $(BUILD)
+
+check-launcher: tools
+	tests/launcher/run.sh $(BUILD)
+
 bench: tools
 	bench/run.sh $(BUILD)
 
-demo: $(BIN)
+demo: deps $(BIN)
 	./demo.sh
 
 clean:

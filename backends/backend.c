@@ -13,8 +13,26 @@
 #include <string.h>
 
 extern const struct backend_ops file_backend_ops;
+#ifdef HAVE_LIBNFS
+extern const struct backend_ops nfs_backend_ops;
+#endif
+#ifdef HAVE_LIBISCSI
+extern const struct backend_ops iscsi_backend_ops;
+#endif
+#ifdef HAVE_LIBRBD
+extern const struct backend_ops rbd_backend_ops;
+#endif
 
 const struct backend_ops *const backend_registry[] = {
+#ifdef HAVE_LIBNFS
+	&nfs_backend_ops,
+#endif
+#ifdef HAVE_LIBISCSI
+	&iscsi_backend_ops,
+#endif
+#ifdef HAVE_LIBRBD
+	&rbd_backend_ops,
+#endif
 	&file_backend_ops,
 	NULL,
 };

@@ -50,6 +50,7 @@ qemu-img create -q -f qcow2 "$T/empty1t.qcow2" 1T || exit 1
 qemu-img convert -f raw -O qcow2 -c "$T/src.raw" "$T/src-zlib.qcow2" || exit 1
 qemu-img convert -f raw -O vmdk "$T/src.raw" "$T/src.vmdk" || exit 1
 qemu-img convert -f raw -O vpc "$T/src.raw" "$T/src.vhd" || exit 1
+qemu-img convert -f raw -O vhdx "$T/src.raw" "$T/src.vhdx" || exit 1
 # warm the page cache once; both tools then read the same cached source
 cat "$T/src.raw" "$T/src.qcow2" >/dev/null
 
@@ -133,6 +134,9 @@ bench_case "vmdk->qcow2" "$T/out.qcow2" "$T/src.raw" -f vmdk -O qcow2 "$T/src.vm
 bench_case "raw->vpc dynamic" "$T/out.vhd" "$T/src.raw" -f raw -O vpc "$T/src.raw" "$T/out.vhd"
 bench_case "raw->vpc fixed" "$T/out.vhd" "$T/src.raw" -f raw -O vpc -o subformat=fixed "$T/src.raw" "$T/out.vhd"
 bench_case "vpc->qcow2" "$T/out.qcow2" "$T/src.raw" -f vpc -O qcow2 "$T/src.vhd" "$T/out.qcow2"
+bench_case "raw->vhdx dynamic" "$T/out.vhdx" "$T/src.raw" -f raw -O vhdx "$T/src.raw" "$T/out.vhdx"
+bench_case "raw->vhdx fixed" "$T/out.vhdx" "$T/src.raw" -f raw -O vhdx -o subformat=fixed "$T/src.raw" "$T/out.vhdx"
+bench_case "vhdx->qcow2" "$T/out.qcow2" "$T/src.raw" -f vhdx -O qcow2 "$T/src.vhdx" "$T/out.qcow2"
 bench_case "empty 1 TiB qcow2->qcow2" "$T/out.qcow2" "$T/empty1t.qcow2" -f qcow2 -O qcow2 "$T/empty1t.qcow2" "$T/out.qcow2"
 bench_case "empty 1 TiB qcow2->raw" "$T/out.raw" - -f qcow2 -O raw "$T/empty1t.qcow2" "$T/out.raw"
 

@@ -46,6 +46,7 @@ struct copy_state {
 	int cur;                  /* source holding pos */
 	uint64_t st_end;          /* end of the cached status run */
 	bool st_zero;             /* the cached run reads as zeros */
+	bool st_skip;             /* the cached run is not copied (above_depth) */
 	int error;
 	char errmsg[ERR_MSG_MAX];
 };
@@ -101,6 +102,8 @@ static int refresh_status(struct copy_state *s)
 	/* ZERO wins over DATA (a hole in a fixed VHD, a preallocated cluster that
 	 * is a hole in the file): it reads as zeros, so it is never read. */
 	s->st_zero = (bs.flags & BS_ZERO) != 0;
+	s->st_skip = p->above_depth > 0 &&
+		     (!(bs.flags & BS_ALLOCATED) || bs.depth >= p->above_depth);
 	return 0;
 }
 
@@ -120,7 +123,12 @@ static int next_plain(struct copy_state *s, struct task *t)
 		}
 		len = s->st_end - s->pos;
 		t->known_zero = false;
-		if (s->st_zero && p->min_sparse == 0) {
+		if (s->st_skip) {
+			progress_add(p->progress, len);
+			s->pos += len;
+			continue;
+		}
+		if (s->st_zero && p->min_sparse == 0 && !p->dst_backing) {
 			/* -S 0: a fully allocated target, zeros written as data (qemu-img) */
 			t->kind = TASK_DATA;
 			t->known_zero = true;
@@ -152,6 +160,13 @@ static int next_plain(struct copy_state *s, struct task *t)
 	return 0;
 }
 
+/* A zeroed target needs nothing written for zeros - except a whole-cluster
+ * target, which is told so that it can keep its clusters in order. */
+static bool skip_zeros(const struct copy_params *p)
+{
+	return p->target_zeroed && !p->dst->whole_clusters;
+}
+
 /* Next task for a compressed copy (lock held): whole clusters only; a cluster that
  * is partly data is read whole (its holes read as zeros). */
 static int next_compressed(struct copy_state *s, struct task *t)
@@ -170,9 +185,14 @@ static int next_compressed(struct copy_state *s, struct task *t)
 				return ret;
 		}
 		end = s->st_end;
+		if (s->st_skip) {
+			progress_add(p->progress, end - s->pos);
+			s->pos = end;
+			continue;
+		}
 		if (s->st_zero && (end - s->pos >= cs || end == s->total)) {
 			len = end == s->total ? end - s->pos : align_down(end - s->pos, cs);
-			if (p->target_zeroed) {
+			if (skip_zeros(p)) {
 				progress_add(p->progress, len);
 				s->pos += len;
 				continue;
@@ -208,7 +228,7 @@ static void next_task(struct copy_state *s, struct task *t)
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
-	if (s->p->compress)
+	if (s->p->compress || s->p->dst->whole_clusters)
 		ret = next_compressed(s, t);
 	else
 		ret = next_plain(s, t);
@@ -249,11 +269,119 @@ static int read_sources(struct copy_state *s, uint8_t *buf, uint64_t off, uint64
 	return 0;
 }
 
+/* Target backing mode: length of the run at target offset toff (at most len)
+ * over which the target's backing file does or does not read as zeros. */
+static int backing_zero_run(struct copy_state *s, uint64_t toff, uint64_t len, bool *zero,
+			    uint64_t *run)
+{
+	struct image *b = s->p->dst_backing;
+	struct block_status bs;
+	int ret;
+
+	if (toff >= b->size) {
+		*zero = true;
+		*run = len;
+		return 0;
+	}
+	ret = image_block_status_above(b, toff, MIN(len, b->size - toff), &bs);
+	if (ret < 0)
+		return ret;
+	*zero = (bs.flags & BS_ZERO) != 0;
+	*run = bs.length;
+	return 0;
+}
+
+/* Zeros over a backing file: only where the backing does not already read as
+ * zeros (elsewhere the target stays unallocated). */
+static int zero_over_backing(struct copy_state *s, uint64_t off, uint64_t len)
+{
+	uint64_t toff = s->p->dst_offset + off;
+
+	while (len) {
+		uint64_t run;
+		bool zero;
+		int ret = backing_zero_run(s, toff, len, &zero, &run);
+
+		if (ret < 0)
+			return ret;
+		if (!zero) {
+			ret = image_write_zeroes(s->p->dst, toff, run, IMG_ZERO_MAY_UNMAP);
+			if (ret < 0)
+				return ret;
+		}
+		toff += run;
+		len -= run;
+	}
+	return 0;
+}
+
 static int write_zero_range(struct copy_state *s, uint64_t off, uint64_t len)
 {
-	if (s->p->target_zeroed)
+	if (skip_zeros(s->p))
 		return 0;
+	if (s->p->dst_backing)
+		return zero_over_backing(s, off, len);
 	return image_write_zeroes(s->p->dst, s->p->dst_offset + off, len, IMG_ZERO_MAY_UNMAP);
+}
+
+/* Read the target's backing file at target offset toff (zeros past its end). */
+static int read_dst_backing(struct copy_state *s, uint8_t *buf, uint64_t toff, uint64_t len)
+{
+	struct image *b = s->p->dst_backing;
+	uint64_t n = toff < b->size ? MIN(len, b->size - toff) : 0;
+	int ret = 0;
+
+	if (n)
+		ret = image_read(b, buf, toff, (size_t)n);
+	if (n < len)
+		memset(buf + n, 0, (size_t)(len - n));
+	return ret;
+}
+
+/* How a target granule differs from its backing file. */
+enum granule_kind {
+	GRAN_SAME,      /* reads the same through the backing: not written */
+	GRAN_ZERO,      /* zeros over non-zero backing data */
+	GRAN_DATA,
+};
+
+static enum granule_kind granule_vs_backing(const uint8_t *buf, const uint8_t *bbuf, size_t n)
+{
+	if (!memcmp(buf, bbuf, n))
+		return GRAN_SAME;
+	return buffer_is_zero(buf, n) ? GRAN_ZERO : GRAN_DATA;
+}
+
+/* Write a data chunk over a backing file: granules (target clusters) that read
+ * the same as the backing are left alone, so they stay unallocated. */
+static int write_vs_backing(struct copy_state *s, const uint8_t *buf, uint8_t *bbuf,
+			    uint64_t off, uint64_t len)
+{
+	uint64_t toff = s->p->dst_offset + off;
+	uint64_t g = s->align;
+	uint64_t pos = 0;
+	int ret = read_dst_backing(s, bbuf, toff, len);
+
+	while (pos < len && ret == 0) {
+		uint64_t start = pos;
+		uint64_t e = MIN(len, (toff + pos) / g * g + g - toff);
+		enum granule_kind k = granule_vs_backing(buf + pos, bbuf + pos, (size_t)(e - pos));
+
+		pos = e;
+		while (pos < len) {
+			e = MIN(len, pos + g);
+			if (granule_vs_backing(buf + pos, bbuf + pos, (size_t)(e - pos)) != k)
+				break;
+			pos = e;
+		}
+		if (k == GRAN_ZERO)
+			ret = image_write_zeroes(s->p->dst, toff + start, pos - start,
+						 IMG_ZERO_MAY_UNMAP);
+		else if (k == GRAN_DATA)
+			ret = image_write(s->p->dst, buf + start, toff + start,
+					  (size_t)(pos - start));
+	}
+	return ret;
 }
 
 /* Is the block [b, e) of buf (offsets in the chunk) a zero run worth skipping?  A
@@ -299,18 +427,23 @@ static int write_sparse(struct copy_state *s, const uint8_t *buf, uint64_t off, 
 	return ret;
 }
 
-/* Compress cluster by cluster; wholly zero clusters are not written. */
-static int write_compressed_chunk(struct copy_state *s, const uint8_t *buf, uint64_t off,
-				  uint64_t len)
+/* Compress cluster by cluster; wholly zero clusters are not written, nor (over a
+ * backing file) clusters that read the same as the backing. */
+static int write_compressed_chunk(struct copy_state *s, const uint8_t *buf, uint8_t *bbuf,
+				  uint64_t off, uint64_t len)
 {
 	uint64_t cs = s->align;
 	uint64_t pos = 0;
 	int ret = 0;
 
+	if (s->p->dst_backing)
+		ret = read_dst_backing(s, bbuf, s->p->dst_offset + off, len);
 	while (pos < len && ret == 0) {
 		uint64_t n = MIN(cs, len - pos);
 
-		if (buffer_is_zero(buf + pos, (size_t)n))
+		if (s->p->dst_backing && !memcmp(buf + pos, bbuf + pos, (size_t)n))
+			; /* same as the backing: stays unallocated */
+		else if (buffer_is_zero(buf + pos, (size_t)n))
 			ret = write_zero_range(s, off + pos, n);
 		else
 			ret = image_write_compressed(s->p->dst, buf + pos,
@@ -320,7 +453,7 @@ static int write_compressed_chunk(struct copy_state *s, const uint8_t *buf, uint
 	return ret;
 }
 
-static int run_task(struct copy_state *s, uint8_t *buf, const struct task *t)
+static int run_task(struct copy_state *s, uint8_t *buf, uint8_t *bbuf, const struct task *t)
 {
 	int ret;
 
@@ -334,7 +467,9 @@ static int run_task(struct copy_state *s, uint8_t *buf, const struct task *t)
 	if (ret < 0)
 		return ret;
 	if (s->p->compress)
-		return write_compressed_chunk(s, buf, t->off, t->len);
+		return write_compressed_chunk(s, buf, bbuf, t->off, t->len);
+	if (s->p->dst_backing)
+		return write_vs_backing(s, buf, bbuf, t->off, t->len);
 	return write_sparse(s, buf, t->off, t->len);
 }
 
@@ -342,10 +477,13 @@ static void *copy_worker(void *opaque)
 {
 	struct copy_state *s = opaque;
 	uint8_t *buf = backend_buf_alloc(COPY_BUF_SIZE);
+	uint8_t *bbuf = s->p->dst_backing ? backend_buf_alloc(COPY_BUF_SIZE) : NULL;
 	struct task t;
 	int ret;
 
-	if (!buf) {
+	if (!buf || (s->p->dst_backing && !bbuf)) {
+		free(buf);
+		free(bbuf);
 		record_error(s, err_set(-ENOMEM, NULL, "out of memory for copy buffers"));
 		return NULL;
 	}
@@ -353,7 +491,7 @@ static void *copy_worker(void *opaque)
 		next_task(s, &t);
 		if (t.kind == TASK_NONE)
 			break;
-		ret = run_task(s, buf, &t);
+		ret = run_task(s, buf, bbuf, &t);
 		if (ret < 0) {
 			err_set_default(ret, s->p->dst->filename, "copy failed at byte %llu",
 					(unsigned long long)t.off);
@@ -363,6 +501,7 @@ static void *copy_worker(void *opaque)
 		progress_add(s->p->progress, t.len);
 	}
 	free(buf);
+	free(bbuf);
 	return NULL;
 }
 
@@ -386,6 +525,9 @@ static int copy_check_params(const struct copy_params *p, uint64_t total)
 			return err_set(-EINVAL, p->dst->filename,
 				       "compressed copy must start on a cluster boundary");
 	}
+	if (p->above_depth > 0 && (p->nb_src != 1 || p->compress || p->dst_backing))
+		return err_set(-EINVAL, NULL,
+			       "internal error: above_depth needs one uncompressed source");
 	if (p->min_sparse > COPY_MAX_SPARSE)
 		return err_set(-EINVAL, NULL, "sparse granularity too large");
 	return 0;
@@ -398,6 +540,11 @@ static void setup_geometry(struct copy_state *s)
 
 	if (p->compress) {
 		s->align = cs;
+		return;
+	}
+	if (p->dst->whole_clusters && is_power_of_2(cs) && cs <= COPY_BUF_SIZE) {
+		s->align = cs;
+		s->zero_gran = p->min_sparse ? cs : 0;
 		return;
 	}
 	s->align = (cs > 4096 && is_power_of_2(cs) && cs <= COPY_BUF_SIZE) ? cs : 4096;

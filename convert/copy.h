@@ -33,6 +33,15 @@ struct copy_params {
 	uint64_t min_sparse;      /* zero-run granularity inside data; 0 = none (-S 0) */
 	bool target_zeroed;       /* target already reads as zeros: skip zero ranges */
 	int workers;              /* 0 = default: max(cpu_count(), 4) */
+	/* The target has this backing image (convert -B): a target cluster that
+	 * would read the same as the backing is not written (left unallocated) and
+	 * zero ranges are written as zeros unless the backing reads zeros there.
+	 * target_zeroed then means "the whole target chain reads as zeros". */
+	struct image *dst_backing;
+	/* > 0: copy only ranges the source chain allocates in its layers
+	 * 0 .. above_depth-1 (commit: everything above the base); the rest of the
+	 * target is left as it is.  Single source only. */
+	int above_depth;
 	struct progress *progress;/* may be NULL */
 };
 

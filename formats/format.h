@@ -149,6 +149,29 @@ struct format_ops {
 	 * contents are src (NULL: an empty disk). */
 	int (*measure)(struct opts *opts, uint64_t size, struct image *src,
 		       struct measure_result *res);
+	/* optional: store a new backing file name (as it will be written, relative
+	 * to the image's folder or absolute) and format in the image; name NULL
+	 * makes the image standalone.  Only the metadata changes; data written
+	 * before is flushed first.  img->backing_name/backing_format follow. */
+	int (*set_backing)(struct image *img, const char *name, const char *fmt);
+	/* optional: make the whole image unallocated so that every read falls
+	 * through to the backing file (commit empties the overlay this way). */
+	int (*make_empty)(struct image *img);
+
+	/* optional: internal snapshots.  id_or_name matches an id first, then a
+	 * name (qemu's rule).  create/apply/delete need IMG_RDWR and leave at worst
+	 * leaked clusters when interrupted.  list fills a malloc'd array (free it
+	 * with image_snapshot_list_free). */
+	int (*snapshot_create)(struct image *img, const char *name);
+	int (*snapshot_list)(struct image *img, struct snapshot_info **out, int *nb);
+	int (*snapshot_apply)(struct image *img, const char *id_or_name);
+	int (*snapshot_delete)(struct image *img, const char *id_or_name);
+	/* Make a read-only image show a snapshot's contents and size instead of
+	 * the active state (convert -l).  id or name may be NULL; given both, both
+	 * must match. */
+	int (*snapshot_open)(struct image *img, const char *id, const char *name);
+	/* optional: change creation options of an existing image (amend -o). */
+	int (*amend)(struct image *img, struct opts *opts);
 };
 
 struct image {
@@ -159,6 +182,9 @@ struct image {
 	int flags;               /* IMG_* given at open */
 	uint32_t cluster_size;   /* allocation unit (1 for raw); copy chunks align to it */
 	bool zero_init;          /* a freshly created image reads as zeros everywhere */
+	bool whole_clusters;     /* writers should cover whole clusters, in ascending
+				  * order where they can (a streamOptimized vmdk): the
+				  * copy engine then reads partly-data clusters whole */
 
 	/* backing chain: names as stored in the image, the resolved path, and the
 	 * opened backing image (NULL when none or IMG_NO_BACKING) */
@@ -213,6 +239,21 @@ int image_resize(struct image *img, uint64_t new_size, enum prealloc_mode preall
 		 bool shrink);
 int image_measure(const char *format, struct opts *opts, uint64_t size,
 		  struct image *src, struct measure_result *res);
+
+/* Change the backing file recorded in img (NULL name: none); see set_backing. */
+int image_set_backing(struct image *img, const char *name, const char *fmt);
+/* Deallocate everything so that reads fall through to the backing file. */
+int image_make_empty(struct image *img);
+
+/* Internal snapshots (see the snapshot_* ops); -ENOTSUP for formats without. */
+int image_snapshot_create(struct image *img, const char *name);
+int image_snapshot_list(struct image *img, struct snapshot_info **out, int *nb);
+void image_snapshot_list_free(struct snapshot_info *list, int nb);
+int image_snapshot_apply(struct image *img, const char *id_or_name);
+int image_snapshot_delete(struct image *img, const char *id_or_name);
+int image_snapshot_open(struct image *img, const char *id, const char *name);
+/* Change options of an existing image (amend -o). */
+int image_amend(struct image *img, struct opts *opts);
 
 /* Resolve a backing file name stored in an image relative to that image's folder
  * (absolute names and URLs are returned as they are).  Returns a malloc'd string. */

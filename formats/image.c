@@ -83,6 +83,13 @@ static int open_backing(struct image *img, int depth, char **seen)
 	if (ret < 0 && !err_is_set())
 		err_set(ret, img->filename, "could not open backing file '%s'",
 			img->backing_path);
+	else if (ret < 0 && depth == 0) {
+		/* say once, for the image the user named, that its chain is broken */
+		char msg[ERR_MSG_MAX];
+
+		snprintf(msg, sizeof(msg), "%s", err_get());
+		err_set(ret, img->filename, "Could not open backing file: %s", msg);
+	}
 	return ret;
 }
 
@@ -120,6 +127,17 @@ static int image_open_depth(const char *filename, const char *format, int flags,
 	ret = backend_open(filename, be_flags, &img->be);
 	if (ret < 0)
 		goto fail;
+	/* From here on the image is named as the backend shows it: a URL with a
+	 * password in it is masked, so no message or `info` line reveals it. */
+	if (strcmp(img->filename, img->be->url) != 0) {
+		char *shown = strdup(img->be->url);
+		if (!shown) {
+			ret = err_set(-ENOMEM, filename, "out of memory");
+			goto fail;
+		}
+		free(img->filename);
+		img->filename = shown;
+	}
 	if (!ops) {
 		ops = format_probe(img->be, filename);
 		if (!ops) {
@@ -140,6 +158,15 @@ static int image_open_depth(const char *filename, const char *format, int flags,
 	}
 	img->ops = ops;
 	ret = ops->open(img, flags);
+	if (ret < 0 && format && depth > 0) {
+		/* a recorded backing format that does not match the file: say so
+		 * rather than report whatever the wrong driver tripped over */
+		const struct format_ops *probed = format_probe(img->be, filename);
+
+		if (probed && probed != ops)
+			err_set(ret, filename, "Image is not in %s format (it looks like %s)",
+				ops->name, probed->name);
+	}
 	if (ret < 0) {
 		img->ops = NULL;
 		goto fail;
@@ -420,4 +447,111 @@ int image_measure(const char *format, struct opts *opts, uint64_t size,
 			       format);
 	memset(res, 0, sizeof(*res));
 	return ops->measure(opts, size, src, res);
+}
+
+int image_set_backing(struct image *img, const char *name, const char *fmt)
+{
+	int ret = check_writable(img);
+
+	if (ret < 0)
+		return ret;
+	if (!img->ops->set_backing)
+		return err_set(-ENOTSUP, img->filename,
+			       "format '%s' does not support backing files", img->ops->name);
+	if (name && !*name)
+		name = NULL;
+	return img->ops->set_backing(img, name, name ? fmt : NULL);
+}
+
+int image_make_empty(struct image *img)
+{
+	int ret = check_writable(img);
+
+	if (ret < 0)
+		return ret;
+	if (!img->ops->make_empty)
+		return err_set(-ENOTSUP, img->filename,
+			       "format '%s' cannot empty an image", img->ops->name);
+	return img->ops->make_empty(img);
+}
+
+/* ---- internal snapshots and amend: thin checks around the optional ops ---- */
+
+static int snapshot_unsupported(struct image *img)
+{
+	return err_set(-ENOTSUP, img->filename, "Format '%s' does not support internal "
+		       "snapshots", img->ops->name);
+}
+
+int image_snapshot_create(struct image *img, const char *name)
+{
+	int ret = check_writable(img);
+
+	if (ret < 0)
+		return ret;
+	if (!img->ops->snapshot_create)
+		return snapshot_unsupported(img);
+	return img->ops->snapshot_create(img, name);
+}
+
+int image_snapshot_list(struct image *img, struct snapshot_info **out, int *nb)
+{
+	*out = NULL;
+	*nb = 0;
+	if (!img->ops->snapshot_list)
+		return 0;   /* no snapshots: an empty list, as qemu-img prints */
+	return img->ops->snapshot_list(img, out, nb);
+}
+
+void image_snapshot_list_free(struct snapshot_info *list, int nb)
+{
+	for (int i = 0; list && i < nb; i++) {
+		free(list[i].id);
+		free(list[i].name);
+	}
+	free(list);
+}
+
+int image_snapshot_apply(struct image *img, const char *id_or_name)
+{
+	int ret = check_writable(img);
+
+	if (ret < 0)
+		return ret;
+	if (!img->ops->snapshot_apply)
+		return snapshot_unsupported(img);
+	return img->ops->snapshot_apply(img, id_or_name);
+}
+
+int image_snapshot_delete(struct image *img, const char *id_or_name)
+{
+	int ret = check_writable(img);
+
+	if (ret < 0)
+		return ret;
+	if (!img->ops->snapshot_delete)
+		return snapshot_unsupported(img);
+	return img->ops->snapshot_delete(img, id_or_name);
+}
+
+int image_snapshot_open(struct image *img, const char *id, const char *name)
+{
+	if (img->flags & IMG_RDWR)
+		return err_set(-EINVAL, img->filename,
+			       "a snapshot can only be opened read-only");
+	if (!img->ops->snapshot_open)
+		return snapshot_unsupported(img);
+	return img->ops->snapshot_open(img, id, name);
+}
+
+int image_amend(struct image *img, struct opts *opts)
+{
+	int ret = check_writable(img);
+
+	if (ret < 0)
+		return ret;
+	if (!img->ops->amend)
+		return err_set(-ENOTSUP, img->filename, "Format driver '%s' does not "
+			       "support option amendment", img->ops->name);
+	return img->ops->amend(img, opts);
 }

@@ -32,6 +32,9 @@ struct convert_args {
 	const char *dst_fmt;
 	const char *src_cache;
 	const char *dst_cache;
+	const char *backing;      /* -B/-b: the target's backing file */
+	const char *backing_fmt;  /* -F */
+	const char *snapshot;     /* -l / -s: read the source from this snapshot */
 	struct opts o;
 	bool want_help;
 	bool compress;
@@ -145,12 +148,11 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
 				return -EINVAL;
 			}
 			break;
-		case 'B': case 'b': case 'F':
-			cli_error("-%c (a backing file for the target) is not supported yet", c);
-			return -ENOTSUP;
+		case 'B': case 'b': a->backing = optarg; break;
+		case 'F': a->backing_fmt = optarg; break;
 		case 'l': case 's':
-			cli_error("-%c (convert from an internal snapshot) is not supported yet", c);
-			return -ENOTSUP;
+			a->snapshot = optarg;
+			break;
 		case 'r':
 			cli_error("-r (rate limit) is not supported");
 			return -ENOTSUP;
@@ -181,6 +183,14 @@ static int check_args(const struct convert_args *a, int nfiles)
 		cli_error("--target-is-zero requires use of -n flag");
 		return -EINVAL;
 	}
+	if (a->backing && a->no_create) {
+		cli_error("-B cannot be used together with -n (the target exists)");
+		return -EINVAL;
+	}
+	if (a->backing_fmt && !a->backing) {
+		cli_error("-F needs a backing file (-B)");
+		return -EINVAL;
+	}
 	if (a->no_create && a->o.n) {
 		cli_error("-o cannot be used together with -n (the target exists)");
 		return -EINVAL;
@@ -208,6 +218,38 @@ static int open_sources(const struct convert_args *a, char **names, int n,
 	return 0;
 }
 
+/* -B/-F become the target's backing_file/backing_fmt options.  Without -F the
+ * backing file's format is probed (a guessed raw is refused by image_open). */
+static int set_backing_opts(struct convert_args *a, const char *name)
+{
+	const char *fmt = a->backing_fmt;
+	struct image *b = NULL;
+	char *path;
+	int ret = 0;
+
+	if (!fmt) {
+		path = image_resolve_backing(name, a->backing);
+		if (!path) {
+			cli_error("out of memory");
+			return -ENOMEM;
+		}
+		ret = image_open(path, NULL, IMG_NO_BACKING, &b);
+		if (ret < 0)
+			cli_report(ret, path);
+		free(path);
+		if (ret < 0)
+			return ret;
+		fmt = b->ops->name;
+	}
+	if (opts_set(&a->o, "backing_file", a->backing) < 0 ||
+	    opts_set(&a->o, "backing_fmt", fmt) < 0)
+		ret = -ENOMEM;
+	image_close(b);
+	if (ret < 0)
+		cli_error("out of memory");
+	return ret;
+}
+
 /* Create (unless -n) and open the target; decide whether it reads as zeros. */
 static int open_target(struct convert_args *a, const char *name, uint64_t total,
 		       struct image **dst, bool *zeroed)
@@ -218,6 +260,11 @@ static int open_target(struct convert_args *a, const char *name, uint64_t total,
 	if (ret < 0) {
 		cli_report(ret, NULL);
 		return ret;
+	}
+	if (a->backing) {
+		ret = set_backing_opts(a, name);
+		if (ret < 0)
+			return ret;
 	}
 	if (!a->no_create) {
 		ret = image_create(name, a->dst_fmt, total, &a->o);
@@ -242,9 +289,47 @@ static int open_target(struct convert_args *a, const char *name, uint64_t total,
 	}
 	if (a->no_create)
 		*zeroed = a->target_is_zero;
+	else if (a->backing)
+		*zeroed = reads_as_zeros(*dst);   /* zero_init ignores the backing */
 	else
 		*zeroed = (*dst)->zero_init || reads_as_zeros(*dst);
 	return 0;
+}
+
+/* -l NAME (an id first, then a name, as qemu), -l snapshot.id=ID[,snapshot.name=N]
+ * or -s ID_OR_NAME: show the single source's snapshot instead of its active state. */
+static int open_snapshot(const char *spec, struct image **src, int nsrc)
+{
+	struct opts o = { 0 };
+	const char *id = NULL, *name = NULL;
+	int ret;
+
+	if (nsrc != 1) {
+		cli_error("No support for concatenating multiple snapshot");
+		return -EINVAL;
+	}
+	if (strncmp(spec, "snapshot.", 9)) {
+		ret = image_snapshot_open(src[0], spec, NULL);
+		if (ret == -ENOENT) {
+			err_clear();
+			ret = image_snapshot_open(src[0], NULL, spec);
+		}
+	} else {
+		ret = opts_parse(&o, spec);
+		if (ret == 0) {
+			id = opts_get(&o, "snapshot.id");
+			name = opts_get(&o, "snapshot.name");
+			ret = opts_check_used(&o, "convert");
+		}
+		if (ret == 0)
+			ret = image_snapshot_open(src[0], id, name);
+	}
+	opts_free(&o);
+	if (ret < 0) {
+		err_clear();
+		cli_error("Failed to load snapshot: Can't find snapshot");
+	}
+	return ret;
 }
 
 int cmd_convert(int argc, char **argv)
@@ -290,6 +375,8 @@ int cmd_convert(int argc, char **argv)
 	}
 	if (open_sources(&a, argv + optind, nsrc, src) < 0)
 		goto out;
+	if (a.snapshot && open_snapshot(a.snapshot, src, nsrc) < 0)
+		goto out;
 	total = copy_total_size(src, nsrc);
 	if (!total && nsrc > 0) {
 		for (int i = 0; i < nsrc; i++)
@@ -313,6 +400,7 @@ int cmd_convert(int argc, char **argv)
 	cp.target_zeroed = zeroed;
 	cp.workers = a.workers;
 	cp.progress = prog;
+	cp.dst_backing = a.backing ? dst->backing : NULL;
 	ret = copy_run(&cp);
 	progress_finish(prog);
 	if (ret < 0) {

@@ -17,8 +17,12 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "amend", cmd_amend,
+	  "amend [-f fmt] [-q] -o options filename" },
 	{ "check", cmd_check,
 	  "check [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-T src_cache] [-U] filename" },
+	{ "commit", cmd_commit,
+	  "commit [-q] [-f fmt] [-t cache] [-b base] [-d] [-p] filename" },
 	{ "compare", cmd_compare,
 	  "compare [-f fmt] [-F fmt] [-T src_cache] [-p] [-q] [-s] [-U] filename1 filename2" },
 	{ "convert", cmd_convert,
@@ -27,12 +31,18 @@ static const struct command commands[] = {
 	  "create [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]" },
 	{ "info", cmd_info,
 	  "info [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename" },
+	{ "launch", cmd_launch,
+	  "launch [-f fmt] [--memory size] [--cpus n] [--bus virtio|virtio-scsi|sata|ide] [--cache mode] [--aio native|threads|io_uring] [--net user|none|bridge=NAME|tap=NAME] [--console serial|vnc=:N] [--firmware bios|uefi] [--accel auto|kvm|tcg] [--snapshot] [--wait-for text] [--timeout s] [--console-log file] [--print-cmdline] [--libvirt-xml file] filename" },
 	{ "map", cmd_map,
 	  "map [-f fmt] [--output=ofmt] [--start-offset=offset] [--max-length=len] [-U] filename" },
 	{ "measure", cmd_measure,
 	  "measure [--output=ofmt] [-O output_fmt] [-o options] [--size N | [-f fmt] filename]" },
+	{ "rebase", cmd_rebase,
+	  "rebase [-q] [-f fmt] [-t cache] [-T src_cache] [-p] [-u] -b backing_file [-F backing_fmt] filename" },
 	{ "resize", cmd_resize,
 	  "resize [-f fmt] [--preallocation=prealloc] [-q] [--shrink] filename [+ | -]size" },
+	{ "snapshot", cmd_snapshot,
+	  "snapshot [-f fmt] [-q] [-U] [--output=ofmt] [-l | -a snapshot | -c snapshot | -d snapshot] filename" },
 };
 
 static void print_version(void)

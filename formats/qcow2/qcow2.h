@@ -327,6 +327,20 @@ void qcow2_compress_state_free(struct qcow2_state *s);
 /* ---- qcow2_snapshot_table.c ---- */
 int qcow2_snapshot_table_read(struct qcow2_state *s);
 void qcow2_snapshot_table_free(struct qcow2_state *s);
+/* The on-disk table for list[0..n) (entries padded to 8 bytes) in a malloc'd
+ * buffer; *len 0 and *out NULL for an empty list. */
+int qcow2_snapshot_table_serialize(struct qcow2_state *s, const struct qcow2_snapshot *list,
+				   int n, uint8_t **out, uint64_t *len);
+
+/* ---- qcow2_snapshot.c ---- (internal snapshots; take s->lock themselves) */
+int qcow2_snapshot_create(struct image *img, const char *name);
+int qcow2_snapshot_list(struct image *img, struct snapshot_info **out, int *nb);
+int qcow2_snapshot_apply(struct image *img, const char *id_or_name);
+int qcow2_snapshot_delete(struct image *img, const char *id_or_name);
+int qcow2_snapshot_open(struct image *img, const char *id, const char *name);
+
+/* ---- qcow2_amend.c ---- */
+int qcow2_amend(struct image *img, struct opts *opts);
 
 /* ---- qcow2_info.c ---- */
 int qcow2_info(struct image *img, struct image_info *info);
@@ -366,6 +380,10 @@ int qcow2_resize(struct image *img, uint64_t new_size, enum prealloc_mode preall
 		 bool shrink);
 int qcow2_measure(struct opts *opts, uint64_t size, struct image *src,
 		  struct measure_result *res);
+
+/* ---- qcow2_backing.c ---- */
+int qcow2_set_backing(struct image *img, const char *name, const char *fmt);
+int qcow2_make_empty(struct image *img);
 
 /* ---- qcow2_check.c ---- */
 int qcow2_check(struct image *img, int fix, struct check_result *res);

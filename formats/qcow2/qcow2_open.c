@@ -253,4 +253,12 @@ const struct format_ops qcow2_format_ops = {
 	.check = qcow2_check,
 	.resize = qcow2_resize,
 	.measure = qcow2_measure,
+	.set_backing = qcow2_set_backing,
+	.make_empty = qcow2_make_empty,
+	.snapshot_create = qcow2_snapshot_create,
+	.snapshot_list = qcow2_snapshot_list,
+	.snapshot_apply = qcow2_snapshot_apply,
+	.snapshot_delete = qcow2_snapshot_delete,
+	.snapshot_open = qcow2_snapshot_open,
+	.amend = qcow2_amend,
 };

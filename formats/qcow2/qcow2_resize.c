@@ -6,8 +6,11 @@
  * with --shrink, checked by image_resize) drops every cluster past the new end,
  * frees L2 tables that map only the cut-off range, clears their L1 entries (the
  * L1 size field stays, as with qemu 7.2) and trims unused clusters at the file's
- * tail.  Images with internal snapshots are not shrunk: their tables share
- * clusters whose contents would have to stay valid for the snapshot.
+ * tail.  As qemu 7.2, v3 images with internal snapshots can be shrunk (and grown):
+ * an L2 table shared with a snapshot (L1 entry without COPIED) is never edited -
+ * a partly cut table is first copied by zeroing its tail through the write path,
+ * a wholly cut one is dropped from L1 before the references it held (the active
+ * state's share) are released.
  */
 #include "qcow2.h"
 #include "../../common/bswap.h"
@@ -50,6 +53,8 @@ static int discard_piece(struct qcow2_state *s, uint64_t off, uint64_t end)
 	if (!is_aligned(l2_off, s->cluster_size))
 		return err_set(-EIO, s->img->filename, "L1 entry %" PRIu64
 			       " points to an unaligned L2 table", l1i);
+	if (!(s->l1[l1i] & QCOW2_OFLAG_COPIED))
+		return 0;   /* shared: whole table, released by shrink_l1() */
 	old = malloc(n * sizeof(*old));
 	if (!old)
 		return err_set(-ENOMEM, s->img->filename, "out of memory");
@@ -82,7 +87,48 @@ out:
 	return ret;
 }
 
-/* Free the L2 tables of L1 entries from first on (they map nothing now). */
+/* The entries of a shared L2 table (its references held for the active state). */
+static int read_shared_entries(struct qcow2_state *s, uint64_t l2_off, uint64_t **out)
+{
+	uint64_t *e = malloc(s->l2_entries * sizeof(*e));
+	void *t;
+	int ret;
+
+	*out = NULL;
+	if (!e)
+		return err_set(-ENOMEM, s->img->filename, "out of memory");
+	ret = qcow2_cache_get(s->l2_cache, l2_off, &t);
+	if (ret < 0) {
+		free(e);
+		return ret;
+	}
+	for (uint64_t j = 0; j < s->l2_entries; j++)
+		e[j] = qcow2_l2_entry_get(s, t, j);
+	qcow2_cache_put(s->l2_cache, &t);
+	*out = e;
+	return 0;
+}
+
+/* Drop the references a shared table's entries held for the active L1. */
+static int release_entries(struct qcow2_state *s, const uint64_t *e)
+{
+	int ret = 0;
+
+	for (uint64_t j = 0; e && j < s->l2_entries && ret == 0; j++) {
+		uint64_t host, nbytes;
+
+		if (e[j] & QCOW2_OFLAG_COMPRESSED) {
+			qcow2_compressed_extent(s, e[j], &host, &nbytes);
+			ret = qcow2_free_clusters(s, host, nbytes);
+		} else if (e[j] & L2E_OFFSET_MASK) {
+			ret = qcow2_free_clusters(s, e[j] & L2E_OFFSET_MASK, s->cluster_size);
+		}
+	}
+	return ret;
+}
+
+/* Free the L2 tables of L1 entries from first on (they map nothing now).  The
+ * L1 entry is cleared on disk before any reference it implied is dropped. */
 static int shrink_l1(struct qcow2_state *s, uint64_t first)
 {
 	uint8_t zero[8] = { 0 };
@@ -90,16 +136,25 @@ static int shrink_l1(struct qcow2_state *s, uint64_t first)
 
 	for (uint64_t i = first; i < s->h.l1_size; i++) {
 		uint64_t l2_off = s->l1[i] & L1E_OFFSET_MASK;
+		uint64_t *shared = NULL;
 
 		if (!l2_off)
 			continue;
+		if (!(s->l1[i] & QCOW2_OFLAG_COPIED)) {
+			ret = read_shared_entries(s, l2_off, &shared);
+			if (ret < 0)
+				return ret;
+		}
 		ret = backend_pwrite(s->img->be, zero, 8, s->h.l1_table_offset + i * 8);
 		if (ret == 0)
 			ret = backend_flush(s->img->be);
-		if (ret < 0)
-			return ret;
-		s->l1[i] = 0;
-		ret = qcow2_free_clusters(s, l2_off, s->cluster_size);
+		if (ret == 0) {
+			s->l1[i] = 0;
+			ret = release_entries(s, shared);
+		}
+		if (ret == 0)
+			ret = qcow2_free_clusters(s, l2_off, s->cluster_size);
+		free(shared);
 		if (ret < 0)
 			return ret;
 	}
@@ -156,6 +211,21 @@ static int shrink(struct qcow2_state *s, uint64_t new_size)
 	return ret;
 }
 
+/* With snapshots, the L2 table holding the new end may be shared: zeroing the
+ * cut part of it through the write path copies it first (and drops what the cut
+ * entries held), so that shrink() then only edits a table of its own. */
+static int unshare_partial_table(struct image *img, uint64_t new_size)
+{
+	struct qcow2_state *s = qcow2_state(img);
+	uint64_t span = s->l2_entries * s->cluster_size;
+	uint64_t start = align_up(new_size, s->cluster_size);
+	uint64_t end = MIN(align_up(start, span), s->h.size);
+
+	if (start % span == 0 || start >= end)
+		return 0;
+	return qcow2_write_zeroes(img, start, end - start, IMG_ZERO_MAY_UNMAP);
+}
+
 int qcow2_resize(struct image *img, uint64_t new_size, enum prealloc_mode prealloc,
 		 bool do_shrink)
 {
@@ -176,10 +246,11 @@ int qcow2_resize(struct image *img, uint64_t new_size, enum prealloc_mode preall
 		if (prealloc != PREALLOC_OFF)
 			return err_set(-ENOTSUP, img->filename,
 				       "Preallocation can't be used for shrinking an image");
-		if (s->nb_snapshots)
-			return err_set(-ENOTSUP, img->filename,
-				       "Can't shrink an image which has internal snapshots "
-				       "(delete them first)");
+		if (s->nb_snapshots) {
+			ret = unshare_partial_table(img, new_size);
+			if (ret < 0)
+				return ret;
+		}
 		pthread_mutex_lock(&s->lock);
 		ret = shrink(s, new_size);
 		pthread_mutex_unlock(&s->lock);

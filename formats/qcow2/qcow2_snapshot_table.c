@@ -1,5 +1,7 @@
 /*
- * qcow2_snapshot_table.c - read the internal snapshot table into s->snapshots.
+ * qcow2_snapshot_table.c - read the internal snapshot table into s->snapshots,
+ * and serialise a snapshot list into the on-disk table (qcow2_snapshot.c writes
+ * it to a new place and switches the header to it).
  *
  * Entries are variable-length (a fixed part, extra data, id and name, padded to
  * 8 bytes), so the table is walked one entry at a time with every size checked
@@ -139,5 +141,68 @@ int qcow2_snapshot_table_read(struct qcow2_state *s)
 			return ret;
 		}
 	}
+	return 0;
+}
+
+/* Bytes one entry takes on disk (padded to 8). */
+static uint64_t entry_size(const struct qcow2_snapshot *sn, uint32_t extra)
+{
+	return align_up(SN_FIXED + (uint64_t)extra + strlen(sn->id_str) + strlen(sn->name), 8);
+}
+
+/* Extra data as written: at least the 24 bytes qemu 7.2 writes (large VM state
+ * size, disk size, icount); a longer extra area read from the image is kept. */
+static uint32_t extra_size(const struct qcow2_snapshot *sn)
+{
+	return sn->extra_data_size > 24 ? sn->extra_data_size : 24;
+}
+
+int qcow2_snapshot_table_serialize(struct qcow2_state *s, const struct qcow2_snapshot *list,
+				   int n, uint8_t **out, uint64_t *len)
+{
+	uint64_t total = 0, pos = 0;
+	uint8_t *buf;
+
+	*out = NULL;
+	*len = 0;
+	for (int i = 0; i < n; i++) {
+		if (strlen(list[i].id_str) > UINT16_MAX || strlen(list[i].name) > UINT16_MAX)
+			return err_set(-EINVAL, s->img->filename, "snapshot name too long");
+		total += entry_size(&list[i], extra_size(&list[i]));
+	}
+	if (total > QCOW2_MAX_SNAPSHOTS_BYTES || n > QCOW2_MAX_SNAPSHOTS)
+		return err_set(-EFBIG, s->img->filename, "Snapshot table too large");
+	if (!total)
+		return 0;
+	buf = calloc(1, total);
+	if (!buf)
+		return err_set(-ENOMEM, s->img->filename, "out of memory");
+	for (int i = 0; i < n; i++) {
+		const struct qcow2_snapshot *sn = &list[i];
+		uint32_t x = extra_size(sn);
+		size_t id_len = strlen(sn->id_str), name_len = strlen(sn->name);
+		uint8_t *p = buf + pos;
+
+		store_be64(p, sn->l1_table_offset);
+		store_be32(p + 8, sn->l1_size);
+		store_be16(p + 12, (uint16_t)id_len);
+		store_be16(p + 14, (uint16_t)name_len);
+		store_be32(p + 16, sn->date_sec);
+		store_be32(p + 20, sn->date_nsec);
+		store_be64(p + 24, sn->vm_clock_nsec);
+		/* the 32-bit field as qemu writes it; the full value is in extra */
+		store_be32(p + 32, (uint32_t)sn->vm_state_size);
+		store_be32(p + 36, x);
+		if (sn->extra_data_size > 24)
+			memcpy(p + SN_FIXED + 24, sn->extra_data + 24, sn->extra_data_size - 24);
+		store_be64(p + SN_FIXED, sn->vm_state_size);
+		store_be64(p + SN_FIXED + 8, sn->disk_size);
+		store_be64(p + SN_FIXED + 16, sn->icount);
+		memcpy(p + SN_FIXED + x, sn->id_str, id_len);
+		memcpy(p + SN_FIXED + x + id_len, sn->name, name_len);
+		pos += entry_size(sn, x);
+	}
+	*out = buf;
+	*len = total;
 	return 0;
 }

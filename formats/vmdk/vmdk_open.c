@@ -311,6 +311,8 @@ static int vmdk_open(struct image *img, int flags)
 		if (!is_sparse(e) && e->be && !e->be->zero_init)
 			zero = false;
 		if (e->compressed && (flags & IMG_RDWR)) {
+			/* a stream is written once, grain by grain in ascending order */
+			img->whole_clusters = true;
 			ret = vmdk_stream_writer_open(img, e);
 			if (ret < 0)
 				goto fail;

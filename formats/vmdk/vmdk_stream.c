@@ -30,11 +30,14 @@
 #include <libdeflate.h>
 #endif
 
-/* The copy engine keeps at most (workers x 2 MiB) in flight, so grains arrive at
- * most a few hundred out of order: this budget keeps them ascending while holding
- * peak memory well under the 64 MiB a conversion may use. */
-#define PENDING_MAX_GRAINS 512
-#define PENDING_MAX_BYTES  (16ULL << 20)
+/* Grains go to the file in ascending order: grain g is written once every grain
+ * below it is accounted for - written, or declared zero by a write_zeroes (the
+ * copy engine declares the zero ranges of a whole-cluster target instead of
+ * skipping them).  This budget is only the safety valve for a writer that
+ * stalls or leaves gaps: past it the lowest queued grains are written anyway
+ * (still a valid file, just not in order). */
+#define PENDING_MAX_GRAINS 1024
+#define PENDING_MAX_BYTES  (32ULL << 20)
 #define PARTIAL_MAX        256
 #define COMPRESS_LEVEL     5    /* libdeflate 5 compresses about as well as zlib 6 */
 #define MARKER_BYTES       12
@@ -61,6 +64,9 @@ struct vmdk_stream_writer {
 	uint64_t data_start;  /* first grain */
 	uint64_t data_end;    /* next grain goes here */
 	bool dirty;           /* tables/footer need writing */
+	uint64_t next_gi;     /* lowest grain not yet written or declared zero */
+	struct zrange { uint64_t start, end; } *zeros; /* declared zero, above next_gi */
+	int n_zeros, cap_zeros;
 };
 
 /* ---- compression ---- */
@@ -362,16 +368,60 @@ static int emit(struct vmdk_extent *e, struct pgrain *g)
 	return 0;
 }
 
+/* Move next_gi past the zero ranges that now touch it. */
+static void skip_declared_zeros(struct vmdk_stream_writer *w)
+{
+	bool moved = true;
+
+	while (moved) {
+		moved = false;
+		for (int i = 0; i < w->n_zeros; i++) {
+			if (w->zeros[i].start > w->next_gi)
+				continue;
+			w->next_gi = MAX(w->next_gi, w->zeros[i].end);
+			w->zeros[i] = w->zeros[--w->n_zeros];
+			moved = true;
+			break;
+		}
+	}
+}
+
+/* Grains [start, end) read as zeros and will not be written (lock held). */
+static int declare_zeros(struct vmdk_extent *e, uint64_t start, uint64_t end)
+{
+	struct vmdk_stream_writer *w = e->sw;
+
+	if (end <= w->next_gi)
+		return 0;
+	if (w->n_zeros == w->cap_zeros) {
+		int cap = w->cap_zeros ? w->cap_zeros * 2 : 16;
+		struct zrange *z = realloc(w->zeros, sizeof(*z) * (size_t)cap);
+
+		if (!z)
+			return err_set(-ENOMEM, e->path, "out of memory");
+		w->zeros = z;
+		w->cap_zeros = cap;
+	}
+	w->zeros[w->n_zeros].start = start;
+	w->zeros[w->n_zeros].end = end;
+	w->n_zeros++;
+	return 0;
+}
+
 static int drain(struct vmdk_extent *e, bool all)
 {
 	struct vmdk_stream_writer *w = e->sw;
 	int ret = 0;
 
-	while (w->n && ret == 0 &&
-	       (all || w->n > PENDING_MAX_GRAINS || w->bytes > PENDING_MAX_BYTES)) {
+	while (w->n && ret == 0) {
+		skip_declared_zeros(w);
+		if (!all && w->heap[0].gi > w->next_gi &&
+		    w->n <= PENDING_MAX_GRAINS && w->bytes <= PENDING_MAX_BYTES)
+			break;
 		struct pgrain g = heap_pop(w);
 
 		ret = emit(e, &g);
+		w->next_gi = MAX(w->next_gi, g.gi + 1);
 		free(g.data);
 	}
 	return ret;
@@ -576,9 +626,23 @@ int vmdk_stream_zero(struct image *img, struct vmdk_extent *e, uint64_t off, uin
 		uint64_t gi = off / e->grain, in = off % e->grain;
 		uint64_t n = MIN(len, e->grain - in);
 
-		/* a whole zero grain is simply not stored (the image is written once) */
-		if (!(in == 0 && n == grain_len(e, gi)))
+		/* a whole zero grain is not stored (the image is written once); it
+		 * is declared so that the grains after it need not wait for it */
+		if (in == 0 && n == grain_len(e, gi)) {
+			uint64_t end_gi = (off + len) / e->grain;
+
+			if (off + len >= e->length)   /* through a short last grain */
+				end_gi = div_round_up(e->length, e->grain);
+			end_gi = MAX(end_gi, gi + 1);
+			pthread_mutex_lock(&e->lock);
+			ret = declare_zeros(e, gi, end_gi);
+			if (ret == 0)
+				ret = drain(e, false);
+			pthread_mutex_unlock(&e->lock);
+			n = MIN(len, (end_gi - gi) * e->grain);
+		} else {
 			ret = write_partial(e, gi, NULL, in, n);
+		}
 		off += n;
 		len -= n;
 	}
@@ -792,6 +856,7 @@ void vmdk_stream_writer_free(struct vmdk_extent *e)
 	for (size_t i = 0; i < w->n; i++)
 		free(w->heap[i].data);
 	free(w->heap);
+	free(w->zeros);
 	free(w);
 	e->sw = NULL;
 }

@@ -1,0 +1,69 @@
+/*
+ * cmd_amend.c - `imgtool amend [-f fmt] [-q] -o options FILE`: change options of
+ * an existing image (qcow2: compat, lazy_refcounts), as qemu-img amend.
+ */
+#include "cli.h"
+#include "../common/err.h"
+#include "../common/opts.h"
+#include "../formats/format.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+
+int cmd_amend(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { 0 };
+	const char *fmt = NULL;
+	struct image *img = NULL;
+	bool have_opts = false;
+	int c, ret, rc = 1;
+
+	while ((c = cli_getopt(argc, argv, "hf:o:qpt:", longopts)) != -1) {
+		switch (c) {
+		case 'f': fmt = optarg; break;
+		case 'q': case 'p': case 't': case 'F': break;
+		case 'o':
+			if (opts_parse(&o, optarg) < 0) {
+				cli_error("Invalid option list: %s", optarg);
+				goto out;
+			}
+			have_opts = true;
+			break;
+		case 'h':
+			printf("usage: %s amend [-f fmt] [-q] -o options filename\n", PROG_NAME);
+			rc = 0;
+			goto out;
+		default:
+			goto out;
+		}
+	}
+	if (!have_opts) {
+		cli_error("Must specify options (-o)");
+		goto out;
+	}
+	if (optind != argc - 1) {
+		cli_error("Expecting one image file name");
+		goto out;
+	}
+	ret = image_open(argv[optind], fmt, IMG_RDWR | IMG_NO_BACKING, &img);
+	if (ret == 0)
+		ret = image_amend(img, &o);
+	if (ret == 0)
+		ret = image_flush(img);
+	if (ret < 0) {
+		cli_report(ret, argv[optind]);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (img)
+		image_close(img);
+	opts_free(&o);
+	return rc;
+}

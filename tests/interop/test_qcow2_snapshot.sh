@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# tests/interop/test_qcow2_snapshot.sh BUILD_DIR - qcow2 internal snapshots, amend and
+# resize-with-snapshots against qemu-img/qemu-io 7.2, both directions:
+#   a. snapshots made by imgtool are listed, applied and deleted by qemu-img (and
+#      the reverse); contents checked with qemu-io patterns, qemu-img check clean
+#      after every step; `info --output=json` snapshot keys equal qemu-img's.
+#   b. convert -l NAME / snapshot.id= exports a snapshot's contents.
+#   c. resize --shrink/grow of an image with snapshots; apply restores the size.
+#   d. amend compat / lazy_refcounts as qemu-img; refusals with its messages.
+#   e. kill -9 during snapshot create/delete: qemu-img check finds no corruption.
+# One "PASS name" / "FAIL name" line per case, then "N passed, N failed".
+set -u
+
+build=${1:-build}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+IMGTOOL=
+for c in ${IMGTOOL_BIN:-} "$build/imgtool" "$top/$build/imgtool" "$top/build/imgtool"; do
+	if [ -n "$c" ] && [ -f "$c" ] && [ -x "$c" ]; then
+		IMGTOOL=$(cd "$(dirname "$c")" && pwd)/$(basename "$c")
+		break
+	fi
+done
+if [ -z "$IMGTOOL" ]; then
+	echo "test_qcow2_snapshot: no imgtool binary in $build/"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+T=$(mktemp -d /tmp/imgtool-snap.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+passed=0
+failed=0
+run() {
+	local name=$1; shift
+	if ( set -e; "$@" ) >"$T/log" 2>&1; then
+		echo "PASS $name"; passed=$((passed + 1))
+	else
+		echo "FAIL $name"; sed 's/^/    /' "$T/log" | tail -15; failed=$((failed + 1))
+	fi
+}
+I() { "$IMGTOOL" "$@"; }
+clean() {   # qemu-img check: no errors, no leaks
+	local out
+	out=$(qemu-img check "$1" 2>&1) || { echo "$out"; return 1; }
+	"$IMGTOOL" check "$1" >/dev/null
+}
+pat() { qemu-io -c "read -P $2 $3 $4" "$1" | grep -q "^read"  && ! qemu-io -c "read -P $2 $3 $4" "$1" | grep -q "failed"; }
+mkimg() {
+	qemu-img create -q -f qcow2 "$@" "$T/a.qcow2" 64M
+	qemu-io -c 'write -P 1 0 1M' -c 'write -c -P 7 2M 64k' -c 'write -z 4M 64k' \
+		"$T/a.qcow2" >/dev/null
+}
+
+case_a_imgtool_to_qemu() {
+	mkimg
+	I snapshot -c s1 "$T/a.qcow2"; clean "$T/a.qcow2"
+	qemu-img snapshot -l "$T/a.qcow2" | grep -q ' s1 '
+	qemu-io -c 'write -P 2 0 512k' -c 'write -P 4 2M 4k' "$T/a.qcow2" >/dev/null
+	clean "$T/a.qcow2"
+	I snapshot --create s2 "$T/a.qcow2"; clean "$T/a.qcow2"
+	qemu-io -c 'write -P 5 0 64k' "$T/a.qcow2" >/dev/null
+	qemu-img snapshot -a s1 "$T/a.qcow2"; clean "$T/a.qcow2"
+	pat "$T/a.qcow2" 1 0 1M; pat "$T/a.qcow2" 7 2M 64k
+	qemu-img snapshot -a 2 "$T/a.qcow2"; clean "$T/a.qcow2"
+	pat "$T/a.qcow2" 2 0 512k; pat "$T/a.qcow2" 4 2M 4k
+	qemu-img snapshot -d s1 "$T/a.qcow2"; clean "$T/a.qcow2"
+	qemu-img snapshot -d s2 "$T/a.qcow2"; clean "$T/a.qcow2"
+	pat "$T/a.qcow2" 2 0 512k
+}
+
+case_a_qemu_to_imgtool() {
+	mkimg
+	qemu-img snapshot -c q1 "$T/a.qcow2"
+	qemu-io -c 'write -P 9 0 2M' "$T/a.qcow2" >/dev/null
+	qemu-img snapshot -c q2 "$T/a.qcow2"
+	diff <(qemu-img snapshot -l "$T/a.qcow2") <(I snapshot -l "$T/a.qcow2")
+	I snapshot -a q1 "$T/a.qcow2"; clean "$T/a.qcow2"
+	pat "$T/a.qcow2" 1 0 1M; pat "$T/a.qcow2" 7 2M 64k
+	I snapshot -d q1 "$T/a.qcow2"; clean "$T/a.qcow2"
+	I snapshot -a 2 "$T/a.qcow2"; clean "$T/a.qcow2"
+	pat "$T/a.qcow2" 9 0 2M
+	I snapshot -d 2 "$T/a.qcow2"; clean "$T/a.qcow2"
+	[ -z "$(qemu-img snapshot -l "$T/a.qcow2" | sed 1,2d)" ]
+}
+
+case_a_json_and_errors() {
+	mkimg
+	I snapshot -c s1 "$T/a.qcow2"; qemu-img snapshot -c q2 "$T/a.qcow2"
+	python3 - "$T/a.qcow2" "$IMGTOOL" <<'PY'
+import json, subprocess, sys
+q = json.loads(subprocess.check_output(["qemu-img", "info", "--output=json", sys.argv[1]]))["snapshots"]
+i = json.loads(subprocess.check_output([sys.argv[2], "snapshot", "-l", "--output=json", sys.argv[1]]))
+assert q == i, (q, i)
+PY
+	diff <(qemu-img snapshot -l "$T/a.qcow2") <(I snapshot -l "$T/a.qcow2")
+	I snapshot -a nope "$T/a.qcow2" 2>"$T/e" && exit 1
+	grep -q "Could not apply snapshot 'nope': Failed to load snapshot" "$T/e"
+	I snapshot -d nope "$T/a.qcow2" 2>"$T/e" && exit 1
+	grep -q "Could not delete snapshot 'nope': snapshot not found" "$T/e"
+	I snapshot -l -c x "$T/a.qcow2" 2>"$T/e" && exit 1
+	grep -q "Cannot mix" "$T/e"
+	clean "$T/a.qcow2"
+}
+
+case_b_convert_l() {
+	mkimg
+	I snapshot -c s1 "$T/a.qcow2"
+	qemu-io -c 'write -P 3 0 2M' "$T/a.qcow2" >/dev/null
+	qemu-img convert -O raw -l s1 "$T/a.qcow2" "$T/q.raw"
+	I convert -O raw -l s1 "$T/a.qcow2" "$T/i.raw"; cmp "$T/q.raw" "$T/i.raw"
+	I convert -O raw -l snapshot.id=1 "$T/a.qcow2" "$T/i2.raw"; cmp "$T/q.raw" "$T/i2.raw"
+	I convert -O qcow2 -l snapshot.name=s1 "$T/a.qcow2" "$T/i.qcow2"
+	qemu-img compare "$T/q.raw" "$T/i.qcow2"
+	! I convert -O raw -l nope "$T/a.qcow2" "$T/x.raw" 2>/dev/null
+}
+
+case_c_resize() {
+	qemu-img create -q -f qcow2 "$T/r.qcow2" 1G
+	qemu-io -c 'write -P 1 0 600M' -c 'write -c -P 3 1000k 64k' "$T/r.qcow2" >/dev/null
+	I snapshot -c s1 "$T/r.qcow2"
+	qemu-io -c 'write -P 2 500M 200M' "$T/r.qcow2" >/dev/null
+	I resize --shrink "$T/r.qcow2" 3M >/dev/null; clean "$T/r.qcow2"
+	I resize "$T/r.qcow2" 2G >/dev/null; clean "$T/r.qcow2"
+	qemu-img snapshot -a s1 "$T/r.qcow2"; clean "$T/r.qcow2"
+	[ "$(qemu-img info --output=json "$T/r.qcow2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')" = 1073741824 ]
+	pat "$T/r.qcow2" 1 0 600M
+	I snapshot -a s1 "$T/r.qcow2"; clean "$T/r.qcow2"
+}
+
+case_d_amend() {
+	qemu-img create -q -f qcow2 "$T/m.qcow2" 64M
+	qemu-io -c 'write -P 3 64k 64k' "$T/m.qcow2" >/dev/null
+	I amend -o lazy_refcounts=on "$T/m.qcow2"
+	qemu-img info "$T/m.qcow2" | grep -q "lazy refcounts: true"; clean "$T/m.qcow2"
+	I amend -o compat=0.10 "$T/m.qcow2"   # lazy refcounts dropped, as qemu-img
+	I amend -o compat=0.10,lazy_refcounts=off "$T/m.qcow2"
+	qemu-img info "$T/m.qcow2" | grep -q "compat: 0.10"; clean "$T/m.qcow2"
+	pat "$T/m.qcow2" 3 64k 64k
+	I amend -o lazy_refcounts=on "$T/m.qcow2" 2>"$T/e" && exit 1
+	grep -q "Lazy refcounts only supported with compatibility level 1.1" "$T/e"
+	I amend -o compat=1.1 "$T/m.qcow2"
+	qemu-img info "$T/m.qcow2" | grep -q "compat: 1.1"; clean "$T/m.qcow2"
+	qemu-img create -q -f qcow2 -o refcount_bits=8 "$T/m8.qcow2" 64M
+	I amend -o compat=0.10 "$T/m8.qcow2" 2>"$T/e" && exit 1
+	grep -q "compat=0.10 requires refcount_bits=16" "$T/e"
+	I amend -o cluster_size=4k "$T/m.qcow2" 2>"$T/e" && exit 1
+	grep -q "Invalid parameter 'cluster_size'" "$T/e"
+	I amend "$T/m.qcow2" 2>"$T/e" && exit 1
+	grep -q "Must specify options" "$T/e"
+}
+
+# e. kill -9 at random instants of snapshot create/delete on a busy image.
+case_e_kill() {
+	qemu-img create -q -f qcow2 "$T/k.qcow2" 1G
+	qemu-io -c 'write -P 1 0 300M' "$T/k.qcow2" >/dev/null
+	for i in $(seq 1 12); do
+		"$IMGTOOL" snapshot -c "k$i" "$T/k.qcow2" & pid=$!
+		sleep 0.0$((RANDOM % 9))
+		kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null || true
+		out=$(qemu-img check "$T/k.qcow2" 2>&1) || [ $? -eq 3 ] || { echo "$out"; exit 1; }
+		echo "$out" | grep -qE "^ERROR|[1-9][0-9]* errors were found|corrupt" && { echo "$out"; exit 1; }
+		n=$(qemu-img snapshot -l "$T/k.qcow2" | sed 1,2d | head -1 | awk '{print $2}')
+		if [ -n "$n" ] && [ $((i % 2)) -eq 0 ]; then
+			"$IMGTOOL" snapshot -d "$n" "$T/k.qcow2" & pid=$!
+			sleep 0.0$((RANDOM % 9))
+			kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null || true
+			out=$(qemu-img check "$T/k.qcow2" 2>&1) || [ $? -eq 3 ] || { echo "$out"; exit 1; }
+			echo "$out" | grep -qE "^ERROR|[1-9][0-9]* errors were found|corrupt" && { echo "$out"; exit 1; }
+		fi
+		qemu-img check -q -r leaks "$T/k.qcow2" >/dev/null 2>&1 || true
+	done
+	pat "$T/k.qcow2" 1 0 300M
+}
+
+run "imgtool snapshots listed/applied/deleted by qemu-img" case_a_imgtool_to_qemu
+run "qemu-img snapshots listed/applied/deleted by imgtool" case_a_qemu_to_imgtool
+run "snapshot -l json keys and messages as qemu-img" case_a_json_and_errors
+run "convert -l NAME / snapshot.id= / snapshot.name=" case_b_convert_l
+run "resize --shrink/grow with snapshots" case_c_resize
+run "amend compat/lazy_refcounts" case_d_amend
+run "kill -9 during snapshot create/delete" case_e_kill
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
