@@ -1,14 +1,26 @@
 #!/bin/bash
-# tests/bad-input/run.sh BUILD_DIR - malformed qcow2 images must get a clear error
-# and a nonzero exit from every command, never a crash, hang or huge allocation.
+# tests/bad-input/run.sh BUILD_DIR - malformed qcow2, VHD (vpc) and VMDK images must get
+# a clear error and a nonzero exit from every command, never a crash, hang or huge
+# allocation.
 #
-# The images come from gen_bad_qcow2 (see its header for the kinds) plus a few
-# made by qemu-img at test time.  For each image `info`, `check`, `convert -O raw`
-# and `map --output=json` run (and `check -r all` on a copy) with a 10 s timeout and a memory limit, and must:
+# The images come in sets, each in its own folder of the scratch dir with a MANIFEST
+# of "NAME KIND [FORMAT]" lines (the kinds are described in gen_bad_qcow2.c):
+#   qcow2         gen_bad_qcow2, plus a few images broken from qemu-img's output
+#   vhd           gen_bad_vhd
+#   vmdk          fixtures/make-vmdk.py: its bad-*.vmdk and its good images
+#   vhd-fixtures  fixtures/make-vhd.py: its bad-*.vhd and its good images
+# The two python fixture scripts are shared with tests/interop, so their MANIFESTs
+# are written here.  Every tests/bad-input/gen_bad_X.c runs; its images are opened
+# with -f X (vhd means vpc) unless a MANIFEST line names another format.
+# For each image `info`, `check`, `convert -O raw` and `map --output=json` run with
+# -f FORMAT (a fixed VHD does not probe), and `check -r all` on a copy, each with a
+# 10 s timeout and a memory limit, and must:
 #   - not crash: exit code < 124 (no timeout, no signal), no sanitizer report;
 #   - when failing: print exactly one stderr line "imgtool: FILE: reason"
 #     (check may print its per-cluster ERROR lines before it);
 #   - meet the expectation of the image's kind (MANIFEST).
+# When `check -r all` calls the copy clean, qemu-img check must agree (not for vpc:
+# qemu-img cannot check VHD images and exits 63).
 # Under build-asan the ASan binary runs (no ulimit -v: ASan reserves terabytes of
 # address space; its allocator limit caps allocations instead).
 set -u
@@ -30,14 +42,23 @@ ASAN=0
 if [ "$BUILD" = build-asan ] || { [ -f "$BIN" ] && grep -qa __asan_init "$BIN"; }; then
 	ASAN=1
 fi
-GEN=$BUILD/tests/bad-input/gen_bad_qcow2
-for f in "$BIN" "$GEN"; do
+# one generator binary per tests/bad-input/gen_bad_*.c
+GENS=
+for src in tests/bad-input/gen_bad_*.c; do
+	GENS="$GENS $BUILD/tests/bad-input/$(basename "$src" .c)"
+done
+for f in "$BIN" $GENS; do
 	if ! [ -f "$f" ] || ! [ -x "$f" ]; then
 		echo "bad-input: $f not built (make tools)" >&2
 		echo "0 passed, 1 failed"
 		exit 1
 	fi
 done
+if ! command -v python3 >/dev/null; then
+	echo "bad-input: python3 is needed for fixtures/make-vmdk.py and make-vhd.py" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
 
 export ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=2048:detect_leaks=1:exitcode=134:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=134
@@ -47,31 +68,120 @@ TIMEOUT=10
 WORK=$(mktemp -d /tmp/imgtool-bad-input.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 IMGS=$WORK/img
-mkdir -p "$IMGS"
-"$GEN" "$IMGS" || { echo "bad-input: generator failed"; echo "0 passed, 1 failed"; exit 1; }
+SETS=   # "FOLDER:FORMAT" per set, FOLDER under $IMGS
 
-# A few images broken from qemu-img's own output (when qemu-img is installed).
-if command -v qemu-img >/dev/null && command -v qemu-io >/dev/null; then
-	q=$IMGS/qemu-base.qcow2
+setup_failed() {
+	echo "bad-input: $1"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+for gen in $GENS; do
+	set=${gen##*/gen_bad_}
+	fmt=$set
+	[ "$fmt" = vhd ] && fmt=vpc
+	mkdir -p "$IMGS/$set"
+	"$gen" "$IMGS/$set" || setup_failed "generator $gen failed"
+	[ -s "$IMGS/$set/MANIFEST" ] || setup_failed "generator $gen wrote no MANIFEST"
+	SETS="$SETS $set:$fmt"
+done
+
+# A few qcow2 images broken from qemu-img's own output (when qemu-img is installed).
+Q=$IMGS/qcow2
+if [ -d "$Q" ] && command -v qemu-img >/dev/null && command -v qemu-io >/dev/null; then
+	q=$Q/qemu-base.qcow2
 	qemu-img create -q -f qcow2 "$q" 64M &&
 	qemu-io -c 'write -q -P 1 0 1M' -c 'write -q -c -P 2 4M 256k' "$q" >/dev/null &&
 	{
 		# truncated in the middle of the data: clusters past the end
-		cp "$q" "$IMGS/qemu-truncated-data.qcow2"
-		truncate -s 400K "$IMGS/qemu-truncated-data.qcow2"
-		echo "qemu-truncated-data.qcow2 either" >>"$IMGS/MANIFEST"
+		cp "$q" "$Q/qemu-truncated-data.qcow2"
+		truncate -s 400K "$Q/qemu-truncated-data.qcow2"
+		echo "qemu-truncated-data.qcow2 either" >>"$Q/MANIFEST"
 		# cut right after the header cluster: every table is past the end
-		cp "$q" "$IMGS/qemu-truncated-64k.qcow2"
-		truncate -s 64K "$IMGS/qemu-truncated-64k.qcow2"
-		echo "qemu-truncated-64k.qcow2 either" >>"$IMGS/MANIFEST"
+		cp "$q" "$Q/qemu-truncated-64k.qcow2"
+		truncate -s 64K "$Q/qemu-truncated-64k.qcow2"
+		echo "qemu-truncated-64k.qcow2 either" >>"$Q/MANIFEST"
 		# the header alone, cut inside the extensions
-		cp "$q" "$IMGS/qemu-truncated-ext.qcow2"
-		truncate -s 200 "$IMGS/qemu-truncated-ext.qcow2"
-		echo "qemu-truncated-ext.qcow2 any" >>"$IMGS/MANIFEST"
-		cp "$q" "$IMGS/qemu-valid.qcow2"
-		echo "qemu-valid.qcow2 valid" >>"$IMGS/MANIFEST"
+		cp "$q" "$Q/qemu-truncated-ext.qcow2"
+		truncate -s 200 "$Q/qemu-truncated-ext.qcow2"
+		echo "qemu-truncated-ext.qcow2 any" >>"$Q/MANIFEST"
+		cp "$q" "$Q/qemu-valid.qcow2"
+		echo "qemu-valid.qcow2 valid" >>"$Q/MANIFEST"
 	}
 fi
+
+# fixtures/make-vmdk.py.  Extent paths outside the folder (bad-dotdot, bad-abs) must
+# be refused like any other bad header; a chain whose parent changed (bad-cid) is
+# refused when the chain is opened, as a backing loop is.
+V=$IMGS/vmdk
+mkdir -p "$V"
+python3 fixtures/make-vmdk.py "$V" >/dev/null || setup_failed "fixtures/make-vmdk.py failed"
+cat >"$V/MANIFEST" <<'END'
+vmw-desc.vmdk valid
+vmw-stream.vmdk valid
+disk.vmdk valid
+disk-000001.vmdk valid
+disk-000002.vmdk valid
+bad-cid-parent.vmdk valid
+bad-gd-eof.vmdk reject
+bad-capacity.vmdk reject
+bad-grain.vmdk reject
+bad-grain-huge.vmdk reject
+bad-gtes.vmdk reject
+bad-version.vmdk reject
+bad-desc-big.vmdk reject
+bad-dotdot.vmdk reject
+bad-abs.vmdk reject
+bad-missing.vmdk reject
+bad-noextent.vmdk reject
+bad-exttype.vmdk reject
+bad-stream-nofooter.vmdk reject
+bad-gt-eof.vmdk corrupt
+bad-grain-eof.vmdk corrupt
+bad-stream-marker.vmdk corrupt
+bad-loop-a.vmdk loop
+bad-loop-b.vmdk loop
+bad-cid.vmdk loop
+END
+SETS="$SETS vmdk:vmdk"
+
+# fixtures/make-vhd.py (independent of gen_bad_vhd: written from the specification
+# in python).  A parent of the wrong unique id is refused when the chain is opened.
+H=$IMGS/vhd-fixtures
+mkdir -p "$H"
+python3 fixtures/make-vhd.py "$H" >/dev/null || setup_failed "fixtures/make-vhd.py failed"
+cat >"$H/MANIFEST" <<'END'
+hyperv.vhd valid
+disk2vhd.vhd valid
+child.vhd valid
+grandchild.vhd valid
+bad-checksum.vhd reject
+bad-bat-offset.vhd reject
+bad-blocksize.vhd reject
+bad-blocksize-huge.vhd reject
+bad-entries-small.vhd reject
+bad-entries-absurd.vhd reject
+bad-header-magic.vhd reject
+bad-header-offset.vhd reject
+bad-size-huge.vhd reject
+bad-type.vhd reject
+bad-tiny.vhd reject
+bad-locator-eof.vhd reject
+bad-bat-eof.vhd either
+bad-truncated.vhd either
+bad-loop.vhd loop
+bad-parent-uuid.vhd loop
+END
+SETS="$SETS vhd-fixtures:vpc"
+
+# a bad-* fixture added to a script later and not listed above still gets the
+# generic rules (no crash, one message line)
+for d in "$V" "$H"; do
+	for f in "$d"/bad-*; do
+		n=${f##*/}
+		grep -q "^$n " "$d/MANIFEST" || echo "$n any" >>"$d/MANIFEST"
+	done
+done
 
 HAVE_QEMU=0
 command -v qemu-img >/dev/null && HAVE_QEMU=1
@@ -134,32 +244,57 @@ generic_ok() {
 	return 0
 }
 
-# expect IMG CMD KIND-RULE: the kind's rule for one command
-check_image() {
-	local name=$1 kind=$2 img=$IMGS/$1
-	local info_rc check_rc conv_rc map_rc
+# ext FORMAT: the file name extension of a repair copy
+ext() {
+	case $1 in
+	vpc) echo vhd ;;
+	*) echo "$1" ;;
+	esac
+}
 
-	run_cmd info "$BIN" info -f qcow2 "$img"
+# qemu_opens FORMAT IMG: whether qemu-img's check is worth comparing with.  qemu-img
+# 7.2 cannot parse some VMware-written descriptors that imgtool reads (vmw-desc.vmdk);
+# qcow2 keeps the strict rule.
+qemu_opens() {
+	[ "$1" = qcow2 ] && return 0
+	qemu-img info -f "$1" "$2" >/dev/null 2>&1
+}
+
+# check_image SET NAME KIND FORMAT: every command on one image, then the kind's rule
+check_image() {
+	local set=$1 kind=$3 fmt=$4 img=$IMGS/$1/$2
+	local name=$1/$2 info_rc check_rc conv_rc map_rc copy
+
+	run_cmd info "$BIN" info -f "$fmt" "$img"
 	generic_ok "$name" info || true
 	info_rc=$RC
-	run_cmd check "$BIN" check -f qcow2 "$img"
+	run_cmd check "$BIN" check -f "$fmt" "$img"
 	generic_ok "$name" check || true
 	check_rc=$RC
 	rm -f "$WORK/out.raw"
-	run_cmd convert "$BIN" convert -f qcow2 -O raw "$img" "$WORK/out.raw"
+	run_cmd convert "$BIN" convert -f "$fmt" -O raw "$img" "$WORK/out.raw"
 	generic_ok "$name" convert || true
 	conv_rc=$RC
-	run_cmd map "$BIN" map -f qcow2 --output=json "$img"
+	rm -f "$WORK/out.raw"
+	run_cmd map "$BIN" map -f "$fmt" --output=json "$img"
 	generic_ok "$name" map || true
 	map_rc=$RC
-	# repair a copy: must not crash, and "clean" must be true for qemu-img too
-	cp "$img" "$WORK/repair.qcow2"
-	run_cmd repair "$BIN" check -f qcow2 -r all "$WORK/repair.qcow2"
+	# repair a copy: must not crash, and "clean" must be true for qemu-img too.
+	# A qcow2 copy goes to $WORK (as it always did); a vmdk/vpc copy sits beside
+	# the image so that relative extent and parent file names still resolve.
+	if [ "$fmt" = qcow2 ]; then
+		copy=$WORK/repair.qcow2
+	else
+		copy=$IMGS/$set/repair-copy.$(ext "$fmt")
+	fi
+	cp "$img" "$copy"
+	run_cmd repair "$BIN" check -f "$fmt" -r all "$copy"
 	generic_ok "$name" check || true
-	if [ "$RC" = 0 ] && [ "$HAVE_QEMU" = 1 ] && [ "$kind" != loop ] &&
-	   ! qemu-img check -q -f qcow2 "$WORK/repair.qcow2" >/dev/null 2>&1; then
+	if [ "$RC" = 0 ] && [ "$HAVE_QEMU" = 1 ] && [ "$kind" != loop ] && [ "$fmt" != vpc ] &&
+	   ! qemu-img check -q -f "$fmt" "$copy" >/dev/null 2>&1 && qemu_opens "$fmt" "$img"; then
 		fail "$name: check -r all says clean but qemu-img check disagrees"
 	fi
+	rm -f "$copy"
 	ERR=
 
 	case $kind in
@@ -201,16 +336,20 @@ check_image() {
 	return 0
 }
 
-while read -r name kind; do
-	[ -n "$name" ] || continue
-	IMG_OK=1
-	check_image "$name" "$kind"
-	if [ "$IMG_OK" = 1 ]; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-	fi
-done <"$IMGS/MANIFEST"
+for set in $SETS; do
+	dir=${set%%:*}
+	deffmt=${set#*:}
+	while read -r name kind fmt; do
+		[ -n "$name" ] || continue
+		IMG_OK=1
+		check_image "$dir" "$name" "$kind" "${fmt:-$deffmt}"
+		if [ "$IMG_OK" = 1 ]; then
+			passed=$((passed + 1))
+		else
+			failed=$((failed + 1))
+		fi
+	done <"$IMGS/$dir/MANIFEST"
+done
 
 [ -s "$msgs" ] && cat "$msgs"
 echo "$passed passed, $failed failed"
