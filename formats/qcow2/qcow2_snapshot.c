@@ -382,7 +382,7 @@ struct txn_target {
 	uint64_t snapshots_offset;
 };
 
-/* Drop the old refcount structure and write a complete new one at the end. */
+/* Drop the old refcount structure and write a complete new one in free space. */
 static int txn_write_refcounts(struct txn *t, uint64_t *rt_off, uint32_t *rt_clusters)
 {
 	struct qcow2_state *s = t->s;
@@ -398,26 +398,26 @@ static int txn_write_refcounts(struct txn *t, uint64_t *rt_off, uint32_t *rt_clu
 			ret = txn_ref(t, s->reftable[i] & REFT_OFFSET_MASK, cs, -1);
 	if (ret < 0)
 		return ret;
-	/* appended: the blocks must count themselves and the table */
+	/* Blocks then table in one run of clusters free before and after (a hole
+	 * left by an earlier transaction, else the end of the file: then the file
+	 * grows, and the blocks must also cover themselves - retry until they do).
+	 * Reusing holes keeps the file from growing by a refcount structure per
+	 * operation, and overwriting is cheaper to make durable than appending. */
 	for (;;) {
-		uint64_t rb = div_round_up(t->n + extra, E);
-		uint64_t rtc = div_round_up(rb * 8, cs);
-
-		if (rb + rtc == extra)
+		nrb = div_round_up(t->n, E);
+		nrt = div_round_up(nrb * 8, cs);
+		if (nrt > UINT32_MAX || nrt * cs > QCOW2_MAX_REFTABLE_BYTES)
+			return err_set(-EFBIG, s->img->filename, "refcount table too large");
+		extra = nrb + nrt;
+		ret = txn_alloc(t, extra, &first);
+		if (ret < 0)
+			return ret;
+		first >>= s->cluster_bits;
+		if (div_round_up(t->n, E) <= nrb)
 			break;
-		extra = rb + rtc;
-		nrb = rb;
-		nrt = rtc;
+		for (uint64_t c = first; c < first + extra; c++)
+			t->rc[c] = 0;      /* free before and after: simply not taken */
 	}
-	first = t->n;
-	ret = txn_grow(t, first + extra);
-	if (ret < 0)
-		return ret;
-	for (uint64_t c = first; c < first + extra; c++)
-		t->rc[c] = 1;
-	nrb = div_round_up(t->n, E);
-	if (nrb + nrt > extra || nrt > UINT32_MAX || nrt * cs > QCOW2_MAX_REFTABLE_BYTES)
-		return err_set(-EFBIG, s->img->filename, "refcount table too large");
 	blocks = backend_buf_alloc(nrb * cs);
 	rt = backend_buf_alloc(nrt * cs);
 	if (!blocks || !rt) {

@@ -1,0 +1,611 @@
+/*
+ * test_qcow2_snapshot.c - randomized, seeded sequences of qcow2 writes, zero
+ * writes, discards and internal snapshot create/apply/delete, checked against an
+ * in-memory model of the active disk and of every snapshot's contents.  Every few
+ * steps the image is closed, `qemu-img check` must report neither errors nor
+ * leaks, `qemu-img compare` must find the model's bytes, and the image (reopened)
+ * must read back as the model.  Applying a snapshot must show exactly its model.
+ *
+ * Each run prints its seed; IMGTOOL_SEED=N replays that seed in every
+ * configuration (IMGTOOL_SNAP_CONFIG=name limits the configurations).
+ */
+#include "formats/format.h"
+#include "common/err.h"
+#include "common/opts.h"
+#include "common/util.h"
+
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SNAPS 5
+
+static char dir[] = "/tmp/imgtool-qsnap-XXXXXX";
+
+struct config {
+	const char *name;
+	const char *opts;       /* -o for image_create */
+	uint64_t size;          /* virtual size */
+	uint32_t cluster;       /* cluster size (for lengths and alignment) */
+	int steps;
+	int check_every;        /* close + qemu-img check + compare every N steps */
+	bool rc1;               /* refcount_bits=1: snapshots of used clusters overflow */
+	bool flush;             /* real fsyncs (else cache=unsafe: same logic, faster) */
+};
+
+static const struct config configs[] = {
+	{ "v3-64k", "", 16 * MiB, 65536, 60, 10, false, true },
+	{ "c512", "cluster_size=512", 2 * MiB, 512, 60, 10, false, false },
+	{ "rc1", "refcount_bits=1", 8 * MiB, 65536, 40, 10, true, false },
+	{ "rc64", "refcount_bits=64,cluster_size=4k", 8 * MiB, 4096, 60, 10, false, false },
+	{ "extl2", "extended_l2=on", 16 * MiB, 65536, 60, 10, false, false },
+	{ "extl2-c16k", "extended_l2=on,cluster_size=16k", 8 * MiB, 16384, 60, 10, false, false },
+	{ "v2", "compat=0.10", 16 * MiB, 65536, 60, 10, false, false },
+	{ "lazy", "lazy_refcounts=on,cluster_size=4k", 8 * MiB, 4096, 60, 10, false, false },
+};
+
+/* ---- helpers ---- */
+
+static char *path_of(const char *name)
+{
+	static char buf[4][256];
+	static int n;
+
+	n = (n + 1) % 4;
+	snprintf(buf[n], sizeof(buf[n]), "%s/%s", dir, name);
+	return buf[n];
+}
+
+/* Run a shell command; its output is printed only when it fails. */
+static int run(const char *fmt, ...)
+{
+	char cmd[2048], out[4096];
+	va_list ap;
+	size_t n;
+	FILE *f;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	st = pclose(f);
+	st = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	if (st)
+		fprintf(stderr, "\n  '%s' exited %d:\n%s", cmd, st, out);
+	return st;
+}
+
+static uint64_t rng_next(uint64_t *x)
+{
+	/* splitmix64: every seed gives a good sequence */
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint64_t rnd(uint64_t *x, uint64_t n)
+{
+	return n ? rng_next(x) % n : 0;
+}
+
+static int write_file(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	int ret = 0;
+
+	if (!f)
+		return -1;
+	if (fwrite(buf, 1, len, f) != len)
+		ret = -1;
+	if (fclose(f))
+		ret = -1;
+	return ret;
+}
+
+/* ---- the run ---- */
+
+struct snap {
+	char name[32];
+	uint8_t *data;
+};
+
+struct run_state {
+	const struct config *cfg;
+	uint64_t seed, rng;
+	char img_path[256], raw_path[256];
+	struct image *img;
+	uint8_t *model;
+	struct snap snaps[MAX_SNAPS];
+	int nb_snaps;
+	int serial;
+	int step;
+	bool failed;
+};
+
+static void fail(struct run_state *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "\n  FAIL %s seed=%" PRIu64 " step %d: ", r->cfg->name, r->seed,
+		r->step);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (%s)\n", err_get());
+	r->failed = true;
+}
+
+static int reopen(struct run_state *r)
+{
+	int ret;
+
+	if (r->img)
+		image_close(r->img);
+	r->img = NULL;
+	ret = image_open(r->img_path, "qcow2",
+			 IMG_RDWR | (r->cfg->flush ? 0 : IMG_BE_FLAGS(BE_NOFLUSH)), &r->img);
+	if (ret < 0)
+		fail(r, "open: %d", ret);
+	return ret;
+}
+
+/* The image reads exactly as want. */
+static int compare_image(struct run_state *r, const uint8_t *want, const char *what)
+{
+	uint64_t size = r->cfg->size;
+	uint8_t *buf = malloc(size);
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = image_read(r->img, buf, 0, size);
+	if (ret < 0) {
+		fail(r, "read: %d", ret);
+	} else if (memcmp(buf, want, size)) {
+		uint64_t i = 0;
+
+		while (buf[i] == want[i])
+			i++;
+		fail(r, "%s differs at byte %#" PRIx64 " (image %#x, model %#x)", what, i,
+		     buf[i], want[i]);
+		ret = -EIO;
+	}
+	free(buf);
+	return ret;
+}
+
+/* Close, check with qemu-img, (with_qemu: compare with qemu-img), reopen,
+ * compare with us. */
+static int full_check(struct run_state *r, bool with_qemu)
+{
+	int ret;
+
+	image_close(r->img);
+	r->img = NULL;
+	if (run("qemu-img check -f qcow2 %s", r->img_path)) {
+		fail(r, "qemu-img check");
+		return -EIO;
+	}
+	if (with_qemu && (write_file(r->raw_path, r->model, r->cfg->size) ||
+	    run("qemu-img compare -q -f qcow2 -F raw %s %s", r->img_path, r->raw_path))) {
+		fail(r, "qemu-img compare with the model");
+		return -EIO;
+	}
+	ret = reopen(r);
+	if (ret == 0)
+		ret = compare_image(r, r->model, "active disk");
+	return ret;
+}
+
+static void random_range(struct run_state *r, uint64_t *off, uint64_t *len)
+{
+	uint64_t size = r->cfg->size, cs = r->cfg->cluster;
+	uint64_t o, l;
+
+	switch (rnd(&r->rng, 4)) {
+	case 0:  l = 1 + rnd(&r->rng, 2 * cs); break;
+	case 1:  l = cs * (1 + rnd(&r->rng, 8)); break;
+	case 2:  l = 512 * (1 + rnd(&r->rng, 64)); break;
+	default: l = 1 + rnd(&r->rng, MIN(size / 4, 32 * cs)); break;
+	}
+	l = MIN(l, size);
+	o = rnd(&r->rng, size - l + 1);
+	switch (rnd(&r->rng, 3)) {
+	case 0: o = o / cs * cs; break;
+	case 1: o = o / 512 * 512; break;
+	default: break;
+	}
+	*off = o;
+	*len = l;
+}
+
+static int step_write(struct run_state *r)
+{
+	uint64_t off, len;
+	uint8_t *buf;
+	int ret;
+
+	random_range(r, &off, &len);
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	if (rnd(&r->rng, 2)) {
+		memset(buf, (int)(1 + rnd(&r->rng, 255)), len);
+	} else {
+		for (uint64_t i = 0; i < len; i++)
+			buf[i] = (uint8_t)rng_next(&r->rng);
+	}
+	ret = image_write(r->img, buf, off, len);
+	if (ret < 0)
+		fail(r, "write %#" PRIx64 "+%#" PRIx64 ": %d", off, len, ret);
+	else
+		memcpy(r->model + off, buf, len);
+	free(buf);
+	return ret;
+}
+
+/* A whole cluster, compressed if it shrinks (64K-cluster configurations). */
+static int step_compressed(struct run_state *r)
+{
+	uint64_t cs = r->cfg->cluster;
+	uint64_t off = rnd(&r->rng, r->cfg->size / cs) * cs;
+	struct block_status bs;
+	uint8_t *buf;
+	int ret;
+
+	/* like qemu, compressed data is only written into unallocated clusters */
+	ret = image_block_status(r->img, off, cs, &bs);
+	if (ret < 0) {
+		fail(r, "block_status %#" PRIx64 ": %d", off, ret);
+		return ret;
+	}
+	if (bs.length < cs || (bs.flags & (BS_OFFSET_VALID | BS_COMPRESSED)))
+		return 0;
+	buf = malloc(cs);
+	if (!buf)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < cs; i++)
+		buf[i] = (uint8_t)((i / 64) * 7 + r->serial);
+	ret = image_write_compressed(r->img, buf, off, cs);
+	if (ret < 0)
+		fail(r, "compressed write %#" PRIx64 ": %d", off, ret);
+	else
+		memcpy(r->model + off, buf, cs);
+	free(buf);
+	return ret;
+}
+
+static int step_zeroes(struct run_state *r)
+{
+	uint64_t off, len;
+	int flags = rnd(&r->rng, 2) ? IMG_ZERO_MAY_UNMAP : 0;
+	int ret;
+
+	random_range(r, &off, &len);
+	ret = image_write_zeroes(r->img, off, len, flags);
+	if (ret < 0)
+		fail(r, "write_zeroes %#" PRIx64 "+%#" PRIx64 " flags %d: %d", off, len, flags,
+		     ret);
+	else
+		memset(r->model + off, 0, len);
+	return ret;
+}
+
+static int step_create(struct run_state *r)
+{
+	struct snap *sn;
+	struct snapshot_info *list = NULL;
+	int ret, nb = 0;
+
+	if (r->nb_snaps >= MAX_SNAPS)
+		return 0;
+	sn = &r->snaps[r->nb_snaps];
+	snprintf(sn->name, sizeof(sn->name), "s%d", ++r->serial);
+	ret = image_snapshot_create(r->img, sn->name);
+	if (ret == -ERANGE && r->cfg->rc1) {
+		/* one-bit refcounts cannot share a cluster: refused, nothing changed */
+		err_clear();
+		return compare_image(r, r->model, "active disk after a refused snapshot");
+	}
+	if (ret < 0) {
+		fail(r, "snapshot create %s: %d", sn->name, ret);
+		return ret;
+	}
+	sn->data = malloc(r->cfg->size);
+	if (!sn->data)
+		return -ENOMEM;
+	memcpy(sn->data, r->model, r->cfg->size);
+	r->nb_snaps++;
+	ret = image_snapshot_list(r->img, &list, &nb);
+	if (ret == 0 && (nb != r->nb_snaps || strcmp(list[nb - 1].name, sn->name))) {
+		fail(r, "snapshot list has %d entries, expected %d", nb, r->nb_snaps);
+		ret = -EIO;
+	}
+	image_snapshot_list_free(list, nb);
+	return ret;
+}
+
+static int step_apply(struct run_state *r)
+{
+	struct snap *sn;
+	int ret;
+
+	if (!r->nb_snaps)
+		return 0;
+	sn = &r->snaps[rnd(&r->rng, r->nb_snaps)];
+	ret = image_snapshot_apply(r->img, sn->name);
+	if (ret < 0) {
+		fail(r, "snapshot apply %s: %d", sn->name, ret);
+		return ret;
+	}
+	memcpy(r->model, sn->data, r->cfg->size);
+	return compare_image(r, sn->data, "disk after apply");
+}
+
+static int step_delete(struct run_state *r)
+{
+	int i, ret;
+
+	if (!r->nb_snaps)
+		return 0;
+	i = (int)rnd(&r->rng, r->nb_snaps);
+	ret = image_snapshot_delete(r->img, r->snaps[i].name);
+	if (ret < 0) {
+		fail(r, "snapshot delete %s: %d", r->snaps[i].name, ret);
+		return ret;
+	}
+	free(r->snaps[i].data);
+	memmove(&r->snaps[i], &r->snaps[i + 1], (size_t)(r->nb_snaps - i - 1) * sizeof(r->snaps[0]));
+	r->nb_snaps--;
+	return 0;
+}
+
+/* Every remaining snapshot still holds its contents (checked via apply at the
+ * end, with qemu-img reading them too through convert -l). */
+static int verify_snapshots(struct run_state *r)
+{
+	int ret = 0;
+
+	for (int i = 0; i < r->nb_snaps && ret == 0; i++) {
+		if (write_file(r->raw_path, r->snaps[i].data, r->cfg->size))
+			return -EIO;
+		image_close(r->img);
+		r->img = NULL;
+		if (run("qemu-img convert -f qcow2 -O raw -l %s %s %s.snap", r->snaps[i].name,
+			r->img_path, r->raw_path) ||
+		    run("cmp -s %s %s.snap", r->raw_path, r->raw_path)) {
+			fail(r, "snapshot %s read by qemu-img differs from its model",
+			     r->snaps[i].name);
+			return -EIO;
+		}
+		ret = reopen(r);
+		if (ret == 0)
+			ret = image_snapshot_apply(r->img, r->snaps[i].name);
+		if (ret < 0) {
+			fail(r, "final apply %s", r->snaps[i].name);
+			return ret;
+		}
+		memcpy(r->model, r->snaps[i].data, r->cfg->size);
+		ret = compare_image(r, r->model, "disk after final apply");
+	}
+	return ret;
+}
+
+static bool one_run(const struct config *cfg, uint64_t seed)
+{
+	struct run_state r = { .cfg = cfg, .seed = seed, .rng = seed };
+	struct opts o = { 0 };
+	int ret;
+
+	printf("\n    %s seed=%" PRIu64 " ", cfg->name, seed);
+	fflush(stdout);
+	snprintf(r.img_path, sizeof(r.img_path), "%s", path_of("t.qcow2"));
+	snprintf(r.raw_path, sizeof(r.raw_path), "%s", path_of("t.raw"));
+	unlink(r.img_path);
+	r.model = calloc(1, cfg->size);
+	ret = r.model ? opts_parse(&o, cfg->opts) : -ENOMEM;
+	if (ret == 0)
+		ret = image_create(r.img_path, "qcow2", cfg->size, &o);
+	opts_free(&o);
+	if (ret < 0) {
+		fail(&r, "create: %d", ret);
+		goto out;
+	}
+	if (reopen(&r) < 0)
+		goto out;
+	for (r.step = 1; r.step <= cfg->steps && ret == 0; r.step++) {
+		uint64_t p = rnd(&r.rng, 100);
+
+		if (p < 40)
+			ret = step_write(&r);
+		else if (p < 55)
+			ret = step_zeroes(&r);
+		else if (p < 60 && cfg->cluster == 65536)
+			ret = step_compressed(&r);
+		else if (p < 75)
+			ret = step_create(&r);
+		else if (p < 87)
+			ret = step_apply(&r);
+		else
+			ret = step_delete(&r);
+		if (ret == 0 && r.step % cfg->check_every == 0)
+			ret = full_check(&r, false);
+	}
+	if (ret == 0)
+		ret = full_check(&r, true);
+	if (ret == 0)
+		ret = verify_snapshots(&r);
+	if (ret == 0)
+		ret = full_check(&r, false);
+out:
+	if (ret < 0 && !r.failed)
+		fail(&r, "error %d", ret);
+	if (r.img)
+		image_close(r.img);
+	for (int i = 0; i < r.nb_snaps; i++)
+		free(r.snaps[i].data);
+	free(r.model);
+	if (r.failed)
+		printf("FAILED (replay: IMGTOOL_SEED=%" PRIu64 " IMGTOOL_SNAP_CONFIG=%s)",
+		       seed, cfg->name);
+	return !r.failed;
+}
+
+static uint64_t base_seed;
+static bool seed_given;
+
+static void test_sequences(void)
+{
+	const char *only = getenv("IMGTOOL_SNAP_CONFIG");
+	int seeds = seed_given ? 1 : 3;
+
+	for (size_t c = 0; c < ARRAY_SIZE(configs); c++) {
+		if (only && strcmp(only, configs[c].name))
+			continue;
+		for (int i = 0; i < seeds; i++)
+			CU_ASSERT(one_run(&configs[c], seed_given ? base_seed :
+					  base_seed + c * 1000 + (uint64_t)i));
+	}
+}
+
+/* ---- threads: disjoint regions written at once, then a snapshot ---- */
+
+struct worker {
+	struct image *img;
+	uint64_t off, len, seed;
+	uint8_t *model;
+	int ret;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t x = w->seed;
+	uint8_t buf[96 * 1024];
+
+	for (int i = 0; i < 100 && w->ret == 0; i++) {
+		uint64_t len = 1 + rnd(&x, sizeof(buf));
+		uint64_t off = w->off + rnd(&x, w->len - len + 1);
+
+		memset(buf, (int)(1 + rnd(&x, 255)), len);
+		w->ret = image_write(w->img, buf, off, len);
+		if (w->ret == 0)
+			memcpy(w->model + off, buf, len);
+	}
+	return NULL;
+}
+
+static int threaded_round(struct image *img, uint8_t *model, uint64_t size, uint64_t seed)
+{
+	struct worker w[4];
+	pthread_t th[4];
+
+	for (int i = 0; i < 4; i++) {
+		/* regions end at odd offsets so neighbours share a cluster edge */
+		w[i] = (struct worker){ img, i * (size / 4) + (i ? 777 : 0), size / 4 - 1555,
+					seed * 4 + (uint64_t)i, model, 0 };
+		pthread_create(&th[i], NULL, worker_main, &w[i]);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 4; i++)
+		if (w[i].ret < 0)
+			return w[i].ret;
+	return 0;
+}
+
+static void test_threads(void)
+{
+	const uint64_t size = 16 * MiB;
+	const char *opts_list[] = { "", "cluster_size=4k", "extended_l2=on" };
+	uint8_t *model = calloc(1, size), *snap = malloc(size), *buf = malloc(size);
+	char *p = path_of("th.qcow2"), *raw = path_of("th.raw");
+
+	CU_ASSERT_FATAL(model && snap && buf);
+	for (size_t k = 0; k < ARRAY_SIZE(opts_list); k++) {
+		struct opts o = { 0 };
+		struct image *img = NULL;
+
+		memset(model, 0, size);
+		unlink(p);
+		CU_ASSERT_FATAL(opts_parse(&o, opts_list[k]) == 0);
+		CU_ASSERT_FATAL(image_create(p, "qcow2", size, &o) == 0);
+		opts_free(&o);
+		CU_ASSERT_FATAL(image_open(p, "qcow2", IMG_RDWR | IMG_BE_FLAGS(BE_NOFLUSH),
+					   &img) == 0);
+		CU_ASSERT(threaded_round(img, model, size, base_seed + k) == 0);
+		CU_ASSERT(image_snapshot_create(img, "t1") == 0);
+		memcpy(snap, model, size);
+		CU_ASSERT(threaded_round(img, model, size, base_seed + k + 100) == 0);
+		CU_ASSERT(image_read(img, buf, 0, size) == 0);
+		CU_ASSERT(memcmp(buf, model, size) == 0);
+		image_close(img);
+		CU_ASSERT(run("qemu-img check -f qcow2 %s", p) == 0);
+		CU_ASSERT(write_file(raw, model, size) == 0);
+		CU_ASSERT(run("qemu-img compare -q -f qcow2 -F raw %s %s", p, raw) == 0);
+		CU_ASSERT(write_file(raw, snap, size) == 0);
+		CU_ASSERT(run("qemu-img snapshot -a t1 %s", p) == 0);
+		CU_ASSERT(run("qemu-img compare -q -f qcow2 -F raw %s %s", p, raw) == 0);
+		CU_ASSERT(run("qemu-img check -f qcow2 %s", p) == 0);
+	}
+	free(model);
+	free(snap);
+	free(buf);
+}
+
+int main(void)
+{
+	const char *env = getenv("IMGTOOL_SEED");
+	CU_pSuite s;
+	unsigned failed;
+	char cmd[300];
+
+	if (env && *env) {
+		base_seed = strtoull(env, NULL, 0);
+		seed_given = true;
+	} else {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		base_seed = (uint64_t)ts.tv_sec * 1000003u + (uint64_t)ts.tv_nsec / 1000;
+	}
+	printf("test_qcow2_snapshot: base seed %" PRIu64 " (IMGTOOL_SEED=N replays)\n",
+	       base_seed);
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("qcow2_snapshot", NULL, NULL);
+	CU_add_test(s, "random write/zero/snapshot sequences", test_sequences);
+	CU_add_test(s, "4 threads, disjoint regions, snapshot", test_threads);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	if (!failed) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) < 0)
+			perror("system");
+	} else {
+		fprintf(stderr, "test files kept in %s\n", dir);
+	}
+	return failed ? 1 : 0;
+}
