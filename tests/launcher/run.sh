@@ -221,6 +221,15 @@ boot() { # name args... (image last)
 }
 
 boot "qcow2 on sata" --bus sata "$dir/guest.qcow2"
+# unconverted, the VMware guest has no virtio drivers: on virtio its initramfs
+# cannot find /dev/sda1 (what a guest conversion must fix)
+if "$IMGTOOL" launch --bus virtio --net none --snapshot --wait-for "ALERT!" \
+	--timeout "$BOOT_TIMEOUT" "$dir/guest.qcow2" >/dev/null 2>"$dir/err"; then
+	ok "unconverted guest on virtio: its initramfs finds no root disk (as expected)"
+else
+	ko "unconverted guest on virtio did not reach the initramfs' ALERT"
+	tail -n 20 "$dir/err"
+fi
 sum_before=$(md5sum <"$dir/guest.vmdk")
 boot "imgtool vmdk on ide, --snapshot" --bus ide --snapshot "$dir/guest.vmdk"
 if [ "$(md5sum <"$dir/guest.vmdk")" = "$sum_before" ]; then
