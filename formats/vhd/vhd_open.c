@@ -10,6 +10,7 @@
 #include "vhd.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
+#include "../../common/utf16.h"
 #include "../../common/util.h"
 
 #include <errno.h>
@@ -204,48 +205,6 @@ static int vhd_load_bat(struct image *img, struct vhd_state *s)
 		free_off = MAX(free_off, align_up(s->file_size - VHD_FOOTER_SIZE, VHD_SECTOR));
 	s->free_off = free_off;
 	return 0;
-}
-
-/* UTF-16 (either order) to UTF-8; stops at NUL.  Returns a malloc'd string. */
-static char *utf16_to_utf8(const uint8_t *p, size_t len, bool big_endian)
-{
-	char *out = malloc(len / 2 * 3 + 1);
-	size_t o = 0;
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i + 1 < len; i += 2) {
-		uint32_t c = big_endian ? load_be16(p + i) : load_le16(p + i);
-
-		if (c == 0)
-			break;
-		if (c >= 0xd800 && c < 0xdc00 && i + 3 < len) {
-			uint32_t lo = big_endian ? load_be16(p + i + 2) : load_le16(p + i + 2);
-
-			if (lo >= 0xdc00 && lo < 0xe000) {
-				c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
-				i += 2;
-			}
-		}
-		if (c < 0x80) {
-			out[o++] = (char)c;
-		} else if (c < 0x800) {
-			out[o++] = (char)(0xc0 | (c >> 6));
-			out[o++] = (char)(0x80 | (c & 0x3f));
-		} else if (c < 0x10000) {
-			out[o++] = (char)(0xe0 | (c >> 12));
-			out[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
-			out[o++] = (char)(0x80 | (c & 0x3f));
-		} else {
-			/* 4 bytes from 2 code units: still within len/2*3 overall */
-			out[o++] = (char)(0xf0 | (c >> 18));
-			out[o++] = (char)(0x80 | ((c >> 12) & 0x3f));
-			out[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
-			out[o++] = (char)(0x80 | (c & 0x3f));
-		}
-	}
-	out[o] = 0;
-	return out;
 }
 
 /* Windows path to a local one: backslashes become slashes, ".\" goes. */

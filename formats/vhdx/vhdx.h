@@ -160,7 +160,6 @@ bool vhdx_header_valid(const uint8_t *buf);
 int vhdx_read_current_header(struct backend *be, const char *filename,
 			     struct vhdx_header *h, int *slot);
 int vhdx_write_headers(struct image *img, struct vhdx_state *s);
-char *vhdx_utf16le_to_utf8(const uint8_t *p, size_t len);
 
 static inline uint64_t vhdx_bat_get(struct vhdx_state *s, uint64_t idx)
 {

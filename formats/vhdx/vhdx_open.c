@@ -11,6 +11,7 @@
 #include "vhdx.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
+#include "../../common/utf16.h"
 #include "../../common/util.h"
 
 #include <errno.h>
@@ -392,8 +393,8 @@ static int locator_kv(struct image *img, const uint8_t *buf, uint32_t len,
 	if (ko > len || kl > len - ko || vo > len || vl > len - vo || !kl || !vl)
 		return err_set(-EINVAL, img->filename,
 			       "parent locator entry outside the locator item");
-	*key = vhdx_utf16le_to_utf8(buf + ko, kl);
-	*val = vhdx_utf16le_to_utf8(buf + vo, vl);
+	*key = utf16_to_utf8(buf + ko, kl, false);
+	*val = utf16_to_utf8(buf + vo, vl, false);
 	if (!*key || !*val)
 		return err_set(-ENOMEM, img->filename, "out of memory");
 	return 0;
