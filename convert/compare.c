@@ -237,8 +237,6 @@ fail:
 int compare_run(const struct compare_params *p, uint64_t *mismatch)
 {
 	struct cmp_state s = { .p = p, .mismatch = UINT64_MAX };
-	pthread_t tids[COPY_MAX_WORKERS];
-	int nthreads = 0, workers;
 
 	s.total = MAX(p->a->size, p->b->size);
 	if (p->end && p->end < s.total)
@@ -247,15 +245,7 @@ int compare_run(const struct compare_params *p, uint64_t *mismatch)
 	s.side[0].img = p->a;
 	s.side[1].img = p->b;
 	pthread_mutex_init(&s.lock, NULL);
-	workers = p->workers > 0 ? MIN(p->workers, COPY_MAX_WORKERS) : copy_default_workers();
-	for (int i = 1; i < workers; i++) {
-		if (pthread_create(&tids[nthreads], NULL, cmp_worker, &s))
-			break;
-		nthreads++;
-	}
-	cmp_worker(&s);
-	for (int i = 0; i < nthreads; i++)
-		pthread_join(tids[i], NULL);
+	copy_run_workers(p->workers, s.total, cmp_worker, &s);
 	pthread_mutex_destroy(&s.lock);
 
 	if (s.error) {

@@ -51,6 +51,25 @@ struct copy_state {
 	char errmsg[ERR_MSG_MAX];
 };
 
+void copy_run_workers(int requested, uint64_t total, void *(*fn)(void *), void *arg)
+{
+	pthread_t tids[COPY_MAX_WORKERS];
+	int workers = requested > 0 ? MIN(requested, COPY_MAX_WORKERS) : copy_default_workers();
+	int nthreads = 0;
+
+	/* No point in more workers than chunks. */
+	if ((uint64_t)workers > total / COPY_BUF_SIZE + 1)
+		workers = (int)(total / COPY_BUF_SIZE + 1);
+	for (int i = 1; i < workers; i++) {
+		if (pthread_create(&tids[nthreads], NULL, fn, arg))
+			break;
+		nthreads++;
+	}
+	fn(arg);
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(tids[i], NULL);
+}
+
 int copy_default_workers(void)
 {
 	int n = cpu_count();
@@ -560,8 +579,6 @@ static void setup_geometry(struct copy_state *s)
 int copy_run(const struct copy_params *p)
 {
 	struct copy_state s = { .p = p };
-	pthread_t tids[COPY_MAX_WORKERS];
-	int nthreads = 0, workers;
 	int ret;
 
 	s.total = copy_total_size(p->src, p->nb_src);
@@ -576,18 +593,7 @@ int copy_run(const struct copy_params *p)
 	setup_geometry(&s);
 	pthread_mutex_init(&s.lock, NULL);
 
-	workers = p->workers > 0 ? MIN(p->workers, COPY_MAX_WORKERS) : copy_default_workers();
-	/* No point in more workers than chunks. */
-	if ((uint64_t)workers > s.total / COPY_BUF_SIZE + 1)
-		workers = (int)(s.total / COPY_BUF_SIZE + 1);
-	for (int i = 1; i < workers; i++) {
-		if (pthread_create(&tids[nthreads], NULL, copy_worker, &s))
-			break;
-		nthreads++;
-	}
-	copy_worker(&s);
-	for (int i = 0; i < nthreads; i++)
-		pthread_join(tids[i], NULL);
+	copy_run_workers(p->workers, s.total, copy_worker, &s);
 
 	ret = s.error;
 	if (ret < 0)

@@ -48,6 +48,11 @@ struct copy_params {
 /* Default number of workers (max(cpu_count(), 4), at most COPY_MAX_WORKERS). */
 int copy_default_workers(void);
 
+/* Run fn(arg) on `requested` threads (<= 0: copy_default_workers(), never more
+ * than one per COPY_BUF_SIZE of `total` bytes), the calling thread being one of
+ * them; returns when all have finished.  The engines share this pool shape. */
+void copy_run_workers(int requested, uint64_t total, void *(*fn)(void *), void *arg);
+
 /* Copy and flush the target.  0 or a negative errno with the message set (on the
  * calling thread, even when a worker failed). */
 int copy_run(const struct copy_params *p);

@@ -212,23 +212,12 @@ out:
 int rebase_run(const struct rebase_params *p)
 {
 	struct rebase_state s = { .p = p };
-	pthread_t tids[COPY_MAX_WORKERS];
 	uint64_t cs = p->img->cluster_size;
-	int nthreads = 0, workers, ret;
+	int ret;
 
 	s.gran = (cs >= 512 && is_power_of_2(cs) && cs <= COPY_BUF_SIZE) ? cs : 65536;
 	pthread_mutex_init(&s.lock, NULL);
-	workers = p->workers > 0 ? MIN(p->workers, COPY_MAX_WORKERS) : copy_default_workers();
-	if ((uint64_t)workers > p->img->size / COPY_BUF_SIZE + 1)
-		workers = (int)(p->img->size / COPY_BUF_SIZE + 1);
-	for (int i = 1; i < workers; i++) {
-		if (pthread_create(&tids[nthreads], NULL, rebase_worker, &s))
-			break;
-		nthreads++;
-	}
-	rebase_worker(&s);
-	for (int i = 0; i < nthreads; i++)
-		pthread_join(tids[i], NULL);
+	copy_run_workers(p->workers, p->img->size, rebase_worker, &s);
 	ret = s.error;
 	if (ret < 0)
 		err_copy(s.errmsg);
