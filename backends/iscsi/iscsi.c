@@ -14,16 +14,16 @@
  * truncate succeeds when the size fits and fails with the sizes otherwise.
  * Flush is SYNCHRONIZE CACHE; zeroing uses UNMAP (when deallocated blocks read
  * as zeros) or WRITE SAME; GET LBA STATUS reports holes of thin LUNs.
+ * libiscsi itself is loaded on the first open (iscsi_lib.c), not linked.
  */
 #ifdef HAVE_LIBISCSI
 #include "../backend.h"
 #include "../net.h"
 #include "../../common/err.h"
 #include "../../common/util.h"
+#include "iscsi_lib.h"
 
 #include <errno.h>
-#include <iscsi/iscsi.h>
-#include <iscsi/scsi-lowlevel.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +59,7 @@ static bool has(const char *s, const char *needle)
 static int task_fail(struct backend *be, struct iscsi_context *is, struct scsi_task *t,
 		     const char *what, uint64_t off, bool *broken)
 {
-	const char *detail = iscsi_get_error(is);
+	const char *detail = iscsi_lib.iscsi_get_error(is);
 	int ret;
 
 	if (!t) {
@@ -81,8 +81,8 @@ static int task_fail(struct backend *be, struct iscsi_context *is, struct scsi_t
 			ret = err_set(-ENOTSUP, be->url, "%s: not supported by the target", what);
 		else
 			ret = err_set(-EIO, be->url, "%s at offset %llu: %s / %s", what,
-				      (unsigned long long)off, scsi_sense_key_str(t->sense.key),
-				      scsi_sense_ascq_str(t->sense.ascq));
+				      (unsigned long long)off, iscsi_lib.scsi_sense_key_str(t->sense.key),
+				      iscsi_lib.scsi_sense_ascq_str(t->sense.ascq));
 	} else {
 		*broken = t->status == SCSI_STATUS_ERROR || t->status == SCSI_STATUS_TIMEOUT ||
 			  t->status == SCSI_STATUS_CANCELLED;
@@ -90,7 +90,7 @@ static int task_fail(struct backend *be, struct iscsi_context *is, struct scsi_t
 			      "%s at offset %llu failed: %s", what, (unsigned long long)off,
 			      detail ? detail : "SCSI error");
 	}
-	scsi_free_scsi_task(t);
+	iscsi_lib.scsi_free_scsi_task(t);
 	return ret;
 }
 
@@ -98,15 +98,15 @@ static void iscsi_conn_drop(void *arg, void *conn)
 {
 	struct iscsi_context *is = conn;
 
-	if (iscsi_is_logged_in(is))
-		iscsi_logout_sync(is);
-	iscsi_destroy_context(is);
+	if (iscsi_lib.iscsi_is_logged_in(is))
+		iscsi_lib.iscsi_logout_sync(is);
+	iscsi_lib.iscsi_destroy_context(is);
 }
 
 static int connect_fail(struct iscsi_priv *p, struct iscsi_context *is)
 {
 	struct backend *be = p->be;
-	const char *d = iscsi_get_error(is);
+	const char *d = iscsi_lib.iscsi_get_error(is);
 	int ret;
 
 	if (has(d, "LOGICAL_UNIT_NOT_SUPPORTED") || has(d, "0x2500"))
@@ -123,7 +123,7 @@ static int connect_fail(struct iscsi_priv *p, struct iscsi_context *is)
 			      p->portal, net_timeout());
 	else
 		ret = err_set(-EIO, be->url, "cannot log in to the target: %s", d ? d : "unknown error");
-	iscsi_destroy_context(is);
+	iscsi_lib.iscsi_destroy_context(is);
 	return ret;
 }
 
@@ -134,7 +134,7 @@ static int iscsi_connect(void *arg, void **conn)
 	struct iscsi_context *is;
 	enum iscsi_header_digest hd = ISCSI_HEADER_DIGEST_NONE_CRC32C;
 
-	is = iscsi_create_context(p->u.initiator ? p->u.initiator : ISCSI_DEFAULT_INITIATOR);
+	is = iscsi_lib.iscsi_create_context(p->u.initiator ? p->u.initiator : ISCSI_DEFAULT_INITIATOR);
 	if (!is)
 		return err_set(-ENOMEM, be->url, "cannot create an iSCSI context");
 	if (p->u.header_digest) {
@@ -145,18 +145,19 @@ static int iscsi_connect(void *arg, void **conn)
 		else if (!strcmp(p->u.header_digest, "crc32c-none"))
 			hd = ISCSI_HEADER_DIGEST_CRC32C_NONE;
 	}
-	if (iscsi_set_targetname(is, p->u.iqn) || iscsi_set_session_type(is, ISCSI_SESSION_NORMAL) ||
-	    iscsi_set_header_digest(is, hd))
+	if (iscsi_lib.iscsi_set_targetname(is, p->u.iqn) ||
+	    iscsi_lib.iscsi_set_session_type(is, ISCSI_SESSION_NORMAL) ||
+	    iscsi_lib.iscsi_set_header_digest(is, hd))
 		return connect_fail(p, is);
-	if (p->u.user && iscsi_set_initiator_username_pwd(is, p->u.user,
+	if (p->u.user && iscsi_lib.iscsi_set_initiator_username_pwd(is, p->u.user,
 							  p->u.password ? p->u.password : ""))
 		return connect_fail(p, is);
-	if (p->u.target_user && iscsi_set_target_username_pwd(is, p->u.target_user,
+	if (p->u.target_user && iscsi_lib.iscsi_set_target_username_pwd(is, p->u.target_user,
 							      p->u.target_password ? p->u.target_password : ""))
 		return connect_fail(p, is);
-	iscsi_set_timeout(is, net_timeout());
-	iscsi_set_noautoreconnect(is, 1);
-	if (iscsi_full_connect_sync(is, p->portal, p->u.lun))
+	iscsi_lib.iscsi_set_timeout(is, net_timeout());
+	iscsi_lib.iscsi_set_noautoreconnect(is, 1);
+	if (iscsi_lib.iscsi_full_connect_sync(is, p->portal, p->u.lun))
 		return connect_fail(p, is);
 	*conn = is;
 	return 0;
@@ -166,28 +167,28 @@ static int iscsi_connect(void *arg, void **conn)
 static int read_capacity(struct iscsi_priv *p, struct iscsi_context *is)
 {
 	struct backend *be = p->be;
-	struct scsi_task *t = iscsi_readcapacity16_sync(is, p->u.lun);
+	struct scsi_task *t = iscsi_lib.iscsi_readcapacity16_sync(is, p->u.lun);
 	struct scsi_readcapacity16 *rc;
 	bool broken = false;
 
 	if (!t || t->status != SCSI_STATUS_GOOD) {
 		if (t && t->sense.ascq == SCSI_SENSE_ASCQ_LOGICAL_UNIT_NOT_SUPPORTED) {
-			scsi_free_scsi_task(t);
+			iscsi_lib.scsi_free_scsi_task(t);
 			return err_set(-ENOENT, be->url, "no such LUN");
 		}
 		return task_fail(be, is, t, "READ CAPACITY", 0, &broken);
 	}
-	rc = scsi_datain_unmarshall(t);
+	rc = iscsi_lib.scsi_datain_unmarshall(t);
 	if (!rc || rc->block_length < 512 || rc->block_length > 65536 ||
 	    !is_power_of_2(rc->block_length) || rc->returned_lba >= UINT64_MAX / 65536) {
-		scsi_free_scsi_task(t);
+		iscsi_lib.scsi_free_scsi_task(t);
 		return err_set(-EIO, be->url, "the target returned an unusable READ CAPACITY reply");
 	}
 	p->bs = rc->block_length;
 	p->nblocks = rc->returned_lba + 1;
 	p->lbpme = rc->lbpme;
 	p->lbprz = rc->lbprz;
-	scsi_free_scsi_task(t);
+	iscsi_lib.scsi_free_scsi_task(t);
 	return 0;
 }
 
@@ -202,6 +203,10 @@ static int iscsi_open_be(struct backend *be, const char *url, int flags)
 		return err_set(-ENOMEM, NULL, "out of memory");
 	free(be->url);
 	be->url = masked;
+	/* libiscsi is loaded only now, so commands without iscsi:// never pay for it */
+	ret = iscsi_lib_load(be->url);
+	if (ret < 0)
+		return ret;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return err_set(-ENOMEM, be->url, "out of memory");
@@ -265,16 +270,16 @@ static int read_blocks(struct iscsi_priv *p, struct iscsi_context *is, uint64_t 
 	struct scsi_task *t;
 	uint32_t bytes = n * p->bs;
 
-	t = iscsi_read16_sync(is, p->u.lun, lba, bytes, (int)p->bs, 0, 0, 0, 0, 0);
+	t = iscsi_lib.iscsi_read16_sync(is, p->u.lun, lba, bytes, (int)p->bs, 0, 0, 0, 0, 0);
 	if (!t || t->status != SCSI_STATUS_GOOD)
 		return task_fail(p->be, is, t, "read", lba * p->bs, broken);
 	if (t->datain.size < 0 || (uint32_t)t->datain.size != bytes) {
-		scsi_free_scsi_task(t);
+		iscsi_lib.scsi_free_scsi_task(t);
 		return err_set(-EIO, p->be->url, "short read from the LUN at offset %llu",
 			       (unsigned long long)(lba * p->bs));
 	}
 	memcpy(buf, t->datain.data, bytes);
-	scsi_free_scsi_task(t);
+	iscsi_lib.scsi_free_scsi_task(t);
 	return 0;
 }
 
@@ -284,11 +289,11 @@ static int write_blocks(struct iscsi_priv *p, struct iscsi_context *is, uint64_t
 	struct scsi_task *t;
 	int fua = (p->be->flags & BE_DSYNC) ? 1 : 0;
 
-	t = iscsi_write16_sync(is, p->u.lun, lba, (unsigned char *)buf, n * p->bs, (int)p->bs,
+	t = iscsi_lib.iscsi_write16_sync(is, p->u.lun, lba, (unsigned char *)buf, n * p->bs, (int)p->bs,
 			       0, 0, fua, 0, 0);
 	if (!t || t->status != SCSI_STATUS_GOOD)
 		return task_fail(p->be, is, t, "write", lba * p->bs, broken);
-	scsi_free_scsi_task(t);
+	iscsi_lib.scsi_free_scsi_task(t);
 	return 0;
 }
 
@@ -422,11 +427,11 @@ static int iscsi_flush_be(struct backend *be)
 	ret = net_pool_get(&p->pool, (void **)&is, &slot);
 	if (ret < 0)
 		return ret;
-	t = iscsi_synchronizecache16_sync(is, p->u.lun, 0, 0, 0, 0);
+	t = iscsi_lib.iscsi_synchronizecache16_sync(is, p->u.lun, 0, 0, 0, 0);
 	if (!t || t->status != SCSI_STATUS_GOOD)
 		ret = task_fail(be, is, t, "SYNCHRONIZE CACHE", 0, &broken);
 	else
-		scsi_free_scsi_task(t);
+		iscsi_lib.scsi_free_scsi_task(t);
 	net_pool_put(&p->pool, slot, broken);
 	return ret;
 }
@@ -454,7 +459,7 @@ static int unmap_blocks(struct iscsi_priv *p, struct iscsi_context *is, uint64_t
 {
 	while (nb) {
 		struct unmap_list ul = { .lba = lba, .num = (uint32_t)MIN(nb, 1u << 20) };
-		struct scsi_task *t = iscsi_unmap_sync(is, p->u.lun, 0, 0, &ul, 1);
+		struct scsi_task *t = iscsi_lib.iscsi_unmap_sync(is, p->u.lun, 0, 0, &ul, 1);
 		int ret;
 
 		if (!t || t->status != SCSI_STATUS_GOOD) {
@@ -463,7 +468,7 @@ static int unmap_blocks(struct iscsi_priv *p, struct iscsi_context *is, uint64_t
 				p->no_unmap = true;
 			return ret;
 		}
-		scsi_free_scsi_task(t);
+		iscsi_lib.scsi_free_scsi_task(t);
 		lba += ul.num;
 		nb -= ul.num;
 	}
@@ -475,7 +480,7 @@ static int write_same_blocks(struct iscsi_priv *p, struct iscsi_context *is, uin
 {
 	while (nb) {
 		uint32_t n = (uint32_t)MIN(nb, 65536u);
-		struct scsi_task *t = iscsi_writesame16_sync(is, p->u.lun, lba, p->zero_block,
+		struct scsi_task *t = iscsi_lib.iscsi_writesame16_sync(is, p->u.lun, lba, p->zero_block,
 							     p->bs, n, 0, unmap, 0, 0);
 		int ret;
 
@@ -485,7 +490,7 @@ static int write_same_blocks(struct iscsi_priv *p, struct iscsi_context *is, uin
 				p->no_ws = true;
 			return ret;
 		}
-		scsi_free_scsi_task(t);
+		iscsi_lib.scsi_free_scsi_task(t);
 		lba += n;
 		nb -= n;
 	}
@@ -577,7 +582,7 @@ static int iscsi_extent_be(struct backend *be, uint64_t off, uint64_t len, bool 
 	ret = net_pool_get(&p->pool, (void **)&is, &slot);
 	if (ret < 0)
 		return ret;
-	t = iscsi_get_lba_status_sync(is, p->u.lun, lba, 8 + 16);
+	t = iscsi_lib.iscsi_get_lba_status_sync(is, p->u.lun, lba, 8 + 16);
 	if (!t || t->status != SCSI_STATUS_GOOD) {
 		ret = task_fail(be, is, t, "GET LBA STATUS", off, &broken);
 		net_pool_put(&p->pool, slot, broken);
@@ -588,7 +593,7 @@ static int iscsi_extent_be(struct backend *be, uint64_t off, uint64_t len, bool 
 		}
 		return ret;
 	}
-	st = scsi_datain_unmarshall(t);
+	st = iscsi_lib.scsi_datain_unmarshall(t);
 	if (st && st->num_descriptors >= 1 && st->descriptors[0].lba <= lba &&
 	    lba < st->descriptors[0].lba + st->descriptors[0].num_blocks) {
 		uint64_t dend = (st->descriptors[0].lba + st->descriptors[0].num_blocks) * p->bs;
@@ -602,7 +607,7 @@ static int iscsi_extent_be(struct backend *be, uint64_t off, uint64_t len, bool 
 		if (*run == 0)
 			*run = MIN(len, (uint64_t)p->bs);
 	}
-	scsi_free_scsi_task(t);
+	iscsi_lib.scsi_free_scsi_task(t);
 	net_pool_put(&p->pool, slot, false);
 	return 0;
 }

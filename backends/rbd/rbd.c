@@ -5,6 +5,7 @@
  * (or rbd://pool/image[@snap]?id=..; parsed in ../net.c).  Other key=value pairs
  * are passed to rados_conf_set() as qemu does; a ":key=" secret is masked in
  * messages, and a keyring file is the way to give cephx credentials.
+ * librbd itself is loaded on the first open (rbd_lib.c), not linked.
  *
  * One cluster handle, one I/O context and one image handle serve every thread:
  * librbd's image handle is thread-safe, and each synchronous call keeps its own
@@ -18,10 +19,9 @@
 #include "../net.h"
 #include "../../common/err.h"
 #include "../../common/util.h"
+#include "rbd_lib.h"
 
 #include <errno.h>
-#include <rados/librados.h>
-#include <rbd/librbd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,38 +59,38 @@ static int connect_cluster(struct backend *be, struct rbd_priv *p)
 	char t[16];
 	int ret;
 
-	ret = rados_create(&p->cluster, p->s.id);
+	ret = rbd_lib.rados_create(&p->cluster, p->s.id);
 	if (ret < 0)
 		return rbd_err(be, ret, "rados_create");
-	ret = rados_conf_read_file(p->cluster, p->s.conf);
+	ret = rbd_lib.rados_conf_read_file(p->cluster, p->s.conf);
 	if (ret < 0 && p->s.conf)
 		return err_set(ret, be->url, "cannot read the Ceph configuration '%s': %s",
 			       p->s.conf, strerror(-ret));
-	rados_conf_parse_env(p->cluster, NULL);
-	if (p->s.keyring && (ret = rados_conf_set(p->cluster, "keyring", p->s.keyring)) < 0)
+	rbd_lib.rados_conf_parse_env(p->cluster, NULL);
+	if (p->s.keyring && (ret = rbd_lib.rados_conf_set(p->cluster, "keyring", p->s.keyring)) < 0)
 		return err_set(ret, be->url, "bad keyring option");
 	for (int i = 0; i < p->s.nopts; i++) {
-		ret = rados_conf_set(p->cluster, p->s.keys[i], p->s.vals[i]);
+		ret = rbd_lib.rados_conf_set(p->cluster, p->s.keys[i], p->s.vals[i]);
 		if (ret < 0)
 			return err_set(ret, be->url, "unknown or bad Ceph option '%s'", p->s.keys[i]);
 	}
 	snprintf(t, sizeof(t), "%d", net_timeout());
-	rados_conf_set(p->cluster, "client_mount_timeout", t);
-	rados_conf_set(p->cluster, "rados_mon_op_timeout", t);
-	rados_conf_set(p->cluster, "rados_osd_op_timeout", t);
-	ret = rados_connect(p->cluster);
+	rbd_lib.rados_conf_set(p->cluster, "client_mount_timeout", t);
+	rbd_lib.rados_conf_set(p->cluster, "rados_mon_op_timeout", t);
+	rbd_lib.rados_conf_set(p->cluster, "rados_osd_op_timeout", t);
+	ret = rbd_lib.rados_connect(p->cluster);
 	if (ret == -EACCES || ret == -EPERM || ret == -EKEYREJECTED || ret == -ENOKEY)
 		return err_set(-EACCES, be->url, "the Ceph cluster refused our credentials (check id and keyring)");
 	if (ret < 0)
 		return err_set(ret, be->url, "cannot connect to the Ceph cluster: %s",
 			       ret == -ETIMEDOUT ? "no monitor answered in time" : strerror(-ret));
-	ret = rados_ioctx_create(p->cluster, p->s.pool, &p->io);
+	ret = rbd_lib.rados_ioctx_create(p->cluster, p->s.pool, &p->io);
 	if (ret == -ENOENT)
 		return err_set(ret, be->url, "no such pool '%s'", p->s.pool);
 	if (ret < 0)
 		return rbd_err(be, ret, "opening the pool");
 	if (p->s.ns)
-		rados_ioctx_set_namespace(p->io, p->s.ns);
+		rbd_lib.rados_ioctx_set_namespace(p->io, p->s.ns);
 	return 0;
 }
 
@@ -101,36 +101,36 @@ static int open_image(struct backend *be, struct rbd_priv *p, int flags)
 	if (p->s.snap) {
 		if (flags & BE_RDWR)
 			return err_set(-EROFS, be->url, "snapshots are read-only");
-		ret = rbd_open_read_only(p->io, p->s.image, &p->img, p->s.snap);
+		ret = rbd_lib.rbd_open_read_only(p->io, p->s.image, &p->img, p->s.snap);
 		if (ret == -ENOENT) {
 			/* which is missing: the image or the snapshot? */
 			rbd_image_t img;
-			if (rbd_open_read_only(p->io, p->s.image, &img, NULL) == 0) {
-				rbd_close(img);
+			if (rbd_lib.rbd_open_read_only(p->io, p->s.image, &img, NULL) == 0) {
+				rbd_lib.rbd_close(img);
 				return err_set(ret, be->url, "no such snapshot '%s'", p->s.snap);
 			}
 		}
 	} else if (flags & BE_RDWR) {
-		ret = rbd_open(p->io, p->s.image, &p->img, NULL);
+		ret = rbd_lib.rbd_open(p->io, p->s.image, &p->img, NULL);
 		if (ret == -ENOENT && (flags & BE_CREATE)) {
 			rbd_image_options_t opts;
-			rbd_image_options_create(&opts);
-			ret = rbd_create4(p->io, p->s.image, 0, opts);
-			rbd_image_options_destroy(opts);
+			rbd_lib.rbd_image_options_create(&opts);
+			ret = rbd_lib.rbd_create4(p->io, p->s.image, 0, opts);
+			rbd_lib.rbd_image_options_destroy(opts);
 			if (ret < 0)
 				return rbd_err(be, ret, "creating the image");
-			ret = rbd_open(p->io, p->s.image, &p->img, NULL);
+			ret = rbd_lib.rbd_open(p->io, p->s.image, &p->img, NULL);
 		} else if (ret == 0 && (flags & BE_CREATE)) {
 			/* create means a fresh object, as O_TRUNC does for files */
-			ret = rbd_resize(p->img, 0);
+			ret = rbd_lib.rbd_resize(p->img, 0);
 			if (ret < 0) {
-				rbd_close(p->img);
+				rbd_lib.rbd_close(p->img);
 				p->img = NULL;
 				return rbd_err(be, ret, "truncating the existing image");
 			}
 		}
 	} else {
-		ret = rbd_open_read_only(p->io, p->s.image, &p->img, NULL);
+		ret = rbd_lib.rbd_open_read_only(p->io, p->s.image, &p->img, NULL);
 	}
 	if (ret == -ENOENT)
 		return err_set(ret, be->url, "no such image");
@@ -138,7 +138,7 @@ static int open_image(struct backend *be, struct rbd_priv *p, int flags)
 		p->img = NULL;
 		return rbd_err(be, ret, "opening the image");
 	}
-	ret = rbd_get_size(p->img, &p->size);
+	ret = rbd_lib.rbd_get_size(p->img, &p->size);
 	if (ret < 0)
 		return rbd_err(be, ret, "reading the image size");
 	be->zero_init = (flags & BE_CREATE) != 0;
@@ -152,11 +152,11 @@ static void rbd_close_be(struct backend *be)
 	if (!p)
 		return;
 	if (p->img)
-		rbd_close(p->img);
+		rbd_lib.rbd_close(p->img);
 	if (p->io)
-		rados_ioctx_destroy(p->io);
+		rbd_lib.rados_ioctx_destroy(p->io);
 	if (p->cluster)
-		rados_shutdown(p->cluster);
+		rbd_lib.rados_shutdown(p->cluster);
 	rbd_spec_free(&p->s);
 	pthread_mutex_destroy(&p->size_lock);
 	free(p);
@@ -173,6 +173,10 @@ static int rbd_open_be(struct backend *be, const char *url, int flags)
 		return err_set(-ENOMEM, NULL, "out of memory");
 	free(be->url);
 	be->url = masked;
+	/* librbd is loaded only now, so commands without rbd: never pay for it */
+	ret = rbd_lib_load(be->url);
+	if (ret < 0)
+		return ret;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return err_set(-ENOMEM, be->url, "out of memory");
@@ -208,7 +212,7 @@ static int rbd_pread_be(struct backend *be, void *buf, size_t len, uint64_t off)
 	}
 	while (len) {
 		size_t n = MIN(len, (size_t)(64 * MiB));
-		ssize_t r = rbd_read(p->img, off, n, (char *)b);
+		ssize_t r = rbd_lib.rbd_read(p->img, off, n, (char *)b);
 
 		if (r < 0)
 			return rbd_err(be, (int)r, "read");
@@ -231,7 +235,7 @@ static int grow_to(struct backend *be, uint64_t end)
 
 	pthread_mutex_lock(&p->size_lock);
 	if (end > p->size) {
-		ret = rbd_resize(p->img, end);
+		ret = rbd_lib.rbd_resize(p->img, end);
 		if (ret < 0)
 			ret = rbd_err(be, ret, "growing the image");
 		else
@@ -264,7 +268,7 @@ static int rbd_pwrite_be(struct backend *be, const void *buf, size_t len, uint64
 		return ret;
 	while (len) {
 		size_t n = MIN(len, (size_t)(64 * MiB));
-		ssize_t r = rbd_write(p->img, off, n, (const char *)b);
+		ssize_t r = rbd_lib.rbd_write(p->img, off, n, (const char *)b);
 
 		if (r < 0)
 			return rbd_err(be, (int)r, "write");
@@ -276,7 +280,7 @@ static int rbd_pwrite_be(struct backend *be, const void *buf, size_t len, uint64
 		len -= (size_t)r;
 	}
 	if (be->flags & BE_DSYNC) {
-		ret = rbd_flush(p->img);
+		ret = rbd_lib.rbd_flush(p->img);
 		if (ret < 0)
 			return rbd_err(be, ret, "flush");
 	}
@@ -286,7 +290,7 @@ static int rbd_pwrite_be(struct backend *be, const void *buf, size_t len, uint64
 static int rbd_flush_be(struct backend *be)
 {
 	struct rbd_priv *p = be->priv;
-	int ret = rbd_flush(p->img);
+	int ret = rbd_lib.rbd_flush(p->img);
 
 	return ret < 0 ? rbd_err(be, ret, "flush") : 0;
 }
@@ -307,7 +311,7 @@ static int rbd_truncate_be(struct backend *be, uint64_t size)
 	int ret;
 
 	pthread_mutex_lock(&p->size_lock);
-	ret = rbd_resize(p->img, size);
+	ret = rbd_lib.rbd_resize(p->img, size);
 	if (ret == 0)
 		p->size = size;
 	pthread_mutex_unlock(&p->size_lock);
@@ -326,7 +330,7 @@ static int rbd_write_zeroes_be(struct backend *be, uint64_t off, uint64_t len, i
 		return ret;
 	while (len) {
 		size_t n = (size_t)MIN(len, 1 * GiB);
-		ssize_t r = rbd_write_zeroes(p->img, off, n, 0, 0);
+		ssize_t r = rbd_lib.rbd_write_zeroes(p->img, off, n, 0, 0);
 
 		if (r == -EOPNOTSUPP || r == -ENOTSUP)
 			return -ENOTSUP;
@@ -341,7 +345,7 @@ static int rbd_write_zeroes_be(struct backend *be, uint64_t off, uint64_t len, i
 static int rbd_discard_be(struct backend *be, uint64_t off, uint64_t len)
 {
 	struct rbd_priv *p = be->priv;
-	int ret = rbd_discard(p->img, off, len);
+	int ret = rbd_lib.rbd_discard(p->img, off, len);
 
 	return ret < 0 ? rbd_err(be, ret, "discard") : 0;
 }
