@@ -7,6 +7,7 @@
 #include "guest.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,32 @@ static int setup_backend(guestfs_h *g)
 	return guestfs_set_backend_settings(g, tcg) < 0 ? -EIO : 0;
 }
 
+/* The appliance's qemu runs in imgtool's process group, so Ctrl-C reaches it, but a
+ * SIGTERM or SIGHUP sent to imgtool alone would leave it running (and holding the
+ * image's lock): pass the signal on, then die of it. */
+static volatile pid_t appliance_pid;
+
+static void forward_signal(int sig)
+{
+	pid_t pid = appliance_pid;
+
+	if (pid > 0)
+		kill(pid, SIGTERM);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void watch_appliance(guestfs_h *g)
+{
+	int pid = guestfs_get_pid(g);
+
+	if (pid <= 0)
+		return;
+	appliance_pid = pid;
+	signal(SIGTERM, forward_signal);
+	signal(SIGHUP, forward_signal);
+}
+
 static int cmp_mountpoint(const void *a, const void *b)
 {
 	const char *const *x = a, *const *y = b;
@@ -116,6 +143,9 @@ int guest_open(const char *image, const char *format, enum guest_mode mode,
 	int r;
 
 	*out = NULL;
+	r = guest_dl_load();
+	if (r)
+		return r;
 	r = resolve_format(image, format, &fmt);
 	if (r)
 		return r;
@@ -149,6 +179,7 @@ int guest_open(const char *image, const char *format, enum guest_mode mode,
 		r = guest_err(gu, "launch the libguestfs appliance");
 		goto fail;
 	}
+	watch_appliance(guest_h(gu));
 	roots = guestfs_inspect_os(guest_h(gu));
 	if (!roots) {
 		r = guest_err(gu, "inspect");
@@ -176,6 +207,7 @@ fail:
 	free(fmt);
 	if (gu->g)
 		guestfs_close(guest_h(gu));
+	appliance_pid = 0;
 	free(gu->root);
 	free(gu->image);
 	free(gu);
@@ -194,6 +226,7 @@ int guest_close(struct guest *gu)
 	if (guestfs_shutdown(guest_h(gu)) < 0 && gu->mode == GUEST_WRITE && !r)
 		r = guest_err(gu, "shut the appliance down");
 	guestfs_close(guest_h(gu));
+	appliance_pid = 0;
 	free(gu->root);
 	free(gu->image);
 	free(gu);

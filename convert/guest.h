@@ -36,6 +36,123 @@ int guest_close(struct guest *gu);
 
 #ifdef HAVE_LIBGUESTFS
 #include <guestfs.h>
+
+/*
+ * libguestfs is dlopen()ed by guest_open(), not linked: linked, it loads libvirt,
+ * glib, ICU and ~50 other libraries into every imgtool command (~60 ms per start).
+ * Each guestfs_* function used is a pointer filled by guest_dl_load(); the macros
+ * keep the call sites in libguestfs's own spelling.
+ */
+#define GUEST_DL_FUNCS(X) \
+	X(add_drive_opts) \
+	X(chmod) \
+	X(chown) \
+	X(close) \
+	X(create) \
+	X(exists) \
+	X(filesize) \
+	X(find) \
+	X(get_pid) \
+	X(glob_expand) \
+	X(inspect_get_arch) \
+	X(inspect_get_distro) \
+	X(inspect_get_hostname) \
+	X(inspect_get_major_version) \
+	X(inspect_get_minor_version) \
+	X(inspect_get_mountpoints) \
+	X(inspect_get_package_format) \
+	X(inspect_get_product_name) \
+	X(inspect_get_type) \
+	X(inspect_os) \
+	X(is_dir) \
+	X(is_file) \
+	X(is_file_opts) \
+	X(last_error) \
+	X(launch) \
+	X(list_partitions) \
+	X(ln_sf) \
+	X(ls) \
+	X(mkdir_p) \
+	X(mount) \
+	X(mount_ro) \
+	X(part_get_gpt_type) \
+	X(part_get_mbr_id) \
+	X(part_get_parttype) \
+	X(part_to_dev) \
+	X(part_to_partnum) \
+	X(read_file) \
+	X(rm) \
+	X(rm_rf) \
+	X(set_backend) \
+	X(set_backend_settings) \
+	X(set_error_handler) \
+	X(sh) \
+	X(shutdown) \
+	X(truncate) \
+	X(umount_all) \
+	X(upload) \
+	X(vfs_type) \
+	X(write) \
+	X(write_append)
+
+#define GUEST_DL_DECLARE(n) extern __typeof__(guestfs_##n) *guest_dl_##n;
+GUEST_DL_FUNCS(GUEST_DL_DECLARE)
+#ifndef GUEST_DL_IMPL
+#define guestfs_add_drive_opts (*guest_dl_add_drive_opts)
+#define guestfs_chmod (*guest_dl_chmod)
+#define guestfs_chown (*guest_dl_chown)
+#define guestfs_close (*guest_dl_close)
+#define guestfs_create (*guest_dl_create)
+#define guestfs_exists (*guest_dl_exists)
+#define guestfs_filesize (*guest_dl_filesize)
+#define guestfs_find (*guest_dl_find)
+#define guestfs_get_pid (*guest_dl_get_pid)
+#define guestfs_glob_expand (*guest_dl_glob_expand)
+#define guestfs_inspect_get_arch (*guest_dl_inspect_get_arch)
+#define guestfs_inspect_get_distro (*guest_dl_inspect_get_distro)
+#define guestfs_inspect_get_hostname (*guest_dl_inspect_get_hostname)
+#define guestfs_inspect_get_major_version (*guest_dl_inspect_get_major_version)
+#define guestfs_inspect_get_minor_version (*guest_dl_inspect_get_minor_version)
+#define guestfs_inspect_get_mountpoints (*guest_dl_inspect_get_mountpoints)
+#define guestfs_inspect_get_package_format (*guest_dl_inspect_get_package_format)
+#define guestfs_inspect_get_product_name (*guest_dl_inspect_get_product_name)
+#define guestfs_inspect_get_type (*guest_dl_inspect_get_type)
+#define guestfs_inspect_os (*guest_dl_inspect_os)
+#define guestfs_is_dir (*guest_dl_is_dir)
+#define guestfs_is_file (*guest_dl_is_file)
+#define guestfs_is_file_opts (*guest_dl_is_file_opts)
+#define guestfs_last_error (*guest_dl_last_error)
+#define guestfs_launch (*guest_dl_launch)
+#define guestfs_list_partitions (*guest_dl_list_partitions)
+#define guestfs_ln_sf (*guest_dl_ln_sf)
+#define guestfs_ls (*guest_dl_ls)
+#define guestfs_mkdir_p (*guest_dl_mkdir_p)
+#define guestfs_mount (*guest_dl_mount)
+#define guestfs_mount_ro (*guest_dl_mount_ro)
+#define guestfs_part_get_gpt_type (*guest_dl_part_get_gpt_type)
+#define guestfs_part_get_mbr_id (*guest_dl_part_get_mbr_id)
+#define guestfs_part_get_parttype (*guest_dl_part_get_parttype)
+#define guestfs_part_to_dev (*guest_dl_part_to_dev)
+#define guestfs_part_to_partnum (*guest_dl_part_to_partnum)
+#define guestfs_read_file (*guest_dl_read_file)
+#define guestfs_rm (*guest_dl_rm)
+#define guestfs_rm_rf (*guest_dl_rm_rf)
+#define guestfs_set_backend (*guest_dl_set_backend)
+#define guestfs_set_backend_settings (*guest_dl_set_backend_settings)
+#define guestfs_set_error_handler (*guest_dl_set_error_handler)
+#define guestfs_sh (*guest_dl_sh)
+#define guestfs_shutdown (*guest_dl_shutdown)
+#define guestfs_truncate (*guest_dl_truncate)
+#define guestfs_umount_all (*guest_dl_umount_all)
+#define guestfs_upload (*guest_dl_upload)
+#define guestfs_vfs_type (*guest_dl_vfs_type)
+#define guestfs_write (*guest_dl_write)
+#define guestfs_write_append (*guest_dl_write_append)
+#endif
+
+/* Load libguestfs once: 0, or -ENOTSUP with the message set. */
+int guest_dl_load(void);
+
 static inline guestfs_h *guest_h(struct guest *gu) { return gu->g; }
 
 /* Set the error from the handle's last error: "what: message". */

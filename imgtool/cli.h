@@ -76,5 +76,8 @@ int cmd_snapshot(int argc, char **argv);
 int cmd_amend(int argc, char **argv);
 int cmd_commit(int argc, char **argv);
 int cmd_rebase(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_customize(int argc, char **argv);
+int cmd_sysprep(int argc, char **argv);
 
 #endif
