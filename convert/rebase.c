@@ -131,8 +131,11 @@ static bool differs(const uint8_t *o, const uint8_t *n, uint64_t b, uint64_t e)
 
 static int write_old(struct image *img, const uint8_t *o, uint64_t off, uint64_t len)
 {
-	/* zeros become zero clusters: they hide the new backing just as well */
-	if (buffer_is_zero(o, (size_t)len))
+	/* zeros become zero clusters: they hide the new backing just as well.  But
+	 * where nothing lies below the image yet, write_zeroes may rightly leave an
+	 * unallocated range alone (it already reads as zeros: partial clusters, v2
+	 * images), and the new backing file would show through: write the bytes. */
+	if (buffer_is_zero(o, (size_t)len) && img->backing && off + len <= img->backing->size)
 		return image_write_zeroes(img, off, len, 0);
 	return image_write(img, o, off, (size_t)len);
 }
