@@ -116,7 +116,8 @@ static int nfs_connect_flags(struct nfs_priv *p, int oflags, struct nfs_conn **o
 				      "cannot mount the export '%s': %s", p->u.export,
 				      strstr(d, "NOENT") ? "no such export" :
 				      "permission denied (or no such export)");
-		else if (d && (strstr(d, "onnection refused") || strstr(d, "connect")))
+		else if (d && (strstr(d, "onnection refused") || strstr(d, "connect") ||
+			       strstr(d, "nfs_service failed")))   /* libnfs: the socket failed */
 			ret = err_set(-ECONNREFUSED, be->url, "cannot reach the NFS server '%s': %s",
 				      p->u.host, d);
 		else
