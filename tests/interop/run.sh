@@ -21,26 +21,9 @@ set -u
 build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/interop
-# the binary: $IMGTOOL_BIN if set, else BUILD_DIR/imgtool (build-asan/imgtool too)
-IMGTOOL=
-for c in ${IMGTOOL_BIN:-} "$build/imgtool" "$top/$build/imgtool" "$top/build/imgtool"; do
-	if [ -f "$c" ] && [ -x "$c" ]; then
-		IMGTOOL=$(cd "$(dirname "$c")" && pwd)/$(basename "$c")
-		break
-	fi
-done
-if [ -z "$IMGTOOL" ]; then
-	echo "interop: no imgtool binary (looked in $build/ and $top/); run make first"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-for tool in qemu-img qemu-io python3 cmp; do
-	if ! command -v $tool >/dev/null; then
-		echo "interop: $tool not found (make deps installs it)"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+. "$top/tests/lib.sh"
+find_imgtool interop "$build"
+need_tools interop qemu-img qemu-io python3 cmp
 
 T=$(mktemp -d /tmp/imgtool-interop.XXXXXX)
 trap 'rm -rf "$T"' EXIT

@@ -14,18 +14,8 @@ set -u
 
 build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
-IMGTOOL=
-for c in ${IMGTOOL_BIN:-} "$build/imgtool" "$top/$build/imgtool" "$top/build/imgtool"; do
-	if [ -n "$c" ] && [ -f "$c" ] && [ -x "$c" ]; then
-		IMGTOOL=$(cd "$(dirname "$c")" && pwd)/$(basename "$c")
-		break
-	fi
-done
-if [ -z "$IMGTOOL" ]; then
-	echo "test_blockdev: no imgtool binary in $build/; run make first"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+. "$top/tests/lib.sh"
+find_imgtool test_blockdev "$build"
 
 T=$(mktemp -d /tmp/imgtool-blockdev.XXXXXX)
 DEV=

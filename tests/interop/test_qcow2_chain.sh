@@ -20,25 +20,9 @@ set -u
 
 build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
-IMGTOOL=
-for c in ${IMGTOOL_BIN:-} "$build/imgtool" "$top/$build/imgtool" "$top/build/imgtool"; do
-	if [ -n "$c" ] && [ -f "$c" ] && [ -x "$c" ]; then
-		IMGTOOL=$(cd "$(dirname "$c")" && pwd)/$(basename "$c")
-		break
-	fi
-done
-if [ -z "$IMGTOOL" ]; then
-	echo "test_qcow2_chain: no imgtool binary in $build/; run make first"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-for tool in qemu-img qemu-io; do
-	if ! command -v $tool >/dev/null; then
-		echo "test_qcow2_chain: $tool not found (make deps installs it)"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+. "$top/tests/lib.sh"
+find_imgtool test_qcow2_chain "$build"
+need_tools test_qcow2_chain qemu-img qemu-io
 
 T=$(mktemp -d /tmp/imgtool-chain.XXXXXX)
 trap 'rm -rf "$T"' EXIT

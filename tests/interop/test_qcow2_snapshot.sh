@@ -13,18 +13,8 @@ set -u
 
 build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
-IMGTOOL=
-for c in ${IMGTOOL_BIN:-} "$build/imgtool" "$top/$build/imgtool" "$top/build/imgtool"; do
-	if [ -n "$c" ] && [ -f "$c" ] && [ -x "$c" ]; then
-		IMGTOOL=$(cd "$(dirname "$c")" && pwd)/$(basename "$c")
-		break
-	fi
-done
-if [ -z "$IMGTOOL" ]; then
-	echo "test_qcow2_snapshot: no imgtool binary in $build/"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+. "$top/tests/lib.sh"
+find_imgtool test_qcow2_snapshot "$build"
 T=$(mktemp -d /tmp/imgtool-snap.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 passed=0

@@ -18,25 +18,9 @@ set -u
 
 build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
-IMGTOOL=
-for c in ${IMGTOOL_BIN:-} "$build/imgtool" "$top/$build/imgtool" "$top/build/imgtool"; do
-	if [ -n "$c" ] && [ -f "$c" ] && [ -x "$c" ]; then
-		IMGTOOL=$(cd "$(dirname "$c")" && pwd)/$(basename "$c")
-		break
-	fi
-done
-if [ -z "$IMGTOOL" ]; then
-	echo "test_vhdx: no imgtool binary in $build/; run make first"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-for tool in qemu-img qemu-io python3 cmp; do
-	if ! command -v $tool >/dev/null; then
-		echo "test_vhdx: $tool not found (make deps installs it)"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+. "$top/tests/lib.sh"
+find_imgtool test_vhdx "$build"
+need_tools test_vhdx qemu-img qemu-io python3 cmp
 
 T=$(mktemp -d /tmp/imgtool-vhdx.XXXXXX)
 trap 'rm -rf "$T"' EXIT

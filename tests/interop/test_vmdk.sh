@@ -15,18 +15,8 @@ set -u
 build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/interop
-IMGTOOL=
-for c in ${IMGTOOL_BIN:-} "$build/imgtool" "$top/$build/imgtool" "$top/build/imgtool"; do
-	if [ -f "$c" ] && [ -x "$c" ]; then
-		IMGTOOL=$(cd "$(dirname "$c")" && pwd)/$(basename "$c")
-		break
-	fi
-done
-if [ -z "$IMGTOOL" ]; then
-	echo "vmdk interop: no imgtool binary (looked in $build/ and $top/); run make first"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+. "$top/tests/lib.sh"
+find_imgtool test_vmdk "$build"
 
 T=$(mktemp -d /tmp/imgtool-vmdk.XXXXXX)
 trap 'rm -rf "$T"' EXIT
