@@ -45,13 +45,27 @@ int guest_close(struct guest *gu);
  */
 #define GUEST_DL_FUNCS(X) \
 	X(add_drive_opts) \
+	X(aug_close) \
+	X(aug_get) \
+	X(aug_init) \
+	X(aug_match) \
+	X(aug_rm) \
+	X(aug_save) \
+	X(aug_set) \
 	X(chmod) \
 	X(chown) \
 	X(close) \
+	X(command) \
+	X(command_lines) \
+	X(copy_in) \
+	X(cp) \
+	X(cp_a) \
 	X(create) \
+	X(download) \
 	X(exists) \
 	X(filesize) \
 	X(find) \
+	X(free_application2_list) \
 	X(get_pid) \
 	X(glob_expand) \
 	X(inspect_get_arch) \
@@ -62,19 +76,23 @@ int guest_close(struct guest *gu);
 	X(inspect_get_mountpoints) \
 	X(inspect_get_package_format) \
 	X(inspect_get_product_name) \
+	X(inspect_get_roots) \
 	X(inspect_get_type) \
+	X(inspect_list_applications2) \
 	X(inspect_os) \
 	X(is_dir) \
 	X(is_file) \
 	X(is_file_opts) \
 	X(last_error) \
 	X(launch) \
+	X(list_filesystems) \
 	X(list_partitions) \
 	X(ln_sf) \
 	X(ls) \
 	X(mkdir_p) \
 	X(mount) \
 	X(mount_ro) \
+	X(mv) \
 	X(part_get_gpt_type) \
 	X(part_get_mbr_id) \
 	X(part_get_parttype) \
@@ -83,15 +101,22 @@ int guest_close(struct guest *gu);
 	X(read_file) \
 	X(rm) \
 	X(rm_rf) \
+	X(selinux_relabel) \
 	X(set_backend) \
 	X(set_backend_settings) \
 	X(set_error_handler) \
+	X(set_memsize) \
+	X(set_network) \
+	X(set_smp) \
 	X(sh) \
+	X(sh_lines) \
 	X(shutdown) \
+	X(tar_in) \
 	X(truncate) \
 	X(umount_all) \
 	X(upload) \
 	X(vfs_type) \
+	X(vfs_uuid) \
 	X(write) \
 	X(write_append)
 
@@ -99,13 +124,27 @@ int guest_close(struct guest *gu);
 GUEST_DL_FUNCS(GUEST_DL_DECLARE)
 #ifndef GUEST_DL_IMPL
 #define guestfs_add_drive_opts (*guest_dl_add_drive_opts)
+#define guestfs_aug_close (*guest_dl_aug_close)
+#define guestfs_aug_get (*guest_dl_aug_get)
+#define guestfs_aug_init (*guest_dl_aug_init)
+#define guestfs_aug_match (*guest_dl_aug_match)
+#define guestfs_aug_rm (*guest_dl_aug_rm)
+#define guestfs_aug_save (*guest_dl_aug_save)
+#define guestfs_aug_set (*guest_dl_aug_set)
 #define guestfs_chmod (*guest_dl_chmod)
 #define guestfs_chown (*guest_dl_chown)
 #define guestfs_close (*guest_dl_close)
+#define guestfs_command (*guest_dl_command)
+#define guestfs_command_lines (*guest_dl_command_lines)
+#define guestfs_copy_in (*guest_dl_copy_in)
+#define guestfs_cp (*guest_dl_cp)
+#define guestfs_cp_a (*guest_dl_cp_a)
 #define guestfs_create (*guest_dl_create)
+#define guestfs_download (*guest_dl_download)
 #define guestfs_exists (*guest_dl_exists)
 #define guestfs_filesize (*guest_dl_filesize)
 #define guestfs_find (*guest_dl_find)
+#define guestfs_free_application2_list (*guest_dl_free_application2_list)
 #define guestfs_get_pid (*guest_dl_get_pid)
 #define guestfs_glob_expand (*guest_dl_glob_expand)
 #define guestfs_inspect_get_arch (*guest_dl_inspect_get_arch)
@@ -116,19 +155,23 @@ GUEST_DL_FUNCS(GUEST_DL_DECLARE)
 #define guestfs_inspect_get_mountpoints (*guest_dl_inspect_get_mountpoints)
 #define guestfs_inspect_get_package_format (*guest_dl_inspect_get_package_format)
 #define guestfs_inspect_get_product_name (*guest_dl_inspect_get_product_name)
+#define guestfs_inspect_get_roots (*guest_dl_inspect_get_roots)
 #define guestfs_inspect_get_type (*guest_dl_inspect_get_type)
+#define guestfs_inspect_list_applications2 (*guest_dl_inspect_list_applications2)
 #define guestfs_inspect_os (*guest_dl_inspect_os)
 #define guestfs_is_dir (*guest_dl_is_dir)
 #define guestfs_is_file (*guest_dl_is_file)
 #define guestfs_is_file_opts (*guest_dl_is_file_opts)
 #define guestfs_last_error (*guest_dl_last_error)
 #define guestfs_launch (*guest_dl_launch)
+#define guestfs_list_filesystems (*guest_dl_list_filesystems)
 #define guestfs_list_partitions (*guest_dl_list_partitions)
 #define guestfs_ln_sf (*guest_dl_ln_sf)
 #define guestfs_ls (*guest_dl_ls)
 #define guestfs_mkdir_p (*guest_dl_mkdir_p)
 #define guestfs_mount (*guest_dl_mount)
 #define guestfs_mount_ro (*guest_dl_mount_ro)
+#define guestfs_mv (*guest_dl_mv)
 #define guestfs_part_get_gpt_type (*guest_dl_part_get_gpt_type)
 #define guestfs_part_get_mbr_id (*guest_dl_part_get_mbr_id)
 #define guestfs_part_get_parttype (*guest_dl_part_get_parttype)
@@ -137,15 +180,22 @@ GUEST_DL_FUNCS(GUEST_DL_DECLARE)
 #define guestfs_read_file (*guest_dl_read_file)
 #define guestfs_rm (*guest_dl_rm)
 #define guestfs_rm_rf (*guest_dl_rm_rf)
+#define guestfs_selinux_relabel (*guest_dl_selinux_relabel)
 #define guestfs_set_backend (*guest_dl_set_backend)
 #define guestfs_set_backend_settings (*guest_dl_set_backend_settings)
 #define guestfs_set_error_handler (*guest_dl_set_error_handler)
+#define guestfs_set_memsize (*guest_dl_set_memsize)
+#define guestfs_set_network (*guest_dl_set_network)
+#define guestfs_set_smp (*guest_dl_set_smp)
 #define guestfs_sh (*guest_dl_sh)
+#define guestfs_sh_lines (*guest_dl_sh_lines)
 #define guestfs_shutdown (*guest_dl_shutdown)
+#define guestfs_tar_in (*guest_dl_tar_in)
 #define guestfs_truncate (*guest_dl_truncate)
 #define guestfs_umount_all (*guest_dl_umount_all)
 #define guestfs_upload (*guest_dl_upload)
 #define guestfs_vfs_type (*guest_dl_vfs_type)
+#define guestfs_vfs_uuid (*guest_dl_vfs_uuid)
 #define guestfs_write (*guest_dl_write)
 #define guestfs_write_append (*guest_dl_write_append)
 #endif
