@@ -1,0 +1,72 @@
+/*
+ * v2v_source.c - the input-independent parts of a v2v source: -i disk, opening a
+ * source disk, freeing.  The .vmx and OVA readers live in v2v_vmx.c and v2v_ova.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/err.h"
+#include "../formats/format.h"
+#include "v2v_source.h"
+
+/* The guest's name from a path or URL: its last component without the extension
+ * ("/dev/sdb" gives "sdb", "nfs://h/e/web01.vmdk" gives "web01"). */
+static char *name_from_path(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base && base[1] ? base + 1 : path;
+	char *name = strdup(base);
+	if (!name)
+		return NULL;
+	char *dot = strrchr(name, '.');
+	if (dot && dot != name)
+		*dot = '\0';
+	return name;
+}
+
+int v2v_source_from_disk(const char *path, const char *format, struct v2v_source *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->disks = calloc(1, sizeof(*out->disks));
+	out->name = name_from_path(path);
+	if (!out->disks || !out->name)
+		goto nomem;
+	out->nb_disks = 1;
+	out->disks[0].path = strdup(path);
+	if (!out->disks[0].path)
+		goto nomem;
+	if (format && !(out->disks[0].format = strdup(format)))
+		goto nomem;
+	return 0;
+nomem:
+	v2v_source_free(out);
+	return err_set(-ENOMEM, path, "out of memory");
+}
+
+int v2v_disk_open(const struct v2v_disk *d, struct image **out)
+{
+	if (d->offset || d->length)
+		return err_set(-ENOTSUP, d->path,
+			       "disks stored inside an archive cannot be opened yet");
+	return image_open(d->path, d->format, 0, out);
+}
+
+void v2v_source_free(struct v2v_source *s)
+{
+	for (int i = 0; i < s->nb_disks; i++) {
+		free(s->disks[i].path);
+		free(s->disks[i].format);
+		free(s->disks[i].controller);
+		free(s->disks[i].controller_model);
+	}
+	for (int i = 0; i < s->nb_nics; i++) {
+		free(s->nics[i].model);
+		free(s->nics[i].mac);
+		free(s->nics[i].network);
+	}
+	free(s->disks);
+	free(s->nics);
+	free(s->name);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,57 @@
+/*
+ * v2v_source.h - what `imgtool v2v` converts: the disks and the settings of one
+ * guest, read from a bare disk or block device or URL (-i disk), a VMware .vmx
+ * (-i vmx) or an OVA/OVF (-i ova).  The conversion (v2v.c) sees only this struct,
+ * whatever the input was, so each input reader stands alone.
+ */
+#ifndef IMGTOOL_V2V_SOURCE_H
+#define IMGTOOL_V2V_SOURCE_H
+
+#include <stdint.h>
+
+struct image;
+
+enum v2v_firmware { V2V_FW_UNKNOWN, V2V_FW_BIOS, V2V_FW_UEFI };
+
+struct v2v_disk {
+	char *path;             /* the file, device or URL imgtool opens */
+	char *format;           /* NULL: probed by imgtool */
+	/* offset or length nonzero: the disk is a member stored inside an archive
+	 * (an OVA's tar), read in place at path + offset for length bytes */
+	uint64_t offset;
+	uint64_t length;
+	char *controller;       /* the source VM's bus: "scsi", "ide", "sata", "nvme"; NULL unknown */
+	char *controller_model; /* "lsilogic", "pvscsi", ...; NULL unknown */
+	uint64_t capacity;      /* declared capacity in bytes; 0 unknown */
+};
+
+struct v2v_nic {
+	char *model;            /* "vmxnet3", "e1000", ...; NULL unknown */
+	char *mac;              /* NULL unknown */
+	char *network;          /* the source's network name; NULL unknown */
+};
+
+struct v2v_source {
+	char *name;             /* the guest's name (the output files are named after it) */
+	uint64_t memory_mib;    /* 0: unknown */
+	int vcpus;              /* 0: unknown */
+	enum v2v_firmware firmware;
+	struct v2v_disk *disks;
+	int nb_disks;
+	struct v2v_nic *nics;
+	int nb_nics;
+};
+
+/* -i disk: one disk (a file, a block device for P2V, or an nfs://, iscsi://, rbd:
+ * URL); the name is the file name without its extension. */
+int v2v_source_from_disk(const char *path, const char *format, struct v2v_source *out);
+/* -i vmx: the disks (paths relative to the .vmx), memory, vCPUs, firmware, NICs. */
+int v2v_source_from_vmx(const char *vmx_path, struct v2v_source *out);
+/* -i ova: an OVA file (tar) or an OVF folder; the manifest's SHA1/SHA256 sums are
+ * checked before anything is returned (a mismatch is an error naming the file). */
+int v2v_source_from_ova(const char *path, struct v2v_source *out);
+/* Open one source disk read-only. */
+int v2v_disk_open(const struct v2v_disk *d, struct image **out);
+void v2v_source_free(struct v2v_source *s);
+
+#endif
