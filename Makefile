@@ -118,7 +118,7 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 LIBA := $(BUILD)/libimgtool.a
 
-.PHONY: all install deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest bench demo clean
+.PHONY: all install deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest check-v2v check-serve bench demo clean
 
 all: $(BIN) $(LIBA) libimgtool.a
 
@@ -198,6 +198,12 @@ check-launcher: tools
 
 check-guest: tools
 	tests/guest/run.sh $(BUILD)
+
+check-v2v: tools
+	tests/v2v/run.sh $(BUILD)
+
+check-serve: tools
+	tests/serve/run.sh $(BUILD)
 
 bench: tools
 	bench/run.sh $(BUILD)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/run-all.sh BUILD_DIR - run every test suite (unit, interop, bad-input, crash, backends,
-# launcher, guest),
+# serve, launcher, guest, v2v),
 # show each suite's output, and finish with the summed "N passed, N failed" line.
 # Exits nonzero if any suite failed (or could not run).
 set -u
@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 total_pass=0
 total_fail=0
 summary=()
-for suite in unit interop bad-input crash backends launcher guest; do
+for suite in unit interop bad-input crash backends serve launcher guest v2v; do
 	script=$here/$suite/run.sh
 	echo "=== $suite ==="
 	if [ ! -x "$script" ]; then
