@@ -17,11 +17,15 @@ DEBIAN_PACKAGES = build-essential pkg-config zlib1g-dev libzstd-dev libjson-c-de
 DEBIAN_PACKAGES += libnfs-dev libiscsi-dev librbd-dev librados-dev qemu-block-extra \
 	nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils tgt libiscsi-bin \
 	ceph-mon ceph-osd ceph-common uuid-runtime iproute2 bc
-# the launcher, its guest fixture (kernel, busybox, extlinux) and virt-xml-validate
-DEBIAN_PACKAGES += qemu-system-x86 linux-image-amd64 busybox-static extlinux syslinux-common \
+# the launcher, its guest fixture (a Debian guest made by debootstrap) and virt-xml-validate
+DEBIAN_PACKAGES += qemu-system-x86 linux-image-amd64 debootstrap \
 	fdisk cpio xz-utils libvirt-clients ovmf
 # guest inspection, customize and sysprep (libguestfs and its appliance)
 DEBIAN_PACKAGES += libguestfs-dev
+# v2v tests: the peer converter (virt-v2v) and guestfish to read converted guests back
+DEBIAN_PACKAGES += virt-v2v nbdkit libnbd-bin libguestfs-tools
+# v2v -i ova: the OVF's XML and the manifest's SHA1/SHA256 sums
+DEBIAN_PACKAGES += libxml2-dev libssl-dev
 
 ifeq ($(SANITIZE),1)
 BUILD := build-asan
@@ -45,6 +49,16 @@ HAVE_ISAL := $(shell $(PKG_CONFIG) --exists libisal && echo 1)
 ifeq ($(HAVE_ISAL),1)
 PKGS += libisal
 FEATURE_CFLAGS += -DHAVE_ISAL=1
+endif
+
+# v2v -i ova parses the OVF with libxml2 and checks the manifest's SHA sums with
+# libcrypto; without them -i ova is refused with a message.  Both are dlopen()ed
+# by convert/ova_dl.c: linked, they add ICU and libstdc++ to every command.
+ifeq ($(shell $(PKG_CONFIG) --exists libxml-2.0 libcrypto && echo 1),1)
+FEATURE_CFLAGS += -DHAVE_OVA=1 $(shell $(PKG_CONFIG) --cflags libxml-2.0 libcrypto)
+DL_LIBS := -ldl
+else
+$(info imgtool: libxml2 or libcrypto not found (apt-get install libxml2-dev libssl-dev): building without v2v -i ova)
 endif
 
 # Network backends are optional: each is built when its library is there.
@@ -106,7 +120,7 @@ LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
 LIBS_ALL := $(PKG_LIBS) $(GUESTFS_LIBS) $(DL_LIBS) -lm
 
 LIB_SRCS := $(wildcard common/*.c backends/*.c backends/*/*.c formats/*.c formats/*/*.c \
-	convert/*.c launcher/*.c)
+	convert/*.c launcher/*.c serve/*.c)
 CLI_SRCS := $(wildcard imgtool/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOL_SRCS := $(wildcard tests/bad-input/*.c tests/crash/*.c bench/*.c)

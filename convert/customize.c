@@ -3,9 +3,12 @@
  * when parsed (absolute guest paths, octal modes, user:file:key forms), so that a
  * typo fails before the 10-20 s appliance launch.  Guest files are read with a
  * size cap; host files (--upload, --root-password file:, --ssh-inject) are read by
- * the user's own rights.
+ * the user's own rights.  The root password, the package manager and the SELinux
+ * relabel have files of their own (customize_password.c, customize_pkg.c,
+ * customize_selinux.c).
  */
 #include "customize.h"
+#include "customize_ops.h"
 
 #include <crypt.h>
 #include <errno.h>
@@ -22,8 +25,34 @@
 const char *const customize_option_names[] = {
 	"hostname", "timezone", "write", "append-line", "upload", "mkdir", "chmod",
 	"delete", "link", "root-password", "ssh-inject", "firstboot-command",
-	"run-command",
+	"run-command", "run", "copy-in", "install", "update", "selinux-relabel",
 };
+
+bool customize_takes_value(enum cust_kind k)
+{
+	return k != CUST_UPDATE && k != CUST_SELINUX_RELABEL;
+}
+
+bool customize_wants_network(const struct cust_op *ops, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].kind == CUST_INSTALL || ops[i].kind == CUST_UPDATE ||
+		    ops[i].kind == CUST_RUN || ops[i].kind == CUST_RUN_COMMAND)
+			return true;
+	return false;
+}
+
+/* Package names, versions and arches go to the guest's shell: letters, digits and
+ * the few signs package names use, separated by single commas. */
+static bool valid_package_list(const char *v)
+{
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				 "0123456789.+-_:=~/@,";
+	size_t n = strlen(v);
+
+	return n && strspn(v, ok) == n && v[0] != ',' && v[0] != '-' && v[n - 1] != ',' &&
+	       !strstr(v, ",,") && !strstr(v, ",-");
+}
 
 static int bad(enum cust_kind k, const char *value, const char *why)
 {
@@ -77,6 +106,31 @@ int customize_parse_op(enum cust_kind k, const char *v, struct cust_op *op)
 		if (!*v)
 			return bad(k, v, "empty command");
 		break;
+	case CUST_RUN:
+		if (!*v)
+			return bad(k, v, "expected a script file on this host");
+		break;
+	case CUST_INSTALL:
+		if (!valid_package_list(v))
+			return bad(k, v, "expected package names separated by commas");
+		break;
+	case CUST_UPDATE:
+	case CUST_SELINUX_RELABEL:
+		return 0;   /* no value */
+	case CUST_COPY_IN: {
+		const char *c = strrchr(v, ':');
+
+		/* the last colon: a host path may hold one, a guest directory is absolute */
+		if (!c || c == v || c[1] != '/')
+			return bad(k, v, "expected HOSTPATH:GUESTDIR (an absolute guest directory)");
+		op->a = strndup(v, (size_t)(c - v));
+		op->b = strdup(c + 1);
+		if (!op->a || !op->b) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		return 0;
+	}
 	case CUST_WRITE:
 	case CUST_APPEND_LINE:
 		if ((r = split2(k, v, op, "expected FILE:CONTENT")) || (r = need_abs(k, v, op->a)))
@@ -114,8 +168,11 @@ int customize_parse_op(enum cust_kind k, const char *v, struct cust_op *op)
 		} else if (!strncmp(v, "file:", 5) && v[5]) {
 			op->pw_kind = 1;
 			op->a = strdup(v + 5);
+		} else if (!strcmp(v, "random")) {
+			op->pw_kind = 2;
+			op->a = strdup(v);
 		} else {
-			return bad(k, "...", "expected password:PASSWORD or file:FILENAME");
+			return bad(k, "...", "expected password:PASSWORD, file:FILENAME or random");
 		}
 		return op->a ? 0 : -ENOMEM;
 	case CUST_SSH_INJECT: {
@@ -181,15 +238,15 @@ int customize_hash_password(const char *password, const char *prefix, char **out
 
 #ifndef HAVE_LIBGUESTFS
 
-int customize_run(struct guest *gu, const struct cust_op *ops, size_t n, const char *prefix)
+int customize_run(struct guest *gu, const struct cust_op *ops, size_t n, const char *prefix,
+		  bool network)
 {
 	return err_set(-ENOTSUP, NULL, "imgtool was built without libguestfs");
 }
 
 #else
 
-/* Read a small host file (password, public key). */
-static int read_host_file(const char *path, char **out)
+int cust_read_host_file(const char *path, char **out)
 {
 	FILE *f = fopen(path, "r");
 	char *buf;
@@ -280,70 +337,6 @@ static int op_append_line(struct guest *gu, const struct cust_op *op, char *msg,
 	return r;
 }
 
-/* The guest's password scheme: that of root's current hash, else SHA-512. */
-static const char *guest_hash_prefix(const char *field, size_t n)
-{
-	static const char *const known[] = { "$y$", "$6$", "$5$", "$2b$" };
-
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (n >= strlen(known[i]) && !strncmp(field, known[i], strlen(known[i])))
-			return known[i];
-	return "$6$";
-}
-
-static int op_root_password(struct guest *gu, const struct cust_op *op, char *msg, size_t len)
-{
-	const char *file = guest_is_file(gu, "/etc/shadow") ? "/etc/shadow" : "/etc/passwd";
-	char *pw = NULL, *text = NULL, *hash = NULL, *out = NULL, *line, *field, *fend;
-	size_t n;
-	int r;
-
-	if (op->pw_kind == 1) {
-		if ((r = read_host_file(op->a, &pw)))
-			return r;
-		pw[strcspn(pw, "\r\n")] = 0;
-	} else if (!(pw = strdup(op->a))) {
-		return -ENOMEM;
-	}
-	r = guest_read(gu, file, GUEST_TEXT_MAX, &text, &n);
-	if (r)
-		goto out;
-	line = !strncmp(text, "root:", 5) ? text : strstr(text, "\nroot:");
-	if (!line) {
-		r = err_set(-ENOENT, gu->image, "no root entry in %s", file);
-		goto out;
-	}
-	line += line[0] == '\n';
-	field = line + 5;
-	fend = field + strcspn(field, ":\n");
-	if (*fend != ':') {
-		r = err_set(-EINVAL, gu->image, "%s: malformed root entry", file);
-		goto out;
-	}
-	r = customize_hash_password(pw, guest_hash_prefix(field, (size_t)(fend - field)), &hash);
-	if (r)
-		goto out;
-	out = malloc(n + strlen(hash) + 1);
-	if (!out) {
-		r = -ENOMEM;
-		goto out;
-	}
-	memcpy(out, text, (size_t)(field - text));
-	strcpy(out + (field - text), hash);
-	strcat(out, fend);
-	r = do_write(gu, file, out, strlen(out));
-	if (!r)
-		snprintf(msg, len, "root's password set in %s (%.3s hash)", file, hash);
-out:
-	if (pw)
-		memset(pw, 0, strlen(pw));
-	free(pw);
-	free(text);
-	free(hash);
-	free(out);
-	return r;
-}
-
 /* USER's home, uid and gid from the guest's /etc/passwd. */
 static int find_user(struct guest *gu, const char *user, char *home, size_t hl, int *uid, int *gid)
 {
@@ -387,7 +380,7 @@ static int op_ssh_inject(struct guest *gu, const struct cust_op *op, char *msg, 
 	int uid = 0, gid = 0, r;
 
 	if ((r = find_user(gu, op->a, home, sizeof(home), &uid, &gid)) ||
-	    (r = read_host_file(op->b, &key)))
+	    (r = cust_read_host_file(op->b, &key)))
 		return r;
 	key[strcspn(key, "\r\n")] = 0;
 	kl = strlen(key);
@@ -503,20 +496,70 @@ static int op_run_command(struct guest *gu, const struct cust_op *op, char *msg,
 	if (!out)
 		return guest_err(gu, "--run-command");
 	snprintf(msg, len, "ran '%.200s' in the guest", op->a);
-	if (*out) {
-		/* the command's own output follows the op's line, indented */
-		size_t l = strlen(msg);
-
-		snprintf(msg + l, len - l, "; output:\n%.4000s", out);
-		l = strlen(msg);
-		while (l && msg[l - 1] == '\n')
-			msg[--l] = 0;
-	}
+	cust_append_output(msg, len, out);
 	free(out);
 	return 0;
 }
 
-static int run_one(struct guest *gu, const struct cust_op *op, char *msg, size_t len)
+void cust_append_output(char *msg, size_t len, const char *out)
+{
+	size_t l = strlen(msg);
+
+	if (!out || !*out)
+		return;
+	/* the command's own output follows the op's line */
+	snprintf(msg + l, len - l, "; output:\n%.4000s", out);
+	l = strlen(msg);
+	while (l && msg[l - 1] == '\n')
+		msg[--l] = 0;
+}
+
+/* --run: upload the host script into the guest's /tmp, run it there, remove it. */
+static int op_run_script(struct guest *gu, const struct cust_op *op, char *msg, size_t len)
+{
+	static unsigned seq;
+	guestfs_h *g = guest_h(gu);
+	char path[128], *out;
+
+	if (access(op->a, R_OK))
+		return err_set(-errno, op->a, "cannot read: %s", strerror(errno));
+	if (!guest_exists(gu, "/bin/sh"))
+		return err_set(-ENOTSUP, gu->image, "--run: the guest has no /bin/sh");
+	snprintf(path, sizeof(path), "/tmp/imgtool-run-%ld-%u", (long)getpid(), ++seq);
+	if (guestfs_mkdir_p(g, "/tmp") < 0 || guestfs_upload(g, op->a, path) < 0 ||
+	    guestfs_chmod(g, 0755, path) < 0)
+		return guest_err(gu, path);
+	/* through sh -c, so that a #! line picks the interpreter */
+	out = guestfs_sh(g, path);
+	if (!out) {
+		int r = guest_err(gu, op->a);
+
+		guestfs_rm_rf(g, path);
+		return r;
+	}
+	guestfs_rm_rf(g, path);
+	snprintf(msg, len, "ran the script %s in the guest", op->a);
+	cust_append_output(msg, len, out);
+	free(out);
+	return 0;
+}
+
+/* --copy-in: a host file or directory tree into an existing guest directory. */
+static int op_copy_in(struct guest *gu, const struct cust_op *op, char *msg, size_t len)
+{
+	if (access(op->a, R_OK))
+		return err_set(-errno, op->a, "cannot read: %s", strerror(errno));
+	if (!guest_is_dir(gu, op->b))
+		return err_set(-ENOTDIR, gu->image, "--copy-in: %s is not a directory in the "
+			       "guest (create it with --mkdir first)", op->b);
+	if (guestfs_copy_in(guest_h(gu), op->a, op->b) < 0)
+		return guest_err(gu, op->b);
+	snprintf(msg, len, "copied %s into %s", op->a, op->b);
+	return 0;
+}
+
+static int run_one(struct guest *gu, const struct cust_op *op, bool network, char *msg,
+		   size_t len)
 {
 	guestfs_h *g = guest_h(gu);
 
@@ -544,15 +587,21 @@ static int run_one(struct guest *gu, const struct cust_op *op, char *msg, size_t
 	case CUST_LINK:
 		snprintf(msg, len, "%s -> %s", op->b, op->a);
 		return guestfs_ln_sf(g, op->a, op->b) < 0 ? guest_err(gu, op->b) : 0;
-	case CUST_ROOT_PASSWORD: return op_root_password(gu, op, msg, len);
+	case CUST_ROOT_PASSWORD: return cust_op_root_password(gu, op, msg, len);
 	case CUST_SSH_INJECT: return op_ssh_inject(gu, op, msg, len);
 	case CUST_FIRSTBOOT_COMMAND: return op_firstboot(gu, op, msg, len);
 	case CUST_RUN_COMMAND: return op_run_command(gu, op, msg, len);
+	case CUST_RUN: return op_run_script(gu, op, msg, len);
+	case CUST_COPY_IN: return op_copy_in(gu, op, msg, len);
+	case CUST_INSTALL:
+	case CUST_UPDATE: return cust_op_packages(gu, op, network, msg, len);
+	case CUST_SELINUX_RELABEL: return cust_op_selinux_relabel(gu, msg, len);
 	}
 	return -EINVAL;
 }
 
-int customize_run(struct guest *gu, const struct cust_op *ops, size_t n, const char *prefix)
+int customize_run(struct guest *gu, const struct cust_op *ops, size_t n, const char *prefix,
+		  bool network)
 {
 	char msg[4608];
 
@@ -560,7 +609,7 @@ int customize_run(struct guest *gu, const struct cust_op *ops, size_t n, const c
 		int r;
 
 		msg[0] = 0;
-		r = run_one(gu, &ops[i], msg, sizeof(msg));
+		r = run_one(gu, &ops[i], network, msg, sizeof(msg));
 		if (r)
 			return r;
 		printf("%s%s: %s\n", prefix, customize_option_names[ops[i].kind], msg);

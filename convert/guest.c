@@ -25,6 +25,18 @@ int guest_open(const char *image, const char *format, enum guest_mode mode,
 		       "(apt-get install libguestfs-dev, then rebuild)");
 }
 
+int guest_open_net(const char *image, const char *format, enum guest_mode mode,
+		   bool network, struct guest **out)
+{
+	return guest_open(image, format, mode, out);
+}
+
+int guest_open_disks(int n, const char *const *images, const char *const *formats,
+		     enum guest_mode mode, struct guest **out)
+{
+	return guest_open(images[0], formats[0], mode, out);
+}
+
 int guest_close(struct guest *gu)
 {
 	return 0;
@@ -137,6 +149,12 @@ static int mount_all(struct guest *gu)
 int guest_open(const char *image, const char *format, enum guest_mode mode,
 	       struct guest **out)
 {
+	return guest_open_net(image, format, mode, false, out);
+}
+
+int guest_open_net(const char *image, const char *format, enum guest_mode mode,
+		   bool network, struct guest **out)
+{
 	struct guest *gu;
 	char *fmt = NULL;
 	char **roots = NULL;
@@ -175,6 +193,11 @@ int guest_open(const char *image, const char *format, enum guest_mode mode,
 		r = guest_err(gu, "add drive");
 		goto fail;
 	}
+	/* user-mode networking, before launch (customize --install) */
+	if (network && guestfs_set_network(guest_h(gu), 1) < 0) {
+		r = guest_err(gu, "enable the appliance's network");
+		goto fail;
+	}
 	if (guestfs_launch(guest_h(gu)) < 0) {
 		r = guest_err(gu, "launch the libguestfs appliance");
 		goto fail;
@@ -205,6 +228,86 @@ int guest_open(const char *image, const char *format, enum guest_mode mode,
 fail:
 	guest_free_strv(roots);
 	free(fmt);
+	if (gu->g)
+		guestfs_close(guest_h(gu));
+	appliance_pid = 0;
+	free(gu->root);
+	free(gu->image);
+	free(gu);
+	return r;
+}
+
+/* Every disk of one guest on one appliance (v2v: a guest whose /boot, / or /home
+ * lie on different disks), added in the guest's order so that the appliance's
+ * /dev/sda, /dev/sdb... are the guest's own first, second... disks. */
+int guest_open_disks(int n, const char *const *images, const char *const *formats,
+		     enum guest_mode mode, struct guest **out)
+{
+	struct guest *gu;
+	char **roots = NULL;
+	int r;
+
+	*out = NULL;
+	if (n < 1)
+		return -EINVAL;
+	if ((r = guest_dl_load()))
+		return r;
+	gu = calloc(1, sizeof(*gu));
+	if (!gu || !(gu->image = strdup(images[0]))) {
+		free(gu);
+		return -ENOMEM;
+	}
+	gu->mode = mode;
+	gu->g = guestfs_create();
+	if (!gu->g) {
+		r = err_set(-ENOMEM, images[0], "cannot create a libguestfs handle");
+		goto fail;
+	}
+	guestfs_set_error_handler(guest_h(gu), NULL, NULL);
+	if (setup_backend(guest_h(gu))) {
+		r = guest_err(gu, "libguestfs backend");
+		goto fail;
+	}
+	for (int i = 0; i < n; i++) {
+		char *fmt = NULL;
+
+		if ((r = resolve_format(images[i], formats[i], &fmt)))
+			goto fail;
+		r = guestfs_add_drive_opts(guest_h(gu), images[i],
+					   GUESTFS_ADD_DRIVE_OPTS_FORMAT, fmt,
+					   GUESTFS_ADD_DRIVE_OPTS_READONLY, mode != GUEST_WRITE, -1);
+		free(fmt);
+		if (r < 0) {
+			r = err_set(-EIO, images[i], "add drive: %s", guestfs_last_error(guest_h(gu)));
+			goto fail;
+		}
+	}
+	if (guestfs_launch(guest_h(gu)) < 0) {
+		r = guest_err(gu, "launch the libguestfs appliance");
+		goto fail;
+	}
+	watch_appliance(guest_h(gu));
+	roots = guestfs_inspect_os(guest_h(gu));
+	if (!roots) {
+		r = guest_err(gu, "inspect");
+		goto fail;
+	}
+	if (!roots[0]) {
+		r = err_set(-ENOENT, images[0], "no operating system found in the disks");
+		goto fail;
+	}
+	gu->root = strdup(roots[0]);
+	if (!gu->root) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if ((r = mount_all(gu)))
+		goto fail;
+	guest_free_strv(roots);
+	*out = gu;
+	return 0;
+fail:
+	guest_free_strv(roots);
 	if (gu->g)
 		guestfs_close(guest_h(gu));
 	appliance_pid = 0;

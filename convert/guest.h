@@ -30,6 +30,14 @@ struct guest {
 /* Open image (format NULL: probed by imgtool), launch, inspect and mount. */
 int guest_open(const char *image, const char *format, enum guest_mode mode,
 	       struct guest **out);
+/* The same, with the appliance's user-mode network on when network is true (for
+ * programs run in the guest that fetch packages: customize --install). */
+int guest_open_net(const char *image, const char *format, enum guest_mode mode,
+		   bool network, struct guest **out);
+/* Several disks of one guest on one appliance, in the guest's disk order (the
+ * appliance names them /dev/sda, /dev/sdb...); formats[i] NULL: probed. */
+int guest_open_disks(int n, const char *const *images, const char *const *formats,
+		     enum guest_mode mode, struct guest **out);
 /* Unmount and shut the appliance down; for GUEST_WRITE a failure to sync is
  * reported (returns negative errno).  Frees gu. */
 int guest_close(struct guest *gu);
@@ -75,6 +83,7 @@ int guest_close(struct guest *gu);
 	X(inspect_get_minor_version) \
 	X(inspect_get_mountpoints) \
 	X(inspect_get_package_format) \
+	X(inspect_get_package_management) \
 	X(inspect_get_product_name) \
 	X(inspect_get_roots) \
 	X(inspect_get_type) \
@@ -99,6 +108,7 @@ int guest_close(struct guest *gu);
 	X(part_to_dev) \
 	X(part_to_partnum) \
 	X(read_file) \
+	X(readlink) \
 	X(rm) \
 	X(rm_rf) \
 	X(selinux_relabel) \
@@ -154,6 +164,7 @@ GUEST_DL_FUNCS(GUEST_DL_DECLARE)
 #define guestfs_inspect_get_minor_version (*guest_dl_inspect_get_minor_version)
 #define guestfs_inspect_get_mountpoints (*guest_dl_inspect_get_mountpoints)
 #define guestfs_inspect_get_package_format (*guest_dl_inspect_get_package_format)
+#define guestfs_inspect_get_package_management (*guest_dl_inspect_get_package_management)
 #define guestfs_inspect_get_product_name (*guest_dl_inspect_get_product_name)
 #define guestfs_inspect_get_roots (*guest_dl_inspect_get_roots)
 #define guestfs_inspect_get_type (*guest_dl_inspect_get_type)
@@ -178,6 +189,7 @@ GUEST_DL_FUNCS(GUEST_DL_DECLARE)
 #define guestfs_part_to_dev (*guest_dl_part_to_dev)
 #define guestfs_part_to_partnum (*guest_dl_part_to_partnum)
 #define guestfs_read_file (*guest_dl_read_file)
+#define guestfs_readlink (*guest_dl_readlink)
 #define guestfs_rm (*guest_dl_rm)
 #define guestfs_rm_rf (*guest_dl_rm_rf)
 #define guestfs_selinux_relabel (*guest_dl_selinux_relabel)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -40,16 +41,37 @@ static void add_gstr(struct json_object *o, const char *key, char *val)
 	free(val);
 }
 
-/* The value of the first "root=" word in text (the kernel command line). */
+/* Is line (up to end) a kernel command line: GRUB's linux/linux16/linuxefi/kernel,
+ * syslinux's append?  GRUB's "set root='hd0,msdos1'" is not one. */
+static bool is_kernel_line(const char *line, const char *end)
+{
+	static const char *const kw[] = { "linux", "linux16", "linuxefi", "kernel", "append" };
+	size_t n;
+
+	line += strspn(line, " \t");
+	n = strcspn(line, " \t\r\n");
+	if (line + n > end)
+		return false;
+	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
+		if (strlen(kw[i]) == n && !strncasecmp(line, kw[i], n))
+			return true;
+	return false;
+}
+
+/* The value of the first "root=" word on a kernel line of text (the bootloader
+ * configuration). */
 static char *find_root_param(const char *text)
 {
-	for (const char *p = text; (p = strstr(p, "root=")); p += 5) {
-		size_t n;
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		const char *end = l + strcspn(l, "\n");
 
-		if (p != text && !isspace((unsigned char)p[-1]))
+		if (!is_kernel_line(l, end))
 			continue;
-		n = strcspn(p + 5, " \t\r\n\"'");
-		return strndup(p + 5, n);
+		for (const char *p = l; (p = strstr(p, "root=")) && p < end; p += 5) {
+			if (!isspace((unsigned char)p[-1]))
+				continue;
+			return strndup(p + 5, strcspn(p + 5, " \t\r\n\"'"));
+		}
 	}
 	return NULL;
 }
@@ -96,6 +118,23 @@ static struct json_object *inspect_bootloader(struct guest *gu)
 	guest_free_strv(v);
 	err_clear();
 	return o;
+}
+
+/* The init system /sbin/init is: systemd, busybox, upstart, sysvinit, or NULL. */
+static const char *init_system(struct guest *gu)
+{
+	char *target = guestfs_readlink(guest_h(gu), "/sbin/init");
+	const char *s = NULL;
+
+	if (target) {
+		s = strstr(target, "systemd") ? "systemd" : strstr(target, "busybox") ? "busybox"
+		    : strstr(target, "upstart") ? "upstart" : NULL;
+		free(target);
+	}
+	err_clear();
+	if (!s && guest_is_file(gu, "/sbin/init") && guest_exists(gu, "/etc/inittab"))
+		s = "sysvinit";
+	return s;
 }
 
 /* The EFI system partition's device, or NULL. */
@@ -473,6 +512,7 @@ int guest_inspect(struct guest *gu, struct json_object **out)
 	add_str(o, "esp", esp);
 	free(esp);
 	inspect_boot_files(gu, o);
+	add_str(o, "init", init_system(gu));
 	json_object_object_add(o, "agents", inspect_agents(gu));
 	json_object_object_add(o, "network", inspect_network(gu));
 	assess(o);
@@ -534,6 +574,7 @@ void inspect_print_human(struct json_object *o)
 	print_list("kernels:         ", v);
 	json_object_object_get_ex(o, "initramfs", &v);
 	print_list("initramfs:       ", v);
+	printf("init:            %s\n", str_of(o, "init"));
 	printf("agents:");
 	if (json_object_object_get_ex(o, "agents", &v) && v && json_object_array_length(v)) {
 		printf("\n");

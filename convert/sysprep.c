@@ -12,41 +12,20 @@
 #include <string.h>
 
 #include "../common/err.h"
+#include "../common/strbuf.h"
 
 #define EDIT_MAX (4u << 20)   /* configuration files we rewrite are small */
 
 #ifdef HAVE_LIBGUESTFS
 
-struct buf {
-	char *p;
-	size_t n, cap;
-};
-
-static int buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = (b->n + n + 1) * 2;
-		char *p = realloc(b->p, cap);
-
-		if (!p)
-			return -ENOMEM;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = 0;
-	return 0;
-}
-
 /* A line filter: append the line's replacement (or nothing) to out. */
-typedef int (*line_fn)(const char *line, size_t len, void *ctx, struct buf *out);
+typedef int (*line_fn)(const char *line, size_t len, void *ctx, struct strbuf *out);
 
 /* Rewrite path line by line through fn; *changed is set when its content changed. */
 static int edit_lines(struct guest *gu, const char *path, line_fn fn, void *ctx,
 		      bool *changed)
 {
-	struct buf out = { 0 };
+	struct strbuf out = { 0 };
 	char *text;
 	size_t len;
 	int r;
@@ -64,13 +43,13 @@ static int edit_lines(struct guest *gu, const char *path, line_fn fn, void *ctx,
 		r = fn(text + pos, n, ctx, &out);
 		pos += n;
 	}
-	if (!r && (out.n != len || (len && memcmp(out.p, text, len)))) {
+	if (!r && (out.len != len || (len && memcmp(out.s, text, len)))) {
 		*changed = true;
-		if (guestfs_write(guest_h(gu), path, out.p ? out.p : "", out.n) < 0)
+		if (guestfs_write(guest_h(gu), path, strbuf_str(&out), out.len) < 0)
 			r = guest_err(gu, path);
 	}
 	free(text);
-	free(out.p);
+	strbuf_free(&out);
 	return r;
 }
 
@@ -174,7 +153,7 @@ struct hw_ctx {
 	bool after_match;     /* netplan: the previous line was "match:" */
 };
 
-static int drop_prefixed(const char *line, size_t n, void *vctx, struct buf *out)
+static int drop_prefixed(const char *line, size_t n, void *vctx, struct strbuf *out)
 {
 	struct hw_ctx *c = vctx;
 	size_t sp = 0;
@@ -192,7 +171,7 @@ static int drop_prefixed(const char *line, size_t n, void *vctx, struct buf *out
 		}
 	}
 	c->after_match = n - sp >= 6 && !strncmp(line + sp, "match:", 6);
-	return buf_add(out, line, n);
+	return strbuf_add(out, line, n);
 }
 
 static int op_net_hwaddr(struct guest *gu, char *msg, size_t len)
@@ -376,19 +355,19 @@ static bool field_of(const char *line, size_t n, int f, size_t *start, size_t *f
 	return true;
 }
 
-static int lock_root(const char *line, size_t n, void *ctx, struct buf *out)
+static int lock_root(const char *line, size_t n, void *ctx, struct strbuf *out)
 {
 	size_t s, l;
 	int r;
 
 	if (n < 5 || strncmp(line, "root:", 5) || !field_of(line, n, 1, &s, &l) ||
 	    (l && line[s] == '!'))
-		return buf_add(out, line, n);
+		return strbuf_add(out, line, n);
 	(*(int *)ctx)++;
 	/* "!" in front keeps the hash (unlockable); an empty one becomes "!*" */
-	if ((r = buf_add(out, line, s)) || (r = buf_add(out, l ? "!" : "!*", l ? 1 : 2)))
+	if ((r = strbuf_add(out, line, s)) || (r = strbuf_add(out, l ? "!" : "!*", l ? 1 : 2)))
 		return r;
-	return buf_add(out, line + s, n - s);
+	return strbuf_add(out, line + s, n - s);
 }
 
 static int op_root_lock(struct guest *gu, char *msg, size_t len)
@@ -422,22 +401,22 @@ static bool listed_user(struct users_ctx *c, const char *line, size_t n)
 	return false;
 }
 
-static int drop_users(const char *line, size_t n, void *vctx, struct buf *out)
+static int drop_users(const char *line, size_t n, void *vctx, struct strbuf *out)
 {
 	struct users_ctx *c = vctx;
 	size_t s, l, hs, hl;
 	char num[16];
 
 	if (!c->collect)
-		return listed_user(c, line, n) ? 0 : buf_add(out, line, n);
+		return listed_user(c, line, n) ? 0 : strbuf_add(out, line, n);
 	if (!field_of(line, n, 2, &s, &l) || l == 0 || l >= sizeof(num) ||
 	    !field_of(line, n, 5, &hs, &hl))
-		return buf_add(out, line, n);
+		return strbuf_add(out, line, n);
 	memcpy(num, line + s, l);
 	num[l] = 0;
 	/* ordinary accounts only: system users and nobody (65534) stay */
 	if (atol(num) < 1000 || atol(num) == 65534 || c->n >= 64)
-		return buf_add(out, line, n);
+		return strbuf_add(out, line, n);
 	snprintf(c->names[c->n], sizeof(c->names[0]), "%.*s",
 		 (int)strcspn(line, ":"), line);
 	snprintf(c->homes[c->n], sizeof(c->homes[0]), "%.*s", (int)hl, line + hs);

@@ -3,9 +3,11 @@
  * source disk, freeing.  The .vmx and OVA readers live in v2v_vmx.c and v2v_ova.c.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../backends/slice/slice.h"
 #include "../common/err.h"
 #include "../formats/format.h"
 #include "v2v_source.h"
@@ -44,12 +46,21 @@ nomem:
 	return err_set(-ENOMEM, path, "out of memory");
 }
 
+/* A disk inside an archive (an OVA member) is opened in place through a read-only
+ * window of the archive; it is named "ARCHIVE@OFFSET" in messages. */
 int v2v_disk_open(const struct v2v_disk *d, struct image **out)
 {
-	if (d->offset || d->length)
-		return err_set(-ENOTSUP, d->path,
-			       "disks stored inside an archive cannot be opened yet");
-	return image_open(d->path, d->format, 0, out);
+	struct backend *be;
+	char name[4096];
+	int ret;
+
+	if (!d->offset && !d->length)
+		return image_open(d->path, d->format, 0, out);
+	snprintf(name, sizeof(name), "%s@%llu", d->path, (unsigned long long)d->offset);
+	ret = backend_open_slice(d->path, d->offset, d->length, name, &be);
+	if (ret < 0)
+		return ret;
+	return image_open_backend(be, name, d->format, 0, out);
 }
 
 void v2v_source_free(struct v2v_source *s)

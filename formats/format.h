@@ -208,6 +208,12 @@ const struct format_ops *format_probe(struct backend *be, const char *filename);
  * trust a guessed raw image).  The backing chain is opened read-only below it, with
  * loops and depth > 64 refused. */
 int image_open(const char *filename, const char *format, int flags, struct image **out);
+/* The same over a backend the caller has opened already (a window of an archive:
+ * backends/slice/slice.h), named filename in messages.  The image takes ownership
+ * of be, also on failure.  A backing file named by the image is refused: there
+ * is no folder to find it in. */
+int image_open_backend(struct backend *be, const char *filename, const char *format,
+		       int flags, struct image **out);
 void image_close(struct image *img);
 
 /* Create an image: the backend object is created and the format writes its

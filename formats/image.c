@@ -194,6 +194,51 @@ int image_open(const char *filename, const char *format, int flags, struct image
 	return ret;
 }
 
+int image_open_backend(struct backend *be, const char *filename, const char *format,
+		       int flags, struct image **out)
+{
+	const struct format_ops *ops;
+	struct image *img;
+	int ret;
+
+	img = calloc(1, sizeof(*img));
+	if (!img || !(img->filename = strdup(filename))) {
+		free(img);
+		backend_close(be);
+		return err_set(-ENOMEM, filename, "out of memory");
+	}
+	img->be = be;
+	img->flags = flags;
+	img->cluster_size = 1;
+	ops = format ? format_find(format) : format_probe(be, filename);
+	if (!ops) {
+		ret = format ? err_set(-EINVAL, filename, "Unknown file format '%s'", format)
+			     : err_set(-EIO, filename, "could not read the image to probe its format");
+		goto fail;
+	}
+	if (!format && !strcmp(ops->name, "raw") && (flags & IMG_RDWR)) {
+		ret = err_set(-EINVAL, filename,
+			      "image format not recognised; refusing to write into a guessed raw image (use -f raw)");
+		goto fail;
+	}
+	img->ops = ops;
+	ret = ops->open(img, flags);
+	if (ret < 0) {
+		img->ops = NULL;
+		goto fail;
+	}
+	if (img->backing_name && img->backing_name[0] && !(flags & IMG_NO_BACKING)) {
+		ret = err_set(-ENOTSUP, filename, "names a backing file ('%s'), which cannot be opened from inside an archive",
+			      img->backing_name);
+		goto fail;
+	}
+	*out = img;
+	return 0;
+fail:
+	image_close(img);
+	return ret;
+}
+
 void image_close(struct image *img)
 {
 	if (!img)

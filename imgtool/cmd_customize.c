@@ -2,7 +2,9 @@
  * cmd_customize.c - `imgtool customize`: edit a guest image offline
  * (convert/customize.c).  Every operation is checked before the appliance is
  * launched, then they run in the order given on one libguestfs handle.  The image
- * is modified in place; --dry-run works on a throw-away overlay.
+ * is modified in place; --dry-run works on a throw-away overlay.  The appliance
+ * gets a network when an operation runs programs in the guest (--install,
+ * --update, --run, --run-command), as virt-customize does, unless --no-network.
  */
 #include "cli.h"
 #include "../common/err.h"
@@ -13,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define N_CUST (CUST_RUN_COMMAND + 1)
+#define N_CUST CUST_N_KINDS
 
 static void usage(void)
 {
@@ -23,29 +25,37 @@ static void usage(void)
 	       "  --write FILE:CONTENT        --append-line FILE:LINE\n"
 	       "  --upload HOSTFILE:FILE      --mkdir DIR\n"
 	       "  --chmod MODE:FILE           --delete PATH\n"
-	       "  --link TARGET:LINK          --root-password password:PW|file:HOSTFILE\n"
+	       "  --link TARGET:LINK          --root-password password:PW|file:HOSTFILE|random\n"
 	       "  --ssh-inject USER:file:KEY  --firstboot-command CMD (systemd guests)\n"
 	       "  --run-command CMD (runs /bin/sh in the guest, in the appliance)\n"
-	       "--dry-run runs them on a throw-away overlay: the image is not modified.\n");
+	       "  --run SCRIPT (a host script, run in the guest)\n"
+	       "  --copy-in HOSTPATH:GUESTDIR (recursive)\n"
+	       "  --install PKG,PKG / --update (the guest's package manager; needs the\n"
+	       "                    guest's package sources and the network)\n"
+	       "  --selinux-relabel (when the guest has SELinux enabled)\n"
+	       "--dry-run runs them on a throw-away overlay: the image is not modified.\n"
+	       "--no-network launches the appliance without a network.\n");
 }
 
 int cmd_customize(int argc, char **argv)
 {
-	enum { O_DRY = 512 };
-	struct option longopts[N_CUST + 3];
+	enum { O_DRY = 512, O_NONET };
+	struct option longopts[N_CUST + 4];
 	struct cust_op *ops = NULL;
 	size_t nops = 0;
 	const char *fmt = NULL, *image;
-	bool dry = false;
+	bool dry = false, no_net = false, net;
 	struct guest *gu;
 	int c, r, ret = 1;
 
 	for (int i = 0; i < N_CUST; i++)
-		longopts[i] = (struct option){ customize_option_names[i], required_argument,
-					       NULL, 256 + i };
+		longopts[i] = (struct option){ customize_option_names[i],
+					       customize_takes_value((enum cust_kind)i)
+					       ? required_argument : no_argument, NULL, 256 + i };
 	longopts[N_CUST] = (struct option){ "dry-run", no_argument, NULL, O_DRY };
-	longopts[N_CUST + 1] = (struct option){ "help", no_argument, NULL, 'h' };
-	longopts[N_CUST + 2] = (struct option){ NULL, 0, NULL, 0 };
+	longopts[N_CUST + 1] = (struct option){ "no-network", no_argument, NULL, O_NONET };
+	longopts[N_CUST + 2] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[N_CUST + 3] = (struct option){ NULL, 0, NULL, 0 };
 	while ((c = cli_getopt(argc, argv, "hf:", longopts)) != -1) {
 		if (c >= 256 && c < 256 + N_CUST) {
 			struct cust_op *n = realloc(ops, (nops + 1) * sizeof(*ops));
@@ -72,6 +82,9 @@ int cmd_customize(int argc, char **argv)
 		case O_DRY:
 			dry = true;
 			break;
+		case O_NONET:
+			no_net = true;
+			break;
 		default:
 			goto out;
 		}
@@ -85,12 +98,21 @@ int cmd_customize(int argc, char **argv)
 		goto out;
 	}
 	image = argv[optind];
-	r = guest_open(image, fmt, dry ? GUEST_OVERLAY : GUEST_WRITE, &gu);
+	for (size_t i = 0; no_net && i < nops; i++) {
+		if (ops[i].kind != CUST_INSTALL && ops[i].kind != CUST_UPDATE)
+			continue;
+		/* known before the launch: say so now rather than after apt-get's timeouts */
+		cli_error("--%s needs the network to reach the guest's package sources, and "
+			  "--no-network leaves the appliance offline", customize_option_names[ops[i].kind]);
+		goto out;
+	}
+	net = !no_net && customize_wants_network(ops, nops);
+	r = guest_open_net(image, fmt, dry ? GUEST_OVERLAY : GUEST_WRITE, net, &gu);
 	if (r) {
 		cli_report(r, image);
 		goto out;
 	}
-	r = customize_run(gu, ops, nops, dry ? "(dry run) " : "");
+	r = customize_run(gu, ops, nops, dry ? "(dry run) " : "", net);
 	if (r) {
 		cli_report(r, image);
 		/* what ran before the failure is kept: say so rather than hide it */

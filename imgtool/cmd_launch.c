@@ -8,12 +8,19 @@
  * (cache=none needs O_DIRECT, which tmpfs refuses), the accelerator (KVM only
  * after a probe guest ran on it) and the --snapshot overlay (a qcow2 created with
  * imgtool's own create over the image, removed afterwards).
+ *
+ * Where qemu cannot open the image itself (its build lacks the URL scheme's
+ * block driver or the format; launch_qemu_can_open) or --via-nbd asks for it,
+ * imgtool serves the image (or the --snapshot overlay) on a private unix socket
+ * (serve/nbd_server.h, a child process) and qemu gets nbd:unix:SOCKET as raw; the
+ * server is stopped, flushing the image, after the guest.
  */
 #include "cli.h"
 #include "../common/err.h"
 #include "../common/opts.h"
 #include "../formats/format.h"
 #include "../launcher/launch.h"
+#include "../serve/nbd_server.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +48,11 @@ struct launch_args {
 	double timeout;
 	bool snapshot;
 	bool print_cmdline;
+	bool via_nbd;             /* --via-nbd: always serve the disk over NBD */
+	bool use_nbd;             /* forced, or qemu cannot open the image itself */
+	pid_t nbd_pid;            /* the NBD server while it runs */
+	char *nbd_sock;
+	char *nbd_url;
 	char *overlay_dir;        /* --snapshot: removed at the end */
 	char *overlay;
 	char *format_owned;
@@ -57,7 +69,8 @@ static void usage(void)
 	       "[--firmware bios|uefi]\n"
 	       "    [--accel auto|kvm|tcg] [--snapshot] [--wait-for TEXT] [--timeout S] "
 	       "[--console-log FILE]\n"
-	       "    [--print-cmdline] [--libvirt-xml FILE] [--qemu PATH] [--name NAME] filename\n",
+	       "    [--print-cmdline] [--libvirt-xml FILE] [--qemu PATH] [--name NAME] [--via-nbd] "
+	       "filename\n",
 	       PROG_NAME);
 }
 
@@ -138,7 +151,7 @@ static int resolve_cache(struct launch_args *a, const char *overlay_dir)
 	const char *aio = a->aio;
 	int r;
 
-	if (launch_is_url(a->image)) {
+	if (launch_is_url(a->image) || a->use_nbd) {
 		/* network protocols have neither O_DIRECT nor Linux AIO */
 		if (aio)
 			fprintf(stderr, "%s: warning: --aio applies to local files only; "
@@ -226,6 +239,46 @@ static void remove_overlay(struct launch_args *a)
 		rmdir(a->overlay_dir);
 }
 
+/* Serve the image over NBD when asked, or when qemu lacks what it needs. */
+static void decide_nbd(struct launch_args *a)
+{
+	if (a->via_nbd) {
+		a->use_nbd = true;
+		return;
+	}
+	if (launch_qemu_can_open(a->image, a->cfg.format))
+		return;
+	a->use_nbd = true;
+	if (!a->print_cmdline)
+		fprintf(stderr, "%s: %s: this qemu cannot open %s images at such a location; "
+			"serving it to qemu over NBD\n", PROG_NAME, a->image, a->cfg.format);
+}
+
+/* The disk qemu opens becomes nbd:unix:SOCKET (raw).  --print-cmdline starts no
+ * server: the socket's name is only known at launch. */
+static int start_nbd(struct launch_args *a)
+{
+	int r;
+
+	if (a->print_cmdline) {
+		a->cfg.image = "nbd:unix:/tmp/imgtool-nbd.XXXXXX/nbd.sock";
+		a->cfg.format = "raw";
+		return 0;
+	}
+	r = nbd_spawn(a->cfg.image, a->cfg.format, false, &a->nbd_sock, &a->nbd_pid);
+	if (r) {
+		cli_report(r, a->cfg.image);
+		return r;
+	}
+	if (asprintf(&a->nbd_url, "nbd:unix:%s", a->nbd_sock) < 0) {
+		a->nbd_url = NULL;
+		return -ENOMEM;
+	}
+	a->cfg.image = a->nbd_url;
+	a->cfg.format = "raw";
+	return 0;
+}
+
 static int resolve_accel(struct launch_args *a)
 {
 	enum launch_accel want = a->cfg.accel;
@@ -257,7 +310,7 @@ static int parse_args(int argc, char **argv, struct launch_args *a)
 {
 	enum { O_MEMORY = 256, O_CPUS, O_BUS, O_CACHE, O_AIO, O_NET, O_CONSOLE, O_FIRMWARE,
 	       O_ACCEL, O_SNAPSHOT, O_WAIT_FOR, O_TIMEOUT, O_PRINT, O_XML, O_LOG, O_QEMU,
-	       O_NAME };
+	       O_NAME, O_VIA_NBD };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "format", required_argument, NULL, 'f' },
@@ -278,6 +331,7 @@ static int parse_args(int argc, char **argv, struct launch_args *a)
 		{ "console-log", required_argument, NULL, O_LOG },
 		{ "qemu", required_argument, NULL, O_QEMU },
 		{ "name", required_argument, NULL, O_NAME },
+		{ "via-nbd", no_argument, NULL, O_VIA_NBD },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct launch_config *cfg = &a->cfg;
@@ -338,6 +392,7 @@ static int parse_args(int argc, char **argv, struct launch_args *a)
 		case O_LOG: a->console_log = optarg; break;
 		case O_QEMU: cfg->qemu = optarg; break;
 		case O_NAME: snprintf(a->name, sizeof(a->name), "%s", optarg); break;
+		case O_VIA_NBD: a->via_nbd = true; break;
 		default:
 			return -EINVAL;
 		}
@@ -458,6 +513,7 @@ int cmd_launch(int argc, char **argv)
 		return 1;
 	if (resolve_format(&a))
 		goto out;
+	decide_nbd(&a);
 	if (resolve_cache(&a, NULL))
 		goto out;
 	if (resolve_accel(&a))
@@ -492,8 +548,12 @@ int cmd_launch(int argc, char **argv)
 		a.cfg.image = "/var/tmp/imgtool-snapshot.XXXXXX/overlay.qcow2";
 		a.cfg.format = "qcow2";
 	}
+	if (a.use_nbd && start_nbd(&a))
+		goto out;
 	ret = run(&a, t0);
 out:
+	nbd_spawn_stop(a.nbd_pid, a.nbd_sock);
+	free(a.nbd_url);
 	remove_overlay(&a);
 	free(a.overlay);
 	free(a.overlay_dir);

@@ -9,6 +9,11 @@
  * -cpu host the launcher would use, and trusts KVM only if the marker arrives
  * within a few seconds.  The verdict is cached per host boot and qemu binary,
  * so only the first launch after a reboot pays for the probe.
+ *
+ * launch_qemu_can_open() is the other question about the host's qemu: does its
+ * build have the block driver an image needs (a URL scheme, a format)?  It reads
+ * qemu-img --help's "Supported formats" once, and only for URLs and formats other
+ * than raw and qcow2, so the common launch runs no extra process.
  */
 #include "launch.h"
 #include "../common/err.h"
@@ -241,4 +246,70 @@ int accel_probe_kvm(const char *qemu, char *why, size_t why_len)
 	if (r >= 0)
 		cache_write(qemu, r, why);
 	return r;
+}
+
+/* ---- which block drivers this host's qemu has ---- */
+
+/* qemu-img --help's "Supported formats: a b c" line, read once; "" when unknown. */
+static const char *qemu_drivers(void)
+{
+	static char list[4096];
+	static bool done;
+	char line[4096];
+	FILE *p;
+
+	if (done)
+		return list;
+	done = true;
+	p = popen("qemu-img --help 2>/dev/null", "r");
+	if (!p)
+		return list;
+	while (fgets(line, sizeof(line), p)) {
+		if (!strncmp(line, "Supported formats:", 18)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(list, sizeof(list), " %s ", line + 18);
+		}
+	}
+	pclose(p);
+	return list;
+}
+
+static bool has_driver(const char *name)
+{
+	char word[64];
+
+	snprintf(word, sizeof(word), " %s ", name);
+	return strstr(qemu_drivers(), word) != NULL;
+}
+
+/* The block driver qemu needs for a URL's scheme; NULL for a local path. */
+static const char *url_driver(const char *image)
+{
+	static const struct { const char *prefix, *driver; } map[] = {
+		{ "nfs://", "nfs" }, { "iscsi://", "iscsi" }, { "iscsis://", "iscsi" },
+		{ "rbd:", "rbd" }, { "nbd", "nbd" }, { "ssh://", "ssh" },
+		{ "http://", "http" }, { "https://", "https" },
+	};
+	const char *colon = strchr(image, ':'), *slash = strchr(image, '/');
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strncmp(image, map[i].prefix, strlen(map[i].prefix)))
+			return map[i].driver;
+	/* any other "scheme://" is something qemu does not know */
+	if (colon && (!slash || colon < slash) && !strncmp(colon, "://", 3))
+		return "?";
+	return NULL;
+}
+
+bool launch_qemu_can_open(const char *image, const char *format)
+{
+	const char *drv = url_driver(image);
+
+	/* local raw and qcow2 files: every qemu build has file, raw and qcow2, so
+	 * the common case costs no probe */
+	if (!drv && (!strcmp(format, "raw") || !strcmp(format, "qcow2")))
+		return true;
+	if (!*qemu_drivers())
+		return true;   /* cannot tell: let qemu try and say why */
+	return (!drv || has_driver(drv)) && has_driver(format);
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,12 +95,44 @@ static pid_t spawn(char *const argv[], int capture_fd, bool own_group)
 	_exit(127);
 }
 
+/* Reap pid if it exits within ms milliseconds: true when reaped.  A pidfd wakes
+ * us the moment it exits (the launcher's time to the marker includes stopping
+ * the guest, so no polling slack); without pidfd_open, poll every 5 ms. */
+static bool reap_within(pid_t pid, int ms, int *status)
+{
+#ifdef SYS_pidfd_open
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (pfd >= 0) {
+		struct pollfd p = { .fd = pfd, .events = POLLIN };
+		double deadline = now_s() + ms / 1000.0;
+		bool done = false;
+
+		for (;;) {
+			if (waitpid(pid, status, WNOHANG) == pid) {
+				done = true;
+				break;
+			}
+			double left = deadline - now_s();
+
+			if (left <= 0)
+				break;
+			poll(&p, 1, (int)(left * 1000) + 1);
+		}
+		close(pfd);
+		return done;
+	}
+#endif
+	for (double deadline = now_s() + ms / 1000.0; now_s() < deadline; usleep(5000))
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return true;
+	return waitpid(pid, status, WNOHANG) == pid;
+}
+
 /* SIGTERM to the group (qemu shuts down cleanly, flushing its disks), then SIGKILL
  * after a grace period; always reaps.  Returns the wait status. */
 static int stop_and_reap(pid_t pid, bool group, int *status, bool *exited_alone)
 {
-	double deadline;
-
 	if (waitpid(pid, status, WNOHANG) == pid) {
 		*exited_alone = true;
 		if (group)
@@ -107,14 +140,10 @@ static int stop_and_reap(pid_t pid, bool group, int *status, bool *exited_alone)
 		return 0;
 	}
 	kill(group ? -pid : pid, SIGTERM);
-	deadline = now_s() + STOP_GRACE_MS / 1000.0;
-	while (now_s() < deadline) {
-		if (waitpid(pid, status, WNOHANG) == pid) {
-			if (group)
-				kill(-pid, SIGKILL);
-			return 0;
-		}
-		usleep(20000);
+	if (reap_within(pid, STOP_GRACE_MS, status)) {
+		if (group)
+			kill(-pid, SIGKILL);
+		return 0;
 	}
 	kill(group ? -pid : pid, SIGKILL);
 	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
@@ -313,11 +342,10 @@ int console_run(char *const argv[], const struct console_opts *o, struct console
 		}
 		if (eof) {
 			/* console closed: qemu is exiting; wait for it */
-			if (waitpid(pid, &status, WNOHANG) == pid) {
+			if (reap_within(pid, wait_ms, &status)) {
 				exited_alone = true;
 				break;
 			}
-			usleep(20000);
 			continue;
 		}
 		if (poll(&p, 1, wait_ms) <= 0)

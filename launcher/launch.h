@@ -40,6 +40,16 @@ struct launch_config {
 	enum launch_firmware firmware;
 	enum launch_accel accel;  /* KVM or TCG (auto is resolved before) */
 	bool transient;           /* libvirt: writes go to a throw-away overlay */
+	/* libvirt XML only (imgtool v2v): more disks after the first, on the same bus */
+	const char *const *extra_images;
+	const char *const *extra_formats;
+	int nb_extra;
+	/* libvirt XML only: NICs (0: one), their MACs (NULL or NULL entries: libvirt's
+	 * choice) and the PCI slot of the first (0: libvirt's choice); pinning keeps
+	 * the guest's interface name (ens<slot>) the one v2v configured */
+	int nb_nics;
+	const char *const *nic_macs;
+	int nic_first_slot;
 };
 
 /* A growable NULL-terminated argument vector. */
@@ -63,6 +73,10 @@ int launch_check_cache_aio(const char *cache, const char *aio);
 const char *launch_bus_name(enum launch_bus b);
 /* Is this image name a URL qemu opens by itself (nfs://, iscsi://, rbd:, nbd:...)? */
 bool launch_is_url(const char *image);
+/* Can qemu open this image itself: are its URL scheme's block driver and its format
+ * in "qemu-img --help"'s "Supported formats" (read once per process; accel_probe.c)?
+ * When not, the launcher serves the image over NBD (serve/nbd_server.h). */
+bool launch_qemu_can_open(const char *image, const char *format);
 
 /* ---- qemu_cmdline.c ---- */
 /* The qemu argv for cfg (argv[0] is cfg->qemu). */

@@ -3,6 +3,8 @@
  * guests through libvirt: `virsh define FILE` takes it and virt-xml-validate
  * accepts it.  It carries what the qemu command line carries: the disk with its
  * explicit format, cache and io modes and bus, the NIC, a serial console, VNC.
+ * imgtool v2v uses it too, for a guest with several disks and NICs (the NICs then
+ * pinned to PCI slots, so that the interface names v2v configured hold).
  */
 #include "launch.h"
 #include "../common/err.h"
@@ -100,50 +102,70 @@ static int put_network_source(FILE *f, const char *url)
 	return 0;
 }
 
-static int put_disk(FILE *f, const struct launch_config *cfg)
+/* Disk number idx (0 = the boot disk) of the guest on cfg's bus. */
+static int put_disk(FILE *f, const struct launch_config *cfg, const char *image,
+		    const char *format, int idx)
 {
-	static const char *const target[] = {
-		[LAUNCH_BUS_VIRTIO] = "dev='vda' bus='virtio'",
-		[LAUNCH_BUS_VIRTIO_SCSI] = "dev='sda' bus='scsi'",
-		[LAUNCH_BUS_SATA] = "dev='sda' bus='sata'",
-		[LAUNCH_BUS_IDE] = "dev='hda' bus='ide'",
+	static const char *const prefix[] = {
+		[LAUNCH_BUS_VIRTIO] = "vd", [LAUNCH_BUS_VIRTIO_SCSI] = "sd",
+		[LAUNCH_BUS_SATA] = "sd", [LAUNCH_BUS_IDE] = "hd",
 	};
-	bool net = launch_is_url(cfg->image);
+	static const char *const bus[] = {
+		[LAUNCH_BUS_VIRTIO] = "virtio", [LAUNCH_BUS_VIRTIO_SCSI] = "scsi",
+		[LAUNCH_BUS_SATA] = "sata", [LAUNCH_BUS_IDE] = "ide",
+	};
+	bool net = launch_is_url(image);
 	int r = 0;
 
+	if (idx >= 26)
+		return err_set(-EINVAL, image, "more than 26 disks");
 	fprintf(f, "    <disk type='%s' device='disk'>\n", net ? "network" : "file");
 	fputs("      <driver name='qemu' type='", f);
-	put_esc(f, cfg->format);
+	put_esc(f, format);
 	fprintf(f, "' cache='%s'", cfg->cache);
 	if (cfg->aio)
 		fprintf(f, " io='%s'", cfg->aio);
 	fputs("/>\n", f);
 	if (net) {
-		r = put_network_source(f, cfg->image);
+		r = put_network_source(f, image);
 	} else {
 		char abs[PATH_MAX];
 
-		if (!realpath(cfg->image, abs))
-			return err_set(-errno, cfg->image, "%s", strerror(errno));
+		if (!realpath(image, abs))
+			return err_set(-errno, image, "%s", strerror(errno));
 		fputs("      <source file='", f);
 		put_esc(f, abs);
 		fputs("'/>\n", f);
 	}
-	fprintf(f, "      <target %s/>\n", target[cfg->bus]);
+	fprintf(f, "      <target dev='%s%c' bus='%s'/>\n", prefix[cfg->bus], 'a' + idx, bus[cfg->bus]);
 	if (cfg->transient)
 		fputs("      <transient/>\n", f);
-	fputs("      <boot order='1'/>\n    </disk>\n", f);
+	if (idx == 0)
+		fputs("      <boot order='1'/>\n", f);
+	fputs("    </disk>\n", f);
+	return r;
+}
+
+static int put_disks(FILE *f, const struct launch_config *cfg)
+{
+	int r = put_disk(f, cfg, cfg->image, cfg->format, 0);
+
+	for (int i = 0; !r && i < cfg->nb_extra; i++)
+		r = put_disk(f, cfg, cfg->extra_images[i], cfg->extra_formats[i], i + 1);
+	if (r)
+		return r;
 	if (cfg->bus == LAUNCH_BUS_VIRTIO_SCSI)
 		fputs("    <controller type='scsi' index='0' model='virtio-scsi'/>\n", f);
 	if (cfg->bus == LAUNCH_BUS_SATA)
 		fputs("    <controller type='sata' index='0'/>\n", f);
-	return r;
+	return 0;
 }
 
-static void put_net(FILE *f, const struct launch_config *cfg)
+static void put_one_nic(FILE *f, const struct launch_config *cfg, int i)
 {
 	const char *model = cfg->bus == LAUNCH_BUS_VIRTIO || cfg->bus == LAUNCH_BUS_VIRTIO_SCSI ?
 			    "virtio" : "e1000";
+	const char *mac = cfg->nic_macs ? cfg->nic_macs[i] : NULL;
 
 	switch (cfg->net) {
 	case LAUNCH_NET_NONE:
@@ -162,7 +184,24 @@ static void put_net(FILE *f, const struct launch_config *cfg)
 		fputs("' managed='no'/>\n", f);
 		break;
 	}
-	fprintf(f, "      <model type='%s'/>\n    </interface>\n", model);
+	if (mac) {
+		fputs("      <mac address='", f);
+		put_esc(f, mac);
+		fputs("'/>\n", f);
+	}
+	fprintf(f, "      <model type='%s'/>\n", model);
+	if (cfg->nic_first_slot > 0)
+		fprintf(f, "      <address type='pci' domain='0x0000' bus='0x00' slot='0x%02x' "
+			"function='0x0'/>\n", cfg->nic_first_slot + i);
+	fputs("    </interface>\n", f);
+}
+
+static void put_net(FILE *f, const struct launch_config *cfg)
+{
+	int n = cfg->nb_nics > 0 ? cfg->nb_nics : 1;
+
+	for (int i = 0; i < n; i++)
+		put_one_nic(f, cfg, i);
 }
 
 static int write_xml(FILE *f, const struct launch_config *cfg)
@@ -190,7 +229,7 @@ static int write_xml(FILE *f, const struct launch_config *cfg)
 	emulator_path(cfg->qemu, emu, sizeof(emu));
 	put_esc(f, emu);
 	fputs("</emulator>\n", f);
-	r = put_disk(f, cfg);
+	r = put_disks(f, cfg);
 	if (r)
 		return r;
 	put_net(f, cfg);

@@ -9,12 +9,12 @@
  */
 #include "vmdk.h"
 #include "../../common/err.h"
+#include "../../common/strbuf.h"
 #include "../../common/util.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,88 +352,41 @@ bool vmdk_desc_probe(const uint8_t *buf, size_t len)
 	return false;
 }
 
-/* Growing string buffer for the writer. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? room : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if (b->s && (size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = MAX(b->cap * 2, b->len + (size_t)n + 256);
-		char *ns = realloc(b->s, cap);
-
-		if (!ns) {
-			b->oom = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = cap;
-	}
-}
-
 char *vmdk_desc_write(const struct vmdk_desc_params *p)
 {
-	struct sbuf b = { 0 };
+	struct strbuf b = { 0 };
 	uint32_t heads = strcmp(p->adapter, "ide") ? 255 : 16;
 	uint64_t cyl = p->capacity / ((uint64_t)heads * 63);
 
 	if (p->vmware_style && cyl > 65535)
 		cyl = 65535;
-	sb_printf(&b, "# Disk DescriptorFile\nversion=1\n");
+	strbuf_printf(&b, "# Disk DescriptorFile\nversion=1\n");
 	if (p->vmware_style)
-		sb_printf(&b, "encoding=\"UTF-8\"\n");
-	sb_printf(&b, "CID=%08" PRIx32 "\nparentCID=%08" PRIx32 "\ncreateType=\"%s\"\n",
-		  p->cid, p->parent_cid, p->create_type);
+		strbuf_printf(&b, "encoding=\"UTF-8\"\n");
+	strbuf_printf(&b, "CID=%08" PRIx32 "\nparentCID=%08" PRIx32 "\ncreateType=\"%s\"\n",
+		      p->cid, p->parent_cid, p->create_type);
 	if (p->parent_hint)
-		sb_printf(&b, "parentFileNameHint=\"%s\"\n", p->parent_hint);
-	sb_printf(&b, "\n# Extent description\n");
+		strbuf_printf(&b, "parentFileNameHint=\"%s\"\n", p->parent_hint);
+	strbuf_printf(&b, "\n# Extent description\n");
 	for (int i = 0; i < p->n_ext; i++) {
 		const struct vmdk_desc_extent *x = &p->ext[i];
 
-		sb_printf(&b, "%s %" PRIu64 " %s", vmdk_access_name(x->access), x->sectors,
-			  vmdk_ext_type_name(x->type));
+		strbuf_printf(&b, "%s %" PRIu64 " %s", vmdk_access_name(x->access), x->sectors,
+			      vmdk_ext_type_name(x->type));
 		if (x->filename)
-			sb_printf(&b, " \"%s\"", x->filename);
+			strbuf_printf(&b, " \"%s\"", x->filename);
 		if (x->type == VMDK_EXT_FLAT)
-			sb_printf(&b, " %" PRIu64, x->offset);
-		sb_printf(&b, "\n");
+			strbuf_printf(&b, " %" PRIu64, x->offset);
+		strbuf_printf(&b, "\n");
 	}
-	sb_printf(&b, "\n# The Disk Data Base\n#DDB\n\n");
-	sb_printf(&b, "ddb.virtualHWVersion = \"%s\"\n", p->hwversion);
-	sb_printf(&b, "ddb.geometry.cylinders = \"%" PRIu64 "\"\n", cyl);
-	sb_printf(&b, "ddb.geometry.heads = \"%" PRIu32 "\"\n", heads);
-	sb_printf(&b, "ddb.geometry.sectors = \"63\"\n");
-	sb_printf(&b, "ddb.adapterType = \"%s\"\n", p->adapter);
-	sb_printf(&b, "ddb.toolsVersion = \"%s\"\n", p->toolsversion);
-	if (b.oom) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	strbuf_printf(&b, "\n# The Disk Data Base\n#DDB\n\n");
+	strbuf_printf(&b, "ddb.virtualHWVersion = \"%s\"\n", p->hwversion);
+	strbuf_printf(&b, "ddb.geometry.cylinders = \"%" PRIu64 "\"\n", cyl);
+	strbuf_printf(&b, "ddb.geometry.heads = \"%" PRIu32 "\"\n", heads);
+	strbuf_printf(&b, "ddb.geometry.sectors = \"63\"\n");
+	strbuf_printf(&b, "ddb.adapterType = \"%s\"\n", p->adapter);
+	strbuf_printf(&b, "ddb.toolsVersion = \"%s\"\n", p->toolsversion);
+	return strbuf_take(&b);
 }
 
 int vmdk_read_desc_file(struct backend *be, const char *filename, struct vmdk_desc *d)

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # tests/launcher/run.sh BUILD_DIR - the launcher suite: golden `imgtool launch
 # --print-cmdline` lines, libvirt XML checked by virt-xml-validate, and real boots of
-# the fixture guest (fixtures/make-guest.sh, a VMware-style vmdk) under the launcher
+# the fixture guest (fixtures/make-guest.sh: a Debian 12 guest exported from VMware, as a
+# streamOptimized vmdk) under the launcher
 # (TCG where KVM does not run guests): from a qcow2 and from a vmdk both made by
 # imgtool, with --snapshot leaving the image untouched, a truncated image failing
 # with the console tail within its timeout, Ctrl-C and SIGTERM stopping the guest,
 # no qemu left behind, and the launcher's time to the marker against a hand-written
 # qemu command (ratio printed for information only: timings belong to bench/).
 #
-# Needs root (the fixture's loop mount) and `make deps` (qemu-system-x86,
-# linux-image-amd64, busybox-static, extlinux, libvirt-clients).  Ends with
+# Needs root (the fixture is built on a loop device), the Debian archive (the
+# fixture's debootstrap, once: it is cached) and `make deps` (qemu-system-x86,
+# debootstrap, libvirt-clients).  Ends with
 # "N passed, N failed".
 set -u
 build=${1:-build}
@@ -17,7 +19,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 case $build in /*) ;; *) build=$top/$build ;; esac
 IMGTOOL=$build/imgtool
 MARKER=IMGTOOL-GUEST-READY
-BOOT_TIMEOUT=${LAUNCHER_BOOT_TIMEOUT:-240}
+BOOT_TIMEOUT=${LAUNCHER_BOOT_TIMEOUT:-300}
 
 pass=0
 fail=0
@@ -219,10 +221,19 @@ boot() { # name args... (image last)
 	return 1
 }
 
-boot "qcow2 on sata" --bus sata "$dir/guest.qcow2"
+if boot "qcow2 on sata" --bus sata "$dir/guest.qcow2"; then
+	# the line the guest's marker service prints before the marker
+	if grep -aq "Debian GNU/Linux 12 vmware-guest ttyS0 (boot 1, root /dev/sda1)" "$dir/console.log"; then
+		ok "the guest's boot line: Debian 12, vmware-guest, first boot, root /dev/sda1"
+	else
+		ko "no boot line on the console: $(grep -a ttyS0 "$dir/console.log" | tail -n 1)"
+	fi
+fi
 # unconverted, the VMware guest has no virtio drivers: on virtio its initramfs
-# cannot find /dev/sda1 (what a guest conversion must fix)
-if "$IMGTOOL" launch --bus virtio --net none --snapshot --wait-for "ALERT!" \
+# cannot find /dev/sda1 (what a guest conversion must fix): Debian's initramfs waits
+# for it, prints "Gave up waiting for root file system device." and this ALERT line,
+# then drops to its shell
+if "$IMGTOOL" launch --bus virtio --net none --snapshot --wait-for "ALERT!  /dev/sda1 does not exist" \
 	--timeout "$BOOT_TIMEOUT" "$dir/guest.qcow2" >/dev/null 2>"$dir/err"; then
 	ok "unconverted guest on virtio: its initramfs finds no root disk (as expected)"
 else
