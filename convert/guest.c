@@ -37,6 +37,12 @@ int guest_open_disks(int n, const char *const *images, const char *const *format
 	return guest_open(images[0], formats[0], mode, out);
 }
 
+int guest_open_all(int n, const char *const *images, const char *const *formats,
+		   enum guest_mode mode, bool network, struct guest **out)
+{
+	return guest_open(images[0], formats[0], mode, out);
+}
+
 int guest_close(struct guest *gu)
 {
 	return 0;
@@ -155,93 +161,40 @@ int guest_open(const char *image, const char *format, enum guest_mode mode,
 int guest_open_net(const char *image, const char *format, enum guest_mode mode,
 		   bool network, struct guest **out)
 {
-	struct guest *gu;
-	char *fmt = NULL;
-	char **roots = NULL;
-	int r;
-
-	*out = NULL;
-	r = guest_dl_load();
-	if (r)
-		return r;
-	r = resolve_format(image, format, &fmt);
-	if (r)
-		return r;
-	gu = calloc(1, sizeof(*gu));
-	if (!gu || !(gu->image = strdup(image))) {
-		free(gu);
-		free(fmt);
-		return -ENOMEM;
-	}
-	gu->mode = mode;
-	gu->g = guestfs_create();
-	if (!gu->g) {
-		r = err_set(-ENOMEM, image, "cannot create a libguestfs handle");
-		goto fail;
-	}
-	/* errors are reported once, by us, from guestfs_last_error */
-	guestfs_set_error_handler(guest_h(gu), NULL, NULL);
-	r = setup_backend(guest_h(gu));
-	if (r) {
-		r = guest_err(gu, "libguestfs backend");
-		goto fail;
-	}
-	if (guestfs_add_drive_opts(guest_h(gu), image,
-				   GUESTFS_ADD_DRIVE_OPTS_FORMAT, fmt,
-				   GUESTFS_ADD_DRIVE_OPTS_READONLY, mode != GUEST_WRITE,
-				   -1) < 0) {
-		r = guest_err(gu, "add drive");
-		goto fail;
-	}
-	/* user-mode networking, before launch (customize --install) */
-	if (network && guestfs_set_network(guest_h(gu), 1) < 0) {
-		r = guest_err(gu, "enable the appliance's network");
-		goto fail;
-	}
-	if (guestfs_launch(guest_h(gu)) < 0) {
-		r = guest_err(gu, "launch the libguestfs appliance");
-		goto fail;
-	}
-	watch_appliance(guest_h(gu));
-	roots = guestfs_inspect_os(guest_h(gu));
-	if (!roots) {
-		r = guest_err(gu, "inspect");
-		goto fail;
-	}
-	if (!roots[0]) {
-		r = err_set(-ENOENT, image, "no operating system found in the image");
-		goto fail;
-	}
-	/* more than one OS: the first root is used, as virt-customize does with -a */
-	gu->root = strdup(roots[0]);
-	if (!gu->root) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	r = mount_all(gu);
-	if (r)
-		goto fail;
-	guest_free_strv(roots);
-	free(fmt);
-	*out = gu;
-	return 0;
-fail:
-	guest_free_strv(roots);
-	free(fmt);
-	if (gu->g)
-		guestfs_close(guest_h(gu));
-	appliance_pid = 0;
-	free(gu->root);
-	free(gu->image);
-	free(gu);
-	return r;
+	return guest_open_all(1, &image, &format, mode, network, out);
 }
 
-/* Every disk of one guest on one appliance (v2v: a guest whose /boot, / or /home
- * lie on different disks), added in the guest's order so that the appliance's
- * /dev/sda, /dev/sdb... are the guest's own first, second... disks. */
 int guest_open_disks(int n, const char *const *images, const char *const *formats,
 		     enum guest_mode mode, struct guest **out)
+{
+	return guest_open_all(n, images, formats, mode, false, out);
+}
+
+/* Add the disks in the guest's order, so that the appliance's /dev/sda, /dev/sdb...
+ * are the guest's own first, second... disks (v2v: a guest whose /boot, / or /home
+ * lie on different disks). */
+static int add_drives(struct guest *gu, int n, const char *const *images,
+		      const char *const *formats)
+{
+	for (int i = 0; i < n; i++) {
+		char *fmt = NULL;
+		int r = resolve_format(images[i], formats[i], &fmt);
+
+		if (r)
+			return r;
+		r = guestfs_add_drive_opts(guest_h(gu), images[i],
+					   GUESTFS_ADD_DRIVE_OPTS_FORMAT, fmt,
+					   GUESTFS_ADD_DRIVE_OPTS_READONLY, gu->mode != GUEST_WRITE, -1);
+		free(fmt);
+		if (r < 0)
+			return err_set(-EIO, images[i], "add drive: %s",
+				       guestfs_last_error(guest_h(gu)));
+	}
+	return 0;
+}
+
+int guest_open_all(int n, const char *const *images, const char *const *formats,
+		   enum guest_mode mode, bool network, struct guest **out)
 {
 	struct guest *gu;
 	char **roots = NULL;
@@ -263,24 +216,18 @@ int guest_open_disks(int n, const char *const *images, const char *const *format
 		r = err_set(-ENOMEM, images[0], "cannot create a libguestfs handle");
 		goto fail;
 	}
+	/* errors are reported once, by us, from guestfs_last_error */
 	guestfs_set_error_handler(guest_h(gu), NULL, NULL);
 	if (setup_backend(guest_h(gu))) {
 		r = guest_err(gu, "libguestfs backend");
 		goto fail;
 	}
-	for (int i = 0; i < n; i++) {
-		char *fmt = NULL;
-
-		if ((r = resolve_format(images[i], formats[i], &fmt)))
-			goto fail;
-		r = guestfs_add_drive_opts(guest_h(gu), images[i],
-					   GUESTFS_ADD_DRIVE_OPTS_FORMAT, fmt,
-					   GUESTFS_ADD_DRIVE_OPTS_READONLY, mode != GUEST_WRITE, -1);
-		free(fmt);
-		if (r < 0) {
-			r = err_set(-EIO, images[i], "add drive: %s", guestfs_last_error(guest_h(gu)));
-			goto fail;
-		}
+	if ((r = add_drives(gu, n, images, formats)))
+		goto fail;
+	/* user-mode networking, before launch (customize --install) */
+	if (network && guestfs_set_network(guest_h(gu), 1) < 0) {
+		r = guest_err(gu, "enable the appliance's network");
+		goto fail;
 	}
 	if (guestfs_launch(guest_h(gu)) < 0) {
 		r = guest_err(gu, "launch the libguestfs appliance");
@@ -293,9 +240,11 @@ int guest_open_disks(int n, const char *const *images, const char *const *format
 		goto fail;
 	}
 	if (!roots[0]) {
-		r = err_set(-ENOENT, images[0], "no operating system found in the disks");
+		r = err_set(-ENOENT, images[0], "no operating system found in the %s",
+			    n > 1 ? "disks" : "image");
 		goto fail;
 	}
+	/* more than one OS: the first root is used, as virt-customize does with -a */
 	gu->root = strdup(roots[0]);
 	if (!gu->root) {
 		r = -ENOMEM;

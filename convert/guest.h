@@ -38,6 +38,9 @@ int guest_open_net(const char *image, const char *format, enum guest_mode mode,
  * appliance names them /dev/sda, /dev/sdb...); formats[i] NULL: probed. */
 int guest_open_disks(int n, const char *const *images, const char *const *formats,
 		     enum guest_mode mode, struct guest **out);
+/* What the three above share: n disks, with or without the network. */
+int guest_open_all(int n, const char *const *images, const char *const *formats,
+		   enum guest_mode mode, bool network, struct guest **out);
 /* Unmount and shut the appliance down; for GUEST_WRITE a failure to sync is
  * reported (returns negative errno).  Frees gu. */
 int guest_close(struct guest *gu);
