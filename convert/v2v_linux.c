@@ -163,7 +163,7 @@ static int remove_packages(struct lx *x, bool dpkg, const struct pkg *pk, int n)
 	if (r)
 		return r;
 	for (int i = 0; i < n; i++) {
-		snprintf(what, sizeof(what), "package %s %s", pk[i].name,
+		snprintf(what, sizeof(what), "package %.128s %s", pk[i].name,
 			 dpkg ? "purged (dpkg --purge)" : "removed (rpm -e)");
 		v2v_change(x->r, dpkg ? "/var/lib/dpkg/status" : "/var/lib/rpm", what,
 			   *pk[i].ver ? pk[i].ver : "installed", "not installed");

@@ -119,5 +119,11 @@ if pgrep -f -- "$dir/" >/dev/null; then
 else
 	ok "no qemu or NBD server left behind"
 fi
+# a folder another launcher on the machine is using goes when that one stops:
+# wait as long as a server may take to stop (10 s) before calling it left
+for i in $(seq 1 30); do
+	[ "$(nbd_dirs)" = "$before_dirs" ] && break
+	sleep 0.5
+done
 [ "$(nbd_dirs)" = "$before_dirs" ] && ok "no NBD socket folder left" ||
 	ko "NBD socket folders left: $(comm -13 <(echo "$before_dirs") <(nbd_dirs))"
