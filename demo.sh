@@ -115,6 +115,7 @@ step "8. convert the VMware guest for KVM: imgtool v2v (disk -> qcow2, virtio dr
 # /dev/sda1 does not exist.").  v2v copies the vmdk to qcow2 (the vmdk is never
 # modified) and converts the copy so that it boots on virtio.
 start=$(date +%s%N)
+mkdir -p v2v
 run "$IMGTOOL" v2v -i disk "$vmdk" -o local -of qcow2 -os v2v -on guest --report v2v-report.json
 convert_ms=$(ms_since "$start")
 changes=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(len(r.get("changes", [])))' \
