@@ -138,6 +138,20 @@ static void test_sysprep_ops(void)
 	err_clear();
 }
 
+/* The scheme the guest's own passwd would use: PAM first, then login.defs, then
+ * root's current hash, then SHA-512. */
+static void test_password_scheme(void)
+{
+	const char *pam = "password\t[success=1 default=ignore]\tpam_unix.so obscure yescrypt\n";
+	const char *defs = "# comment\nENCRYPT_METHOD SHA512\n";
+
+	CU_ASSERT_STRING_EQUAL(customize_password_scheme(pam, defs, "$6$salt$x"), "$y$");
+	CU_ASSERT_STRING_EQUAL(customize_password_scheme(NULL, defs, "$y$j9T$x"), "$6$");
+	CU_ASSERT_STRING_EQUAL(customize_password_scheme(NULL, NULL, "$y$j9T$salt$hash"), "$y$");
+	CU_ASSERT_STRING_EQUAL(customize_password_scheme(NULL, NULL, NULL), "$6$");
+	CU_ASSERT_STRING_EQUAL(customize_password_scheme("", "", "*"), "$6$");
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -149,6 +163,7 @@ int main(void)
 	CU_add_test(s, "customize value splitting", test_parse_split);
 	CU_add_test(s, "customize value checks", test_parse_values);
 	CU_add_test(s, "password hashing", test_hash);
+	CU_add_test(s, "password scheme", test_password_scheme);
 	CU_add_test(s, "sysprep --operations", test_sysprep_ops);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
