@@ -24,8 +24,13 @@ DEBIAN_PACKAGES += qemu-system-x86 linux-image-amd64 debootstrap \
 DEBIAN_PACKAGES += libguestfs-dev
 # v2v tests: the peer converter (virt-v2v) and guestfish to read converted guests back
 DEBIAN_PACKAGES += virt-v2v nbdkit libnbd-bin libguestfs-tools
+# v2v -o libvirt: a private libvirtd (tests/servers/lib.sh start_libvirt) for virsh define
+DEBIAN_PACKAGES += libvirt-daemon libvirt-daemon-driver-qemu
 # v2v -i ova: the OVF's XML and the manifest's SHA1/SHA256 sums
 DEBIAN_PACKAGES += libxml2-dev libssl-dev
+# the phony Windows guest fixture: hivexregedit fills its registry hives, ntfs-3g
+# gives the appliance mkntfs
+DEBIAN_PACKAGES += libwin-hivex-perl ntfs-3g
 
 ifeq ($(SANITIZE),1)
 BUILD := build-asan

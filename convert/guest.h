@@ -63,6 +63,7 @@ int guest_close(struct guest *gu);
 	X(aug_rm) \
 	X(aug_save) \
 	X(aug_set) \
+	X(case_sensitive_path) \
 	X(chmod) \
 	X(chown) \
 	X(close) \
@@ -77,10 +78,24 @@ int guest_close(struct guest *gu);
 	X(filesize) \
 	X(find) \
 	X(free_application2_list) \
+	X(free_hivex_node_list) \
 	X(get_pid) \
 	X(glob_expand) \
+	X(hivex_close) \
+	X(hivex_commit) \
+	X(hivex_node_add_child) \
+	X(hivex_node_children) \
+	X(hivex_node_get_child) \
+	X(hivex_node_get_value) \
+	X(hivex_node_name) \
+	X(hivex_node_set_value) \
+	X(hivex_open) \
+	X(hivex_root) \
+	X(hivex_value_type) \
+	X(hivex_value_value) \
 	X(inspect_get_arch) \
 	X(inspect_get_distro) \
+	X(inspect_get_drive_mappings) \
 	X(inspect_get_hostname) \
 	X(inspect_get_major_version) \
 	X(inspect_get_minor_version) \
@@ -88,8 +103,13 @@ int guest_close(struct guest *gu);
 	X(inspect_get_package_format) \
 	X(inspect_get_package_management) \
 	X(inspect_get_product_name) \
+	X(inspect_get_product_variant) \
 	X(inspect_get_roots) \
 	X(inspect_get_type) \
+	X(inspect_get_windows_current_control_set) \
+	X(inspect_get_windows_software_hive) \
+	X(inspect_get_windows_system_hive) \
+	X(inspect_get_windows_systemroot) \
 	X(inspect_list_applications2) \
 	X(inspect_os) \
 	X(is_dir) \
@@ -144,6 +164,7 @@ GUEST_DL_FUNCS(GUEST_DL_DECLARE)
 #define guestfs_aug_rm (*guest_dl_aug_rm)
 #define guestfs_aug_save (*guest_dl_aug_save)
 #define guestfs_aug_set (*guest_dl_aug_set)
+#define guestfs_case_sensitive_path (*guest_dl_case_sensitive_path)
 #define guestfs_chmod (*guest_dl_chmod)
 #define guestfs_chown (*guest_dl_chown)
 #define guestfs_close (*guest_dl_close)
@@ -158,10 +179,24 @@ GUEST_DL_FUNCS(GUEST_DL_DECLARE)
 #define guestfs_filesize (*guest_dl_filesize)
 #define guestfs_find (*guest_dl_find)
 #define guestfs_free_application2_list (*guest_dl_free_application2_list)
+#define guestfs_free_hivex_node_list (*guest_dl_free_hivex_node_list)
 #define guestfs_get_pid (*guest_dl_get_pid)
 #define guestfs_glob_expand (*guest_dl_glob_expand)
+#define guestfs_hivex_close (*guest_dl_hivex_close)
+#define guestfs_hivex_commit (*guest_dl_hivex_commit)
+#define guestfs_hivex_node_add_child (*guest_dl_hivex_node_add_child)
+#define guestfs_hivex_node_children (*guest_dl_hivex_node_children)
+#define guestfs_hivex_node_get_child (*guest_dl_hivex_node_get_child)
+#define guestfs_hivex_node_get_value (*guest_dl_hivex_node_get_value)
+#define guestfs_hivex_node_name (*guest_dl_hivex_node_name)
+#define guestfs_hivex_node_set_value (*guest_dl_hivex_node_set_value)
+#define guestfs_hivex_open (*guest_dl_hivex_open)
+#define guestfs_hivex_root (*guest_dl_hivex_root)
+#define guestfs_hivex_value_type (*guest_dl_hivex_value_type)
+#define guestfs_hivex_value_value (*guest_dl_hivex_value_value)
 #define guestfs_inspect_get_arch (*guest_dl_inspect_get_arch)
 #define guestfs_inspect_get_distro (*guest_dl_inspect_get_distro)
+#define guestfs_inspect_get_drive_mappings (*guest_dl_inspect_get_drive_mappings)
 #define guestfs_inspect_get_hostname (*guest_dl_inspect_get_hostname)
 #define guestfs_inspect_get_major_version (*guest_dl_inspect_get_major_version)
 #define guestfs_inspect_get_minor_version (*guest_dl_inspect_get_minor_version)
@@ -169,8 +204,13 @@ GUEST_DL_FUNCS(GUEST_DL_DECLARE)
 #define guestfs_inspect_get_package_format (*guest_dl_inspect_get_package_format)
 #define guestfs_inspect_get_package_management (*guest_dl_inspect_get_package_management)
 #define guestfs_inspect_get_product_name (*guest_dl_inspect_get_product_name)
+#define guestfs_inspect_get_product_variant (*guest_dl_inspect_get_product_variant)
 #define guestfs_inspect_get_roots (*guest_dl_inspect_get_roots)
 #define guestfs_inspect_get_type (*guest_dl_inspect_get_type)
+#define guestfs_inspect_get_windows_current_control_set (*guest_dl_inspect_get_windows_current_control_set)
+#define guestfs_inspect_get_windows_software_hive (*guest_dl_inspect_get_windows_software_hive)
+#define guestfs_inspect_get_windows_system_hive (*guest_dl_inspect_get_windows_system_hive)
+#define guestfs_inspect_get_windows_systemroot (*guest_dl_inspect_get_windows_systemroot)
 #define guestfs_inspect_list_applications2 (*guest_dl_inspect_list_applications2)
 #define guestfs_inspect_os (*guest_dl_inspect_os)
 #define guestfs_is_dir (*guest_dl_is_dir)

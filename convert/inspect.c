@@ -3,6 +3,9 @@
  * version and mountpoints; the rest is read from the guest's own files: the
  * bootloader configuration, /boot, the hypervisor agents' files and units, and the
  * network configuration files, each read with a size cap (they are untrusted).
+ * For Windows, libguestfs also reads the registry (system root, current control set,
+ * hives, drive letters from MountedDevices, installed applications); the agents are
+ * found by installed application and by file, on the case-insensitive NTFS.
  */
 #include "inspect.h"
 
@@ -427,11 +430,188 @@ static void add_reason(struct json_object *arr, const char *s)
 	json_object_array_add(arr, json_object_new_string(s));
 }
 
+/* ---- Windows: what libguestfs reads from the registry, applications, agents ---- */
+
+/* path as it is on the guest's case-insensitive file system, when it exists */
+static char *win_path(struct guest *gu, const char *path)
+{
+	char *p = guestfs_case_sensitive_path(guest_h(gu), path);
+
+	if (p && !guest_exists(gu, p)) {
+		free(p);
+		p = NULL;
+	}
+	err_clear();
+	return p;
+}
+
+/* The installed applications (HKLM\SOFTWARE\...\Uninstall), as libguestfs lists them. */
+static struct json_object *win_applications(struct guest *gu)
+{
+	struct guestfs_application2_list *l =
+		guestfs_inspect_list_applications2(guest_h(gu), gu->root);
+	struct json_object *arr = json_object_new_array();
+
+	for (uint32_t i = 0; l && i < l->len; i++) {
+		struct guestfs_application2 *a = &l->val[i];
+		struct json_object *o = json_object_new_object();
+
+		add_str(o, "name", a->app2_name);
+		add_str(o, "display_name", *a->app2_display_name ? a->app2_display_name : NULL);
+		add_str(o, "version", *a->app2_version ? a->app2_version : NULL);
+		add_str(o, "publisher", *a->app2_publisher ? a->app2_publisher : NULL);
+		add_str(o, "install_path", *a->app2_install_path ? a->app2_install_path : NULL);
+		json_object_array_add(arr, o);
+	}
+	if (l)
+		guestfs_free_application2_list(l);
+	err_clear();
+	return arr;
+}
+
+struct win_agent_def {
+	const char *name;
+	const char *hypervisor;
+	const char *apps[4];    /* display-name prefixes in the Uninstall key */
+	const char *paths[10];  /* "%S" = the system root, "%P" = /Program Files */
+};
+
+static const struct win_agent_def win_agent_defs[] = {
+	{ "vmware-tools", "vmware", { "VMware Tools", NULL }, {
+		"%P/VMware/VMware Tools/vmtoolsd.exe",
+		"%S/System32/drivers/pvscsi.sys", "%S/System32/drivers/vmxnet3.sys",
+		"%S/System32/drivers/vm3dmp.sys", "%S/System32/drivers/vmci.sys",
+		"%S/System32/drivers/vmmouse.sys", "%S/System32/drivers/vmhgfs.sys",
+		"%S/System32/drivers/vmmemctl.sys", NULL } },
+	{ "virtualbox-guest-additions", "virtualbox",
+	  { "Oracle VM VirtualBox Guest Additions", NULL }, {
+		"%P/Oracle/VirtualBox Guest Additions/VBoxService.exe",
+		"%S/System32/drivers/VBoxGuest.sys", NULL } },
+	{ "xen-pv-drivers", "xen", { "Citrix XenServer", "XenServer VM Tools",
+				     "Citrix VM Tools", NULL }, {
+		"%S/System32/drivers/xenvbd.sys", "%S/System32/drivers/xennet.sys", NULL } },
+	{ "parallels-tools", "parallels", { "Parallels Tools", NULL }, {
+		"%P/Parallels/Parallels Tools/prl_tools.exe", NULL } },
+	{ "qemu-guest-agent", "kvm", { "QEMU guest agent", NULL }, {
+		"%P/Qemu-ga/qemu-ga.exe", NULL } },
+};
+
+/* The application of apps whose display name starts with one of prefixes, or NULL. */
+static struct json_object *find_app(struct json_object *apps, const char *const *prefixes)
+{
+	for (size_t i = 0; i < json_object_array_length(apps); i++) {
+		struct json_object *a = json_object_array_get_idx(apps, i), *d;
+
+		if (!json_object_object_get_ex(a, "display_name", &d) || !d)
+			continue;
+		for (size_t p = 0; prefixes[p]; p++)
+			if (!strncasecmp(json_object_get_string(d), prefixes[p], strlen(prefixes[p])))
+				return a;
+	}
+	return NULL;
+}
+
+/* Hypervisor agents of a Windows guest: by installed application or by file. */
+static struct json_object *win_agents(struct guest *gu, const char *sysroot,
+				      struct json_object *apps)
+{
+	struct json_object *arr = json_object_new_array();
+	char path[4096];
+
+	for (size_t a = 0; a < sizeof(win_agent_defs) / sizeof(win_agent_defs[0]); a++) {
+		const struct win_agent_def *d = &win_agent_defs[a];
+		struct json_object *files = json_object_new_array(), *app, *o;
+
+		for (size_t p = 0; d->paths[p]; p++) {
+			char *real;
+
+			snprintf(path, sizeof(path), "%s%s",
+				 d->paths[p][1] == 'S' ? sysroot : "/Program Files", d->paths[p] + 2);
+			if ((real = win_path(gu, path))) {
+				json_object_array_add(files, json_object_new_string(real));
+				free(real);
+			}
+		}
+		app = find_app(apps, d->apps);
+		if (!app && !json_object_array_length(files)) {
+			json_object_put(files);
+			continue;
+		}
+		o = json_object_new_object();
+		add_str(o, "name", d->name);
+		add_str(o, "hypervisor", d->hypervisor);
+		json_object_object_add(o, "files", files);
+		if (app) {
+			json_object_object_add(o, "display_name", json_object_get(
+				json_object_object_get(app, "display_name")));
+			json_object_object_add(o, "version", json_object_get(
+				json_object_object_get(app, "version")));
+		}
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+/* The Windows facts: variant, system root, control set, hives, drive letters,
+ * applications and agents (which replace the Linux agent search). */
+static void inspect_windows(struct guest *gu, struct json_object *o)
+{
+	guestfs_h *g = guest_h(gu);
+	struct json_object *drives = json_object_new_object(), *apps;
+	char *sysroot = guestfs_inspect_get_windows_systemroot(g, gu->root);
+	char **v;
+
+	add_gstr(o, "product_variant", guestfs_inspect_get_product_variant(g, gu->root));
+	add_str(o, "windows_systemroot", sysroot);
+	add_gstr(o, "windows_current_control_set",
+		 guestfs_inspect_get_windows_current_control_set(g, gu->root));
+	add_gstr(o, "windows_software_hive", guestfs_inspect_get_windows_software_hive(g, gu->root));
+	add_gstr(o, "windows_system_hive", guestfs_inspect_get_windows_system_hive(g, gu->root));
+	v = guestfs_inspect_get_drive_mappings(g, gu->root);
+	for (size_t i = 0; v && v[i] && v[i + 1]; i += 2)
+		json_object_object_add(drives, v[i], json_object_new_string(v[i + 1]));
+	guest_free_strv(v);
+	json_object_object_add(o, "drive_mappings", drives);
+	err_clear();
+	apps = win_applications(gu);
+	json_object_object_add(o, "applications", apps);
+	json_object_object_add(o, "agents", win_agents(gu, sysroot ? sysroot : "/Windows", apps));
+	free(sysroot);
+	err_clear();
+}
+
+/* Why this Windows guest cannot be converted even with virtio-win (into why), and
+ * what the conversion needs (into needs). */
+static void assess_windows(struct json_object *o, struct json_object *why,
+			   struct json_object *needs, struct json_object *notes)
+{
+	struct json_object *v;
+	const char *arch = NULL;
+	int major = 0;
+
+	if (json_object_object_get_ex(o, "version", &v) && v)
+		major = atoi(json_object_get_string(v));
+	if (json_object_object_get_ex(o, "arch", &v) && v)
+		arch = json_object_get_string(v);
+	if (major < 6)
+		add_reason(why, "Windows before Vista/2008 (NT 6.0): the virtio-win drivers do not support it");
+	if (!arch || (strcmp(arch, "x86_64") && strcmp(arch, "i386")))
+		add_reason(why, "Windows architecture unknown or not x86 (cmd.exe unreadable)");
+	if (!json_object_object_get_ex(o, "windows_system_hive", &v) || !v ||
+	    !json_object_object_get_ex(o, "windows_software_hive", &v) || !v)
+		add_reason(why, "the SYSTEM or SOFTWARE registry hive was not found");
+	else if (!json_object_object_get_ex(o, "windows_current_control_set", &v) || !v)
+		add_reason(why, "the SYSTEM hive names no current control set (Select\\Current)");
+	add_reason(needs, "--virtio-win DIR");
+	add_reason(notes, "Windows needs the virtio storage and network drivers (viostor or vioscsi, "
+		   "netkvm): give --virtio-win DIR (the content of the virtio-win ISO)");
+}
+
 /* Can imgtool convert this guest to KVM, and what will the conversion change? */
 static void assess(struct json_object *o)
 {
 	struct json_object *why = json_object_new_array(), *notes = json_object_new_array();
-	struct json_object *v;
+	struct json_object *v, *needs = NULL;
 	const char *type = NULL;
 	char buf[512];
 
@@ -447,7 +627,8 @@ static void assess(struct json_object *o)
 		if (!k || !json_object_array_length(k))
 			add_reason(why, "no kernel found in /boot");
 	} else if (type && !strcmp(type, "windows")) {
-		add_reason(why, "Windows needs the virtio storage and network drivers (virtio-win), which are not supplied");
+		needs = json_object_new_array();
+		assess_windows(o, why, needs, notes);
 	} else {
 		snprintf(buf, sizeof(buf), "unsupported operating system type: %s",
 			 type ? type : "unknown");
@@ -474,6 +655,9 @@ static void assess(struct json_object *o)
 	}
 	json_object_object_add(o, "convertible", json_object_new_boolean(!json_object_array_length(why)));
 	json_object_object_add(o, "not_convertible_because", why);
+	/* what the conversion must be given (Windows: the drivers), absent for Linux */
+	if (needs)
+		json_object_object_add(o, "convertible_requires", needs);
 	json_object_object_add(o, "notes", notes);
 }
 
@@ -484,9 +668,12 @@ int guest_inspect(struct guest *gu, struct json_object **out)
 	char **v;
 	char *s, *esp, buf[64];
 	int maj, min;
+	bool is_windows;
 
 	add_str(o, "root", gu->root);
-	add_gstr(o, "os_type", guestfs_inspect_get_type(g, gu->root));
+	s = guestfs_inspect_get_type(g, gu->root);
+	is_windows = s && !strcmp(s, "windows");
+	add_gstr(o, "os_type", s);
 	add_gstr(o, "distro", guestfs_inspect_get_distro(g, gu->root));
 	add_gstr(o, "product_name", guestfs_inspect_get_product_name(g, gu->root));
 	maj = guestfs_inspect_get_major_version(g, gu->root);
@@ -513,7 +700,10 @@ int guest_inspect(struct guest *gu, struct json_object **out)
 	free(esp);
 	inspect_boot_files(gu, o);
 	add_str(o, "init", init_system(gu));
-	json_object_object_add(o, "agents", inspect_agents(gu));
+	if (is_windows)
+		inspect_windows(gu, o);
+	else
+		json_object_object_add(o, "agents", inspect_agents(gu));
 	json_object_object_add(o, "network", inspect_network(gu));
 	assess(o);
 	err_clear();
@@ -542,6 +732,36 @@ static void print_list(const char *label, struct json_object *arr)
 	printf("%s\n", n ? "" : "none");
 }
 
+/* The Windows lines: variant, system root, control set, drive letters, applications. */
+static void print_windows(struct json_object *o)
+{
+	struct json_object *v = NULL;
+
+	printf("product variant: %s\n", str_of(o, "product_variant"));
+	printf("systemroot:      %s\n", str_of(o, "windows_systemroot"));
+	printf("control set:     %s\n", str_of(o, "windows_current_control_set"));
+	printf("drive letters:  ");
+	if (json_object_object_get_ex(o, "drive_mappings", &v) && v && json_object_object_length(v)) {
+		json_object_object_foreach(v, letter, dev)
+			printf(" %s: %s", letter, json_object_get_string(dev));
+	} else {
+		printf(" none");
+	}
+	printf("\n");
+	printf("applications:");
+	if (json_object_object_get_ex(o, "applications", &v) && v && json_object_array_length(v)) {
+		printf("\n");
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			struct json_object *a = json_object_array_get_idx(v, i);
+
+			printf("  %s %s (%s)\n", str_of(a, "display_name"), str_of(a, "version"),
+			       str_of(a, "publisher"));
+		}
+	} else {
+		printf("    none\n");
+	}
+}
+
 void inspect_print_human(struct json_object *o)
 {
 	struct json_object *v = NULL, *bl = NULL;
@@ -553,6 +773,8 @@ void inspect_print_human(struct json_object *o)
 	printf("version:         %s\n", str_of(o, "version"));
 	printf("architecture:    %s\n", str_of(o, "arch"));
 	printf("hostname:        %s\n", str_of(o, "hostname"));
+	if (json_object_object_get_ex(o, "windows_systemroot", NULL))
+		print_windows(o);
 	printf("package format:  %s\n", str_of(o, "package_format"));
 	printf("root filesystem: %s\n", str_of(o, "root_filesystem"));
 	printf("fstab root:      %s\n", str_of(o, "fstab_root"));
@@ -582,9 +804,16 @@ void inspect_print_human(struct json_object *o)
 			struct json_object *a = json_object_array_get_idx(v, i), *f = NULL;
 
 			json_object_object_get_ex(a, "files", &f);
-			printf("  %s (%s): %zu file(s), e.g. %s\n", str_of(a, "name"),
-			       str_of(a, "hypervisor"), json_object_array_length(f),
-			       json_object_get_string(json_object_array_get_idx(f, 0)));
+			printf("  %s (%s): ", str_of(a, "name"), str_of(a, "hypervisor"));
+			/* Windows agents are also installed applications, with a version */
+			if (json_object_object_get_ex(a, "display_name", NULL))
+				printf("installed: %s %s, ", str_of(a, "display_name"),
+				       str_of(a, "version"));
+			if (json_object_array_length(f))
+				printf("%zu file(s), e.g. %s\n", json_object_array_length(f),
+				       json_object_get_string(json_object_array_get_idx(f, 0)));
+			else
+				printf("no file found\n");
 		}
 	} else {
 		printf("          none\n");
@@ -605,7 +834,13 @@ void inspect_print_human(struct json_object *o)
 		printf("         no configuration found\n");
 	}
 	json_object_object_get_ex(o, "convertible", &v);
-	printf("convertible:     %s\n", json_object_get_boolean(v) ? "yes" : "no");
+	printf("convertible:     %s", json_object_get_boolean(v) ? "yes" : "no");
+	if (json_object_get_boolean(v) &&
+	    json_object_object_get_ex(o, "convertible_requires", &v) && v)
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			printf("%s%s", i ? ", " : ", with ",
+			       json_object_get_string(json_object_array_get_idx(v, i)));
+	printf("\n");
 	if (json_object_object_get_ex(o, "not_convertible_because", &v) && v)
 		for (size_t i = 0; i < json_object_array_length(v); i++)
 			printf("  because: %s\n", json_object_get_string(json_object_array_get_idx(v, i)));

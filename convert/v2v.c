@@ -34,6 +34,8 @@ struct run {
 	char **formats;
 	int created;              /* copies created so far (removed on failure) */
 	bool uefi;
+	bool windows;             /* a Windows guest (v2v_windows.c), else Linux */
+	bool rtc_localtime;
 };
 
 static int read_source(struct run *u)
@@ -153,20 +155,14 @@ static int describe_guest(struct run *u, struct guest *gu, char *detail, size_t 
 	v2v_report_set(u->r, "guest", o);
 	snprintf(detail, dlen, "%s (%s, %s), root %s, %s", product ? product : "?",
 		 type ? type : "?", arch ? arch : "?", gu->root, u->uefi ? "UEFI" : "BIOS");
-	if (type && !strcmp(type, "windows")) {
-		if (!u->p->virtio_win)
-			r = err_set(-ENOTSUP, u->p->src, "a Windows guest needs the virtio-win drivers "
-				    "(viostor, vioscsi, netkvm) to boot on KVM: give --virtio-win DIR "
-				    "(the content of the virtio-win ISO); nothing was converted");
-		else
-			r = err_set(-ENOTSUP, u->p->src, "Windows guests are not supported yet: "
-				    "injecting the virtio-win drivers from %s (viostor/netkvm into "
-				    "System32\\drivers, the CriticalDeviceDatabase and service registry "
-				    "entries) and removing VMware Tools are not implemented; nothing "
-				    "was converted", u->p->virtio_win);
-	} else if (!type || strcmp(type, "linux")) {
-		r = err_set(-ENOTSUP, u->p->src, "guest type '%s' cannot be converted (Linux only)",
-			    type ? type : "unknown");
+	u->windows = type && !strcmp(type, "windows");
+	if (u->windows && !u->p->virtio_win) {
+		r = err_set(-ENOTSUP, u->p->src, "a Windows guest needs the virtio-win drivers "
+			    "(viostor, vioscsi, netkvm) to boot on KVM: give --virtio-win DIR "
+			    "(the content of the virtio-win ISO); nothing was converted");
+	} else if (!u->windows && (!type || strcmp(type, "linux"))) {
+		r = err_set(-ENOTSUP, u->p->src, "guest type '%s' cannot be converted (Linux and "
+			    "Windows only)", type ? type : "unknown");
 	} else if (arch && strcmp(arch, "x86_64") && strcmp(arch, "i386")) {
 		r = err_set(-ENOTSUP, u->p->src, "guest architecture %s cannot run on x86_64 KVM", arch);
 	}
@@ -186,6 +182,7 @@ static int convert_guest(struct run *u)
 		.nb_nics = u->src.nb_nics > 0 ? u->src.nb_nics : 1,
 		.nb_disks = u->src.nb_disks,
 	};
+	struct v2v_windows_opts wo = { .bus = u->p->bus, .virtio_win = u->p->virtio_win };
 	struct guest *gu = NULL;
 	char detail[512] = "";
 	int r, c;
@@ -197,7 +194,8 @@ static int convert_guest(struct run *u)
 		r = describe_guest(u, gu, detail, sizeof(detail));
 	v2v_step_end(u->r, r, "%s", detail);
 	if (!r)
-		r = v2v_convert_linux(gu, &lo, u->r);
+		r = u->windows ? v2v_convert_windows(gu, &wo, u->r, &u->rtc_localtime)
+			       : v2v_convert_linux(gu, &lo, u->r);
 	v2v_step_begin(u->r, "close");
 	c = guest_close(gu);
 	v2v_step_end(u->r, r ? 0 : c, "disks flushed");
@@ -214,7 +212,7 @@ static int write_outputs(struct run *u)
 		.disks = u->disks, .nb_disks = u->src.nb_disks, .format = u->formats[0],
 		.name = u->name, .dir = u->p->out_dir, .bus = u->p->bus,
 		.memory_mib = u->src.memory_mib, .vcpus = u->src.vcpus, .uefi = u->uefi,
-		.src = &u->src,
+		.rtc_localtime = u->rtc_localtime, .src = &u->src,
 	};
 	int r;
 

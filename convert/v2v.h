@@ -8,7 +8,8 @@
  * changed silently; any failed step fails the whole conversion, naming the step.
  *
  * Files: v2v.c (the steps in order), v2v_linux.c (the Linux guest), v2v_devname.c
- * (device-name rewriting, pure), v2v_output.c, v2v_report.c.
+ * (device-name rewriting, pure), v2v_windows*.c (the Windows guest: virtio-win
+ * drivers, registry, first boot), v2v_output.c, v2v_report.c.
  */
 #ifndef IMGTOOL_V2V_H
 #define IMGTOOL_V2V_H
@@ -78,6 +79,17 @@ struct v2v_linux_opts {
 };
 int v2v_convert_linux(struct guest *gu, const struct v2v_linux_opts *o, struct v2v_report *r);
 
+/* ---- v2v_windows.c (v2v_windows.h: the files it is split into) ---- */
+struct v2v_windows_opts {
+	enum v2v_bus bus;         /* viostor (virtio) or vioscsi (virtio-scsi) */
+	const char *virtio_win;   /* the virtio-win tree (a directory) */
+};
+/* Everything needed is checked before the guest is changed (a refusal names what is
+ * missing); *rtc_localtime: the guest keeps the RTC in local time (no
+ * RealTimeIsUniversal), so its domain wants <clock offset='localtime'/>. */
+int v2v_convert_windows(struct guest *gu, const struct v2v_windows_opts *o,
+			struct v2v_report *r, bool *rtc_localtime);
+
 /* ---- v2v_output.c ---- */
 struct v2v_target {
 	char **disks;             /* the converted disks (paths) */
@@ -89,9 +101,13 @@ struct v2v_target {
 	uint64_t memory_mib;
 	int vcpus;
 	bool uefi;
+	bool rtc_localtime;       /* Windows: the RTC keeps local time */
 	const struct v2v_source *src;
 };
 int v2v_write_outputs(const struct v2v_target *t, enum v2v_output out, struct v2v_report *r);
+/* -o libvirt, before anything is copied: the libvirt at the URI virsh uses (-oc sets
+ * LIBVIRT_DEFAULT_URI) answers, and no domain is named name there (NULL: skip). */
+int v2v_libvirt_check(const char *name);
 
 /* ---- v2v.c ---- */
 int v2v_run(const struct v2v_params *p, struct v2v_report *r);

@@ -1,6 +1,8 @@
 /*
  * v2v_output.c - what a conversion leaves behind besides the disks: the libvirt
- * domain XML (-o local, -o libvirt, which then runs `virsh define`) and a shell
+ * domain XML (-o local, -o libvirt, which then runs `virsh define` at the -oc URI:
+ * v2v_libvirt_check asks that libvirt before any copy, so that an unreachable URI
+ * or a name already defined fails in a second, not after the conversion) and a shell
  * script booting the guest with `imgtool launch` (-o qemu).  Both carry the
  * source VM's memory, vCPUs, firmware and NICs where the input knew them, and put
  * the first NIC at PCI slot 3: that is where `imgtool launch` puts its NIC
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../common/err.h"
@@ -49,6 +52,7 @@ static int write_xml(const struct v2v_target *t, const char *path)
 		.net = LAUNCH_NET_USER,
 		.vnc_display = -1,
 		.firmware = t->uefi ? LAUNCH_FW_UEFI : LAUNCH_FW_BIOS,
+		.rtc_localtime = t->rtc_localtime,
 		.nb_nics = s && s->nb_nics > 0 ? s->nb_nics : 1,
 		.nic_first_slot = NIC_SLOT,
 	};
@@ -108,6 +112,8 @@ static void put_launch_words(FILE *f, const struct v2v_target *t, const char *se
 		t->bus == V2V_BUS_VIRTIO ? "virtio" : "virtio-scsi",
 		(unsigned long long)memory_of(t), cpus_of(t),
 		t->uefi ? " --firmware uefi" : "");
+	if (t->rtc_localtime)
+		fputs(" --rtc localtime", f);
 }
 
 static int write_script(const struct v2v_target *t, const char *path)
@@ -154,26 +160,111 @@ static int write_script(const struct v2v_target *t, const char *path)
 	return r;
 }
 
-/* virsh define, with its own message when libvirtd does not answer. */
+/* Keep virsh's last line: on failure it prints what it tried ("error: Failed to
+ * define domain from X", "error: failed to connect to the hypervisor") and then
+ * the cause, which is what the one-line message needs. */
+static void last_line(char *out)
+{
+	size_t n = strlen(out);
+	char *start;
+
+	while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		out[--n] = '\0';
+	start = strrchr(out, '\n');
+	start = start ? start + 1 : out;
+	if (!strncmp(start, "error: ", 7))
+		start += 7;
+	memmove(out, start, strlen(start) + 1);
+}
+
+/* Run `virsh -q ARGS...` (no shell: paths and names go as they are) against the
+ * libvirt URI of this conversion: virsh's own LIBVIRT_DEFAULT_URI, which -oc sets
+ * (cmd_v2v.c), else virsh's default.  Its last output line goes to out. */
+static int run_virsh(const char *const *args, char *out, size_t len)
+{
+	const char *argv[8] = { "virsh", "-q" };
+	int fds[2], st, n = 2;
+	size_t got = 0;
+	ssize_t k;
+	pid_t pid;
+
+	for (; *args && n < 7; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	if (pipe(fds))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		st = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return st;
+	}
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		close(fds[1]);
+		execvp("virsh", (char *const *)argv);
+		dprintf(2, "cannot run virsh: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	while ((k = read(fds[0], out + got, len - 1 - got)) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			break;
+		got += (size_t)k;
+		if (got == len - 1) {   /* the rest is not needed: drain it */
+			char sink[512];
+			while (read(fds[0], sink, sizeof(sink)) > 0)
+				;
+			break;
+		}
+	}
+	out[got] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	last_line(out);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+}
+
+static const char *uri_shown(void)
+{
+	const char *u = getenv("LIBVIRT_DEFAULT_URI");
+	return u && *u ? u : "virsh's default URI";
+}
+
+int v2v_libvirt_check(const char *name)
+{
+	char out[1024];
+	const char *uri_args[] = { "uri", NULL };
+	const char *dom_args[] = { "domuuid", "--domain", name, NULL };
+
+	if (run_virsh(uri_args, out, sizeof(out)))
+		return err_set(-EHOSTUNREACH, uri_shown(), "cannot connect to libvirt (-oc URI): %s; "
+			       "nothing was converted", *out ? out : "no output");
+	if (name && !run_virsh(dom_args, out, sizeof(out)))
+		return err_set(-EEXIST, uri_shown(), "a domain named '%s' is already defined there "
+			       "(uuid %s): choose another -on NAME or undefine it; nothing was "
+			       "converted", name, out);
+	return 0;
+}
+
+/* virsh define; on failure the disks and the XML stay (v2v.c keeps them on this
+ * message), so that the guest can be defined by hand once libvirt is fixed. */
 static int virsh_define(const char *xml)
 {
-	char cmd[PATH_MAX + 64], out[1024] = "";
-	size_t n = 0;
-	FILE *p;
-	int st;
+	char out[1024];
+	const char *args[] = { "define", "--file", xml, NULL };
 
-	snprintf(cmd, sizeof(cmd), "virsh -q define '%s' 2>&1", xml);
-	p = popen(cmd, "r");
-	if (!p)
-		return err_set(-errno, xml, "cannot run virsh: %s", strerror(errno));
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	if (st != 0) {
-		out[strcspn(out, "\n")] = '\0';
-		return err_set(-EIO, xml, "virsh define failed (is libvirtd running?): %s; "
-			       "the converted disks and the XML are written", *out ? out : "no output");
-	}
+	if (run_virsh(args, out, sizeof(out)))
+		return err_set(-EIO, xml, "virsh define failed at %s: %s; the converted disks "
+			       "and this XML are kept (virsh define it by hand)", uri_shown(),
+			       *out ? out : "no output");
 	return 0;
 }
 
@@ -191,9 +282,14 @@ int v2v_write_outputs(const struct v2v_target *t, enum v2v_output out, struct v2
 		if (!ret && out == V2V_OUT_LIBVIRT)
 			ret = virsh_define(path);
 	}
-	if (!ret)
+	if (!ret && out == V2V_OUT_LIBVIRT) {
+		char what[PATH_MAX];
+
+		snprintf(what, sizeof(what), "libvirt domain defined at %s", uri_shown());
+		v2v_change(r, path, what, NULL, path);
+	} else if (!ret) {
 		v2v_change(r, path, out == V2V_OUT_QEMU ? "launch script written" :
-			   out == V2V_OUT_LIBVIRT ? "libvirt domain defined" : "libvirt XML written",
-			   NULL, path);
+			   "libvirt XML written", NULL, path);
+	}
 	return ret;
 }

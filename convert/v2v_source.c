@@ -12,10 +12,39 @@
 #include "../formats/format.h"
 #include "v2v_source.h"
 
+/* An iSCSI URL ends in the LUN number: "iscsi://h/iqn.2026-01.com.example:web01/1"
+ * names the guest "web01-lun1" (the IQN's part after its last ':' or '.'), not "1",
+ * which virsh would take for a domain id.  NULL when path is no such URL. */
+static char *name_from_iscsi(const char *path)
+{
+	const char *lun, *iqn, *end, *cut;
+	char *name;
+
+	if (strncmp(path, "iscsi://", 8))
+		return NULL;
+	lun = strrchr(path, '/');
+	iqn = strchr(path + 8, '/');
+	if (!lun || !iqn || lun == iqn || !lun[1])
+		return NULL;
+	end = lun;
+	for (cut = end; cut > iqn + 1 && cut[-1] != ':' && cut[-1] != '.'; cut--)
+		;
+	if (cut == end)
+		return NULL;
+	if (asprintf(&name, "%.*s-lun%s", (int)(end - cut), cut, lun + 1) < 0)
+		return NULL;
+	return name;
+}
+
 /* The guest's name from a path or URL: its last component without the extension
  * ("/dev/sdb" gives "sdb", "nfs://h/e/web01.vmdk" gives "web01"). */
 static char *name_from_path(const char *path)
 {
+	if (!strncmp(path, "iscsi://", 8)) {
+		char *n = name_from_iscsi(path);
+		if (n)
+			return n;
+	}
 	const char *base = strrchr(path, '/');
 	base = base && base[1] ? base + 1 : path;
 	char *name = strdup(base);

@@ -66,7 +66,7 @@ static void usage(void)
 	       "    [--cache none|writeback|writethrough|directsync|unsafe] "
 	       "[--aio native|threads|io_uring]\n"
 	       "    [--net user|none|bridge=NAME|tap=NAME] [--console serial|vnc=:N] "
-	       "[--firmware bios|uefi]\n"
+	       "[--firmware bios|uefi] [--rtc utc|localtime]\n"
 	       "    [--accel auto|kvm|tcg] [--snapshot] [--wait-for TEXT] [--timeout S] "
 	       "[--console-log FILE]\n"
 	       "    [--print-cmdline] [--libvirt-xml FILE] [--qemu PATH] [--name NAME] [--via-nbd] "
@@ -310,7 +310,7 @@ static int parse_args(int argc, char **argv, struct launch_args *a)
 {
 	enum { O_MEMORY = 256, O_CPUS, O_BUS, O_CACHE, O_AIO, O_NET, O_CONSOLE, O_FIRMWARE,
 	       O_ACCEL, O_SNAPSHOT, O_WAIT_FOR, O_TIMEOUT, O_PRINT, O_XML, O_LOG, O_QEMU,
-	       O_NAME, O_VIA_NBD };
+	       O_NAME, O_VIA_NBD, O_RTC };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "format", required_argument, NULL, 'f' },
@@ -322,6 +322,7 @@ static int parse_args(int argc, char **argv, struct launch_args *a)
 		{ "net", required_argument, NULL, O_NET },
 		{ "console", required_argument, NULL, O_CONSOLE },
 		{ "firmware", required_argument, NULL, O_FIRMWARE },
+		{ "rtc", required_argument, NULL, O_RTC },
 		{ "accel", required_argument, NULL, O_ACCEL },
 		{ "snapshot", no_argument, NULL, O_SNAPSHOT },
 		{ "wait-for", required_argument, NULL, O_WAIT_FOR },
@@ -369,6 +370,7 @@ static int parse_args(int argc, char **argv, struct launch_args *a)
 		case O_NET: r = launch_parse_net(optarg, &cfg->net, &cfg->net_name); break;
 		case O_CONSOLE: r = launch_parse_console(optarg, &cfg->vnc_display); break;
 		case O_FIRMWARE: r = launch_parse_firmware(optarg, &cfg->firmware); break;
+		case O_RTC: r = launch_parse_rtc(optarg, &cfg->rtc_localtime); break;
 		case O_ACCEL: r = launch_parse_accel(optarg, &cfg->accel); break;
 		case O_SNAPSHOT: a->snapshot = true; break;
 		case O_WAIT_FOR:

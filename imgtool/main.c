@@ -50,7 +50,7 @@ static const struct command commands[] = {
 	{ "serve", cmd_serve,
 	  "serve [-f fmt] [--socket path | --bind addr --port n] [--read-only] [--export-name name] [--shared n] [--pidfile file] [--foreground | --fork] filename" },
 	{ "v2v", cmd_v2v,
-	  "v2v [-i disk|vmx|ova] [-f fmt] -o local|libvirt|qemu [-of fmt] -os dir [-on name] [--bus virtio|virtio-scsi] [--network virtio] [--in-place] [--virtio-win dir] [--report file] [--output=ofmt] [-q] source" },
+	  "v2v [-i disk|vmx|ova] [-f fmt] -o local|libvirt|qemu [-oc uri] [-of fmt] -os dir [-on name] [--bus virtio|virtio-scsi] [--network virtio] [--in-place] [--virtio-win dir] [--report file] [--output=ofmt] [-q] source" },
 	{ "snapshot", cmd_snapshot,
 	  "snapshot [-f fmt] [-q] [-U] [--output=ofmt] [-l | -a snapshot | -c snapshot | -d snapshot] filename" },
 };

@@ -40,6 +40,9 @@ struct launch_config {
 	enum launch_firmware firmware;
 	enum launch_accel accel;  /* KVM or TCG (auto is resolved before) */
 	bool transient;           /* libvirt: writes go to a throw-away overlay */
+	/* the RTC keeps local time, not UTC: what Windows expects unless its registry
+	 * says RealTimeIsUniversal (qemu -rtc base=localtime, libvirt <clock>) */
+	bool rtc_localtime;
 	/* libvirt XML only (imgtool v2v): more disks after the first, on the same bus */
 	const char *const *extra_images;
 	const char *const *extra_formats;
@@ -68,6 +71,7 @@ int launch_parse_bus(const char *s, enum launch_bus *out);
 int launch_parse_net(const char *s, enum launch_net *out, const char **name);
 int launch_parse_accel(const char *s, enum launch_accel *out);
 int launch_parse_firmware(const char *s, enum launch_firmware *out);
+int launch_parse_rtc(const char *s, bool *localtime);
 int launch_parse_console(const char *s, int *vnc_display);
 int launch_check_cache_aio(const char *cache, const char *aio);
 const char *launch_bus_name(enum launch_bus b);

@@ -222,6 +222,7 @@ static int write_xml(FILE *f, const struct launch_config *cfg)
 		cfg->firmware == LAUNCH_FW_UEFI ? " firmware='efi'" : "");
 	if (cfg->accel == LAUNCH_ACCEL_KVM)
 		fputs("  <cpu mode='host-passthrough'/>\n", f);
+	fprintf(f, "  <clock offset='%s'/>\n", cfg->rtc_localtime ? "localtime" : "utc");
 	fputs("  <on_poweroff>destroy</on_poweroff>\n"
 	      "  <on_reboot>restart</on_reboot>\n"
 	      "  <on_crash>destroy</on_crash>\n"

@@ -185,6 +185,17 @@ int launch_parse_firmware(const char *s, enum launch_firmware *out)
 	return 0;
 }
 
+int launch_parse_rtc(const char *s, bool *localtime)
+{
+	if (!strcmp(s, "utc"))
+		*localtime = false;
+	else if (!strcmp(s, "localtime"))
+		*localtime = true;
+	else
+		return err_set(-EINVAL, NULL, "invalid rtc '%s' (utc, localtime)", s);
+	return 0;
+}
+
 int launch_parse_console(const char *s, int *vnc_display)
 {
 	char *end;
@@ -354,6 +365,8 @@ int launch_build_argv(const struct launch_config *cfg, struct strv *a)
 	    strv_add(a, "-nodefaults");
 	if (!r && cfg->firmware == LAUNCH_FW_UEFI)
 		r = strv_add(a, "-bios") ?: strv_add(a, "%s", LAUNCH_OVMF_PATH);
+	if (!r && cfg->rtc_localtime)
+		r = strv_add(a, "-rtc") ?: strv_add(a, "base=localtime");
 	r = r ?: add_disk(cfg, a) ?: add_net(cfg, a);
 	if (r)
 		return r;

@@ -14,10 +14,15 @@
 # net rules...), and everything customize did is checked on a raw copy
 # loop-mounted here (not through libguestfs): the copied tree, the script's file,
 # the yescrypt hash of the printed password, the installed package.  The source
-# vmdk must stay untouched.
+# vmdk must stay untouched.  Then `imgtool inspect` (human and JSON) on the phony
+# Windows Server 2019 guest (fixtures/make-windows.sh) must report what its registry
+# hives say: product, version, variant, hostname, system root, control set, drive C:,
+# VMware Tools (application and agent), "convertible: yes, with --virtio-win DIR";
+# and leave the vmdk unchanged.
 #
 # Every libguestfs command launches an appliance (~20-45 s under TCG, plus ~90 s
-# for --install's apt-get), so the suite runs only four of them and one guest boot.
+# for --install's apt-get), so the suite runs only four of them and one guest boot,
+# plus two for the Windows guest (and one to build it, when not cached).
 # Needs root, `make deps` and the Debian archive (for --install).  Ends with
 # "N passed, N failed".
 set -u
@@ -211,6 +216,66 @@ fi
 check "qemu-img check: the qcow2 is clean after customize and sysprep" \
 	qemu-img check -q -f qcow2 "$img"
 check "the source vmdk is untouched" [ "$(sha256sum <"$vmdk")" = "$src_sum" ]
+
+# ---- Windows: inspect the phony Windows Server 2019 guest (fixtures/make-windows.sh) ----
+# The expected facts are read from the .reg files its hives were made from; two
+# more appliance launches (human and JSON), one fixture build when not cached.
+t0=$(date +%s)
+win=$("$top/fixtures/make-windows.sh" 2>"$dir/err") || { sed 's/^/  /' "$dir/err"; win=; }
+check "Windows fixture built (make-windows.sh: hives by hivexregedit, NTFS by libguestfs, vmdk by qemu-img)" \
+	[ -n "$win" -a -s "$win" ]
+echo "windows fixture: $(($(date +%s) - t0)) s"
+if [ -n "$win" ] && [ -s "$win" ]; then
+	regval() { # FILE NAME - a string value of fixtures/windows/FILE, as written there
+		sed -n "s/^\"$2\"=\"\(.*\)\"\r\{0,1\}$/\1/p" "$top/fixtures/windows/$1" | head -n 1 | sed 's/\\\\/\\/g'
+	}
+	product=$(regval software.reg ProductName)
+	variant=$(regval software.reg InstallationType)
+	tools_version=$(regval software.reg DisplayVersion)
+	publisher=$(regval software.reg Publisher)
+	winhost=$(regval system.reg Hostname)
+	win_sum=$(sha256sum <"$win")
+	t0=$(date +%s)
+	"$IMGTOOL" inspect "$win" >"$dir/win.txt" 2>"$dir/err" || sed 's/^/  /' "$dir/err"
+	"$IMGTOOL" inspect --output=json "$win" >"$dir/win.json" 2>"$dir/err" || sed 's/^/  /' "$dir/err"
+	echo "inspect of the Windows guest, human and JSON (two appliances): $(($(date +%s) - t0)) s"
+	export WIN_PRODUCT=$product WIN_VARIANT=$variant WIN_HOST=$winhost \
+		WIN_TOOLS_VERSION=$tools_version WIN_PUBLISHER=$publisher
+	wj() { python3 -c "import json,os,sys; e=os.environ; d=json.load(open('$dir/win.json')); sys.exit(0 if ($1) else 1)" 2>/dev/null; }
+	check "inspect Windows (JSON): windows, '$product', 10.0, x86_64, $variant" \
+		wj "d['os_type']=='windows' and d['distro']=='windows' and d['product_name']==e['WIN_PRODUCT'] and d['version']=='10.0' and d['arch']=='x86_64' and d['product_variant']==e['WIN_VARIANT']"
+	check "inspect Windows (JSON): hostname $winhost (Tcpip\\Parameters), root /dev/sda2 (ntfs)" \
+		wj "d['hostname']==e['WIN_HOST'] and d['root']=='/dev/sda2' and d['root_filesystem']=='ntfs' and d['mountpoints']=={'/': '/dev/sda2'}"
+	check "inspect Windows (JSON): systemroot /Windows, ControlSet001, the SOFTWARE and SYSTEM hives" \
+		wj "d['windows_systemroot']=='/Windows' and d['windows_current_control_set']=='ControlSet001' and d['windows_software_hive'].lower()=='/windows/system32/config/software' and d['windows_system_hive'].lower()=='/windows/system32/config/system'"
+	check "inspect Windows (JSON): drive C: is /dev/sda2 (MountedDevices: MBR signature and offset)" \
+		wj "d['drive_mappings']=={'C': '/dev/sda2'}"
+	check "inspect Windows (JSON): VMware Tools $tools_version by '$publisher' installed" \
+		wj "any(a['display_name']=='VMware Tools' and a['version']==e['WIN_TOOLS_VERSION'] and a['publisher']==e['WIN_PUBLISHER'] for a in d['applications'])"
+	check "inspect Windows (JSON): the vmware-tools agent, its version, vmtoolsd.exe and the VMware drivers" \
+		wj "[(a['name'], a['hypervisor'], a['version']) for a in d['agents']]==[('vmware-tools', 'vmware', e['WIN_TOOLS_VERSION'])] and {'/Program Files/VMware/VMware Tools/vmtoolsd.exe', '/Windows/System32/drivers/pvscsi.sys', '/Windows/System32/drivers/vmxnet3.sys', '/Windows/System32/drivers/vm3dmp.sys'}<=set(d['agents'][0]['files'])"
+	check "inspect Windows (JSON): convertible only with --virtio-win DIR, a note saying why" \
+		wj "d['convertible'] is True and d['not_convertible_because']==[] and d['convertible_requires']==['--virtio-win DIR'] and any('virtio-win' in n for n in d['notes']) and any(n.startswith('vmware-tools is installed') for n in d['notes'])"
+	check "inspect Windows (JSON): no Linux-only facts (no fstab root, init, kernels, network)" \
+		wj "d['fstab_root'] is None and d['init'] is None and d['kernels']==[] and d['network']==[]"
+	hl() { # LINE... - every LINE is a whole line of the human output
+		local l
+		for l; do grep -qxF -- "$l" "$dir/win.txt" || return 1; done
+	}
+	check "inspect Windows (human): os type, product, version, architecture, hostname" \
+		hl 'os type:         windows' "product name:    $product" 'version:         10.0' \
+		'architecture:    x86_64' "hostname:        $winhost"
+	check "inspect Windows (human): variant, systemroot, control set, drive letters" \
+		hl "product variant: $variant" 'systemroot:      /Windows' 'control set:     ControlSet001' \
+		'drive letters:   C: /dev/sda2'
+	check "inspect Windows (human): VMware Tools as an application and as the vmware-tools agent" \
+		hl "  VMware Tools $tools_version ($publisher)" \
+		"  vmware-tools (vmware): installed: VMware Tools $tools_version, 4 file(s), e.g. /Program Files/VMware/VMware Tools/vmtoolsd.exe"
+	check "inspect Windows (human): convertible: yes, with --virtio-win DIR" \
+		hl "convertible:     yes, with --virtio-win DIR"
+	check "inspect left the Windows vmdk unchanged (sha256)" [ "$(sha256sum <"$win")" = "$win_sum" ]
+	[ "$fail" -eq 0 ] || sed 's/^/  | /' "$dir/win.txt"
+fi
 
 echo "guest suite: $(($(date +%s) - start)) s"
 echo "$pass passed, $fail failed"

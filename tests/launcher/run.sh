@@ -82,6 +82,9 @@ golden nfs-url \
 golden rbd-url \
 	"qemu-system-x86_64 -name imgtool-img -machine pc,graphics=off -accel tcg -m 1024 -smp 1 -nodefaults -drive file=rbd:pool/img,format=raw,if=none,id=disk0,cache=writeback -device virtio-blk-pci,drive=disk0,bootindex=1 $TAIL" \
 	-f raw --accel tcg --net none rbd:pool/img
+golden rtc-localtime \
+	"$Q -m 1024 -smp 1 -nodefaults -rtc base=localtime -drive $D,format=qcow2,if=none,id=disk0,cache=none,aio=native -device virtio-blk-pci,drive=disk0,bootindex=1 -netdev user,id=net0 -device virtio-net-pci,netdev=net0 $TAIL" \
+	--accel tcg --rtc localtime "$dir/disk.qcow2"
 golden comma-in-name \
 	"qemu-system-x86_64 -name imgtool-a_b.qcow2 -machine pc,graphics=off -accel tcg -m 1024 -smp 1 -nodefaults -drive file=$dir/a,,b.qcow2,format=qcow2,if=none,id=disk0,cache=none,aio=native -device virtio-blk-pci,drive=disk0,bootindex=1 -netdev user,id=net0 -device virtio-net-pci,netdev=net0 $TAIL" \
 	-f qcow2 --accel tcg "$dir/a,b.qcow2"
@@ -128,6 +131,7 @@ refuse() { # name pattern args...
 }
 refuse "aio=native without O_DIRECT" "aio=native needs" --accel tcg --cache writeback --aio native "$dir/disk.qcow2"
 refuse "unknown bus" "invalid bus" --bus usb "$dir/disk.qcow2"
+refuse "unknown rtc" "invalid rtc" --rtc gmt "$dir/disk.qcow2"
 refuse "unknown cache" "invalid cache" --accel tcg --cache fast "$dir/disk.qcow2"
 refuse "bad network" "invalid" --net bridge= "$dir/disk.qcow2"
 refuse "bad console" "invalid console" --console vnc=3 "$dir/disk.qcow2"
@@ -172,6 +176,12 @@ if command -v virt-xml-validate >/dev/null; then
 	xml_case nfs -f raw --accel tcg nfs://server:2049/export/disk.img
 	xml_case iscsi -f raw --accel tcg iscsi://target.example/iqn.2003-01.org.example:t1/0
 	xml_case rbd -f raw --accel tcg rbd:pool/img
+	xml_case rtc-localtime --accel tcg --rtc localtime "$dir/disk.qcow2"
+	if grep -q "<clock offset='localtime'/>" "$dir/dom.xml"; then
+		ok "libvirt xml --rtc localtime gives <clock offset='localtime'/>"
+	else
+		ko "libvirt xml --rtc localtime: $(grep clock "$dir/dom.xml")"
+	fi
 	"$IMGTOOL" launch --libvirt-xml "$dir/dom.xml" --accel tcg --bus sata --cache none "$dir/disk.qcow2" 2>/dev/null
 	if grep -q "type='qcow2' cache='none' io='native'" "$dir/dom.xml" &&
 		grep -q "bus='sata'" "$dir/dom.xml" && grep -q "<serial type='pty'>" "$dir/dom.xml"; then

@@ -1,9 +1,11 @@
 # tests/servers/lib.sh - start and stop real storage servers on loopback for the
 # backend tests: nfs-ganesha (NFSv3 + rpcbind), tgtd (iSCSI) and a one-node Ceph
-# (1 mon + 1 OSD on memstore).  Sourced by with-servers.sh, which runs everything
-# inside a private network + mount namespace: only "lo" exists there, so the
-# servers cannot be reached from outside nor clash with anything on the host
-# (rpcbind cannot be limited to loopback otherwise).
+# (1 mon + 1 OSD on memstore); and, for the v2v tests, a private libvirtd
+# (start_libvirt, not in with-servers.sh's default list).  Sourced by
+# with-servers.sh, which runs everything inside a private network + mount
+# namespace: only "lo" exists there, so the servers cannot be reached from outside
+# nor clash with anything on the host (rpcbind cannot be limited to loopback
+# otherwise).
 #
 # Each start_X exports what tests need and records PIDs; servers_stop_all stops
 # every daemon by its PID and removes the temp dir; callers run it from a trap so
@@ -16,6 +18,7 @@
 #   ISCSI_CHAP_URL=iscsi://127.0.0.1:3260/iqn.2026-01.test:chap (LUN 1; user/password below)
 #   ISCSI_CHAP_USER, ISCSI_CHAP_PASSWORD, ISCSI_DIR
 #   CEPH_CONF, CEPH_DIR; pool "rbd"
+#   LIBVIRT_URI=qemu:///system?socket=.../libvirt-sock   LIBVIRT_DIR (start_libvirt)
 
 SRV_DIR=${SRV_DIR:-}
 SRV_PIDS=()          # "name:pid" of every daemon started
@@ -212,6 +215,52 @@ stop_ceph_daemon() {
 	local pid=$1
 	kill "$pid" 2>/dev/null
 	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+}
+
+# ---- libvirt: a private libvirtd (qemu driver) ----------------------------------
+# Its config, state, cache and logs are folders under SRV_DIR bound over the system
+# paths in this mount namespace only, so domains it defines vanish with it and the
+# host's libvirt (if any) is never touched.  Debian's qemu driver resolves its
+# default user "libvirt-qemu" before reading qemu.conf; that user is created by
+# libvirt-daemon-system (not installed: its postinst wants systemd), so a copy of
+# /etc/passwd and /etc/group with that user is bound here too.
+start_libvirt() {
+	local d=$SRV_DIR/libvirt p
+	command -v libvirtd >/dev/null || { srv_log "libvirtd not installed (make deps)"; return 1; }
+	mkdir -p "$d/etc/qemu" "$d/lib" "$d/cache" "$d/log" "$d/sock"
+	for p in /etc/libvirt:etc /var/lib/libvirt:lib /var/cache/libvirt:cache /var/log/libvirt:log; do
+		mkdir -p "${p%%:*}" && mount --bind "$d/${p##*:}" "${p%%:*}" ||
+			{ srv_log "libvirt: cannot bind $d/${p##*:} over ${p%%:*}"; return 1; }
+	done
+	cp /etc/passwd "$d/passwd" && cp /etc/group "$d/group" || return 1
+	grep -q '^libvirt-qemu:' "$d/passwd" ||
+		echo 'libvirt-qemu:x:64055:64055:libvirt (tests):/var/lib/libvirt:/usr/sbin/nologin' >>"$d/passwd"
+	grep -q '^libvirt-qemu:' "$d/group" || echo 'libvirt-qemu:x:64055:' >>"$d/group"
+	mount --bind "$d/passwd" /etc/passwd && mount --bind "$d/group" /etc/group || return 1
+	cat >"$d/etc/libvirtd.conf" <<CONF
+unix_sock_dir = "$d/sock"
+unix_sock_rw_perms = "0700"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+log_outputs = "3:file:$d/libvirtd.log"
+CONF
+	cat >"$d/etc/qemu.conf" <<CONF
+user = "root"
+group = "root"
+security_driver = "none"
+CONF
+	libvirtd -f "$d/etc/libvirtd.conf" -p "$d/libvirtd.pid" >"$d/stderr" 2>&1 &
+	local lpid=$!
+	SRV_PIDS+=("libvirtd:$lpid")
+	export LIBVIRT_URI="qemu:///system?socket=$d/sock/libvirt-sock" LIBVIRT_DIR=$d
+	# the first call waits for the qemu capabilities probe (seconds)
+	for _ in $(seq 300); do
+		timeout 60 virsh -c "$LIBVIRT_URI" -q list --all >/dev/null 2>&1 && break
+		kill -0 "$lpid" 2>/dev/null || { srv_log "libvirtd died:"; tail -5 "$d/libvirtd.log" "$d/stderr" >&2; return 1; }
+		sleep 0.1
+	done
+	virsh -c "$LIBVIRT_URI" -q list --all >/dev/null 2>&1 || { srv_log "libvirtd not answering"; return 1; }
+	srv_log "libvirt: libvirtd pid $lpid, $LIBVIRT_URI"
 }
 
 # Stop every daemon (newest first) by PID, then remove the temp dir.
