@@ -137,7 +137,7 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 LIBA := $(BUILD)/libimgtool.a
 
-.PHONY: all install deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest check-v2v check-serve bench demo clean
+.PHONY: all install deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest check-v2v check-windows check-serve bench demo clean
 
 all: $(BIN) $(LIBA) libimgtool.a
 
@@ -220,6 +220,9 @@ check-guest: tools
 
 check-v2v: tools
 	tests/v2v/run.sh $(BUILD)
+
+check-windows: tools
+	tests/windows/run.sh $(BUILD)
 
 check-serve: tools
 	tests/serve/run.sh $(BUILD)

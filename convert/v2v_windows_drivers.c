@@ -8,7 +8,8 @@
  * architecture, whatever the order, so both layouts work.  The version names are
  * the ISO's (w7, 2k8R2, w8.1, 2k12R2, w10, w11, 2k16, 2k19, 2k22, 2k25...),
  * derived from the registry's version, the product variant (Server or Client),
- * the product name (Server 2016/2019/2022/2025 are all 10.0) and the build
+ * the product name (Server 2016/2019/2022/2025 are all 10.0; a name that names
+ * no year falls back to the build: 26100, 20348, 17763, else 2016) and the build
  * number (Windows 11 is 10.0 with build 22000 or later).
  *
  * The tree is untrusted input: the walk is bounded in files, depth and file size.
@@ -51,7 +52,9 @@ const char *v2v_win_os_dir(int major, int minor, bool server, const char *produc
 		return "2k22";
 	if (strstr(p, "2019"))
 		return "2k19";
-	return "2k16";
+	if (strstr(p, "2016"))
+		return "2k16";
+	return build >= 26100 ? "2k25" : build >= 20348 ? "2k22" : build >= 17763 ? "2k19" : "2k16";
 }
 
 const char *v2v_win_arch_dir(const char *arch)

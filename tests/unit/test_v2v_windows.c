@@ -23,6 +23,10 @@ static void test_os_dir(void)
 	CU_ASSERT_STRING_EQUAL(v2v_win_os_dir(10, 0, true, "Windows Server 2022 Standard", 20348), "2k22");
 	CU_ASSERT_STRING_EQUAL(v2v_win_os_dir(10, 0, true, "Windows Server 2025 Standard", 26100), "2k25");
 	CU_ASSERT_STRING_EQUAL(v2v_win_os_dir(10, 0, false, "Windows 10 Pro", 19045), "w10");
+	/* a server product name without its year: the build tells */
+	CU_ASSERT_STRING_EQUAL(v2v_win_os_dir(10, 0, true, "Windows Server Datacenter", 20348), "2k22");
+	CU_ASSERT_STRING_EQUAL(v2v_win_os_dir(10, 0, true, "Windows Server Standard", 17763), "2k19");
+	CU_ASSERT_STRING_EQUAL(v2v_win_os_dir(10, 0, true, NULL, 14393), "2k16");
 	/* Windows 11 still calls itself "Windows 10" in the registry: the build tells */
 	CU_ASSERT_STRING_EQUAL(v2v_win_os_dir(10, 0, false, "Windows 10 Pro", 22631), "w11");
 	CU_ASSERT_STRING_EQUAL(v2v_win_os_dir(6, 3, true, "Windows Server 2012 R2", 9600), "2k12R2");

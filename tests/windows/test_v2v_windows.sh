@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/v2v/test_windows.sh BUILD_DIR - imgtool v2v on the phony Windows Server 2019
+# tests/windows/test_v2v_windows.sh BUILD_DIR - imgtool v2v on the phony Windows Server 2019
 # guest (fixtures/make-windows.sh: a VMware vmdk with NTFS C:, SYSTEM and SOFTWARE
 # hives, pvscsi/vmxnet3, VMware Tools) with the phony virtio-win tree
 # (fixtures/make-virtio-win.sh):
