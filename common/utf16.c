@@ -1,12 +1,14 @@
 /*
  * utf16.c - UTF-16 names found in disk images (VHD parent names and locators,
- * VHDX metadata) turned into the UTF-8 the rest of imgtool uses.
+ * VHDX metadata) and in Windows registry values turned into the UTF-8 the rest of
+ * imgtool uses, and UTF-8 encoded back for the registry values v2v writes.
  */
 #include "utf16.h"
 #include "bswap.h"
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 char *utf16_to_utf8(const uint8_t *p, size_t len, bool big_endian)
 {
@@ -46,5 +48,54 @@ char *utf16_to_utf8(const uint8_t *p, size_t len, bool big_endian)
 		}
 	}
 	out[o] = 0;
+	return out;
+}
+
+/* The next code point of UTF-8 text; an invalid or truncated sequence is '?'. */
+static uint32_t utf8_next(const unsigned char **p)
+{
+	const unsigned char *s = *p;
+	uint32_t c = *s++;
+	int more = c >= 0xf0 && c < 0xf8 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+
+	if (c >= 0x80 && !more) {
+		*p = s;
+		return '?';
+	}
+	c &= more == 3 ? 0x07 : more == 2 ? 0x0f : more == 1 ? 0x1f : 0x7f;
+	for (int i = 0; i < more; i++, s++) {
+		if ((*s & 0xc0) != 0x80) {
+			*p = s;
+			return '?';
+		}
+		c = (c << 6) | (*s & 0x3f);
+	}
+	*p = s;
+	return c > 0x10ffff || (c >= 0xd800 && c < 0xe000) ? '?' : c;
+}
+
+uint8_t *utf8_to_utf16le(const char *s, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	/* each byte gives at most one code unit; a 4-byte sequence gives two */
+	uint8_t *out = malloc(2 * strlen(s) + 2);
+	size_t o = 0;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		uint32_t c = utf8_next(&p);
+
+		if (c >= 0x10000) {
+			c -= 0x10000;
+			store_le16(out + o, (uint16_t)(0xd800 + (c >> 10)));
+			o += 2;
+			c = 0xdc00 + (c & 0x3ff);
+		}
+		store_le16(out + o, (uint16_t)c);
+		o += 2;
+	}
+	store_le16(out + o, 0);
+	*len = o + 2;
 	return out;
 }

@@ -331,6 +331,50 @@ bool guest_exists(struct guest *gu, const char *path)
 	return guestfs_exists(guest_h(gu), path) == 1;
 }
 
+char *guest_case_path(struct guest *gu, const char *path)
+{
+	char *cur = strdup(""), *copy = strdup(path), *save = NULL;
+
+	if (!cur || !copy)
+		goto nomem;
+	for (char *e = strtok_r(copy, "/", &save); e; e = strtok_r(NULL, "/", &save)) {
+		char *next = NULL, *found;
+
+		if (asprintf(&next, "%s/%s", cur, e) < 0)
+			goto nomem;
+		free(cur);
+		cur = next;
+		/* an existing parent: let libguestfs find the element's real case */
+		found = guestfs_case_sensitive_path(guest_h(gu), cur);
+		if (!found) {
+			guest_err(gu, cur);
+			free(cur);
+			free(copy);
+			return NULL;
+		}
+		free(cur);
+		cur = found;
+		if (!guest_exists(gu, cur)) {   /* the rest is created: keep it as spelled */
+			char *rest = save && *save ? save : NULL;
+
+			if (rest && asprintf(&next, "%s/%s", cur, rest) < 0)
+				goto nomem;
+			if (rest) {
+				free(cur);
+				cur = next;
+			}
+			break;
+		}
+	}
+	free(copy);
+	return cur;
+nomem:
+	free(cur);
+	free(copy);
+	err_set(-ENOMEM, gu->image, "%s: out of memory", path);
+	return NULL;
+}
+
 char **guest_glob(struct guest *gu, const char *pattern)
 {
 	char **v = guestfs_glob_expand(guest_h(gu), pattern);

@@ -269,6 +269,11 @@ int guest_read(struct guest *gu, const char *path, size_t max, char **data, size
 bool guest_is_file(struct guest *gu, const char *path);
 bool guest_is_dir(struct guest *gu, const char *path);
 bool guest_exists(struct guest *gu, const char *path);
+/* A guest path with each existing element in the file system's own case (NTFS is
+ * case-sensitive under libguestfs: a Windows path is spelled in any case); the
+ * elements that do not exist yet are kept as spelled.  malloc'd, or NULL with the
+ * message set. */
+char *guest_case_path(struct guest *gu, const char *path);
 /* Paths matching a glob pattern in the guest (NULL-terminated, free with
  * guest_free_strv); never NULL on success. */
 char **guest_glob(struct guest *gu, const char *pattern);

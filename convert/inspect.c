@@ -435,7 +435,7 @@ static void add_reason(struct json_object *arr, const char *s)
 /* path as it is on the guest's case-insensitive file system, when it exists */
 static char *win_path(struct guest *gu, const char *path)
 {
-	char *p = guestfs_case_sensitive_path(guest_h(gu), path);
+	char *p = guest_case_path(gu, path);
 
 	if (p && !guest_exists(gu, p)) {
 		free(p);

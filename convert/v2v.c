@@ -206,20 +206,37 @@ static int convert_guest(struct run *u)
 #endif
 }
 
-static int write_outputs(struct run *u)
+static struct v2v_target target_of(const struct run *u)
 {
-	struct v2v_target t = {
+	return (struct v2v_target){
 		.disks = u->disks, .nb_disks = u->src.nb_disks, .format = u->formats[0],
 		.name = u->name, .dir = u->p->out_dir, .bus = u->p->bus,
 		.memory_mib = u->src.memory_mib, .vcpus = u->src.vcpus, .uefi = u->uefi,
 		.rtc_localtime = u->rtc_localtime, .src = &u->src,
 	};
+}
+
+static int write_outputs(struct run *u)
+{
+	struct v2v_target t = target_of(u);
 	int r;
 
 	v2v_step_begin(u->r, "output");
 	r = v2v_write_outputs(&t, u->p->output, u->r);
 	v2v_step_end(u->r, r, "%s/%s.%s", u->p->out_dir, u->name,
 		     u->p->output == V2V_OUT_QEMU ? "sh" : "xml");
+	return r;
+}
+
+static int define_domain(struct run *u)
+{
+	struct v2v_target t = target_of(u);
+	int r;
+
+	v2v_step_begin(u->r, "define");
+	r = v2v_libvirt_define(&t, u->p->libvirt_uri, u->r);
+	v2v_step_end(u->r, r, "libvirt domain %s at %s", u->name,
+		     u->p->libvirt_uri ? u->p->libvirt_uri : "virsh's default URI");
 	return r;
 }
 
@@ -242,6 +259,7 @@ int v2v_run(const struct v2v_params *p, struct v2v_report *r)
 {
 	struct run u = { .p = p, .r = r };
 	char detail[PATH_MAX + 128];
+	bool keep = false;
 	int ret;
 
 	v2v_step_begin(r, "source");
@@ -270,10 +288,13 @@ int v2v_run(const struct v2v_params *p, struct v2v_report *r)
 		ret = convert_guest(&u);
 	if (!ret && p->out_dir)
 		ret = write_outputs(&u);
+	if (!ret && p->output == V2V_OUT_LIBVIRT) {
+		ret = define_domain(&u);
+		keep = ret != 0;   /* converted and described: only the define is left to do */
+	}
 	record_disks(&u);
 	/* a failed conversion leaves no converted-looking disks behind */
-	if (ret && !p->in_place && !(p->output == V2V_OUT_LIBVIRT && ret == -EIO && u.created &&
-				     strstr(err_get(), "virsh define")))
+	if (ret && !p->in_place && !keep)
 		for (int i = 0; i < u.created; i++)
 			if (u.disks[i])
 				unlink(u.disks[i]);
@@ -286,4 +307,23 @@ out:
 	free(u.formats);
 	v2v_source_free(&u.src);
 	return ret;
+}
+
+int v2v_libvirt_precheck(const struct v2v_params *p)
+{
+	struct v2v_source s = { 0 };
+	int r = -1;
+
+	if (p->out_name)
+		return v2v_libvirt_check(p->libvirt_uri, p->out_name);
+	if (!strcmp(p->input, "disk"))
+		r = v2v_source_from_disk(p->src, p->src_format, &s);
+	else if (!strcmp(p->input, "vmx"))
+		r = v2v_source_from_vmx(p->src, &s);
+	err_clear();   /* a bad source is reported by v2v_run, with its step */
+	if (r)
+		return v2v_libvirt_check(p->libvirt_uri, NULL);
+	r = v2v_libvirt_check(p->libvirt_uri, s.name);
+	v2v_source_free(&s);
+	return r;
 }

@@ -36,6 +36,7 @@ struct v2v_params {
 	enum v2v_bus bus;
 	bool in_place;
 	const char *virtio_win;   /* --virtio-win DIR; NULL: none */
+	const char *libvirt_uri;  /* -oc, for -o libvirt; NULL: virsh's default */
 	bool quiet;               /* no per-step lines */
 	bool json;                /* steps are not printed (the report goes to stdout) */
 };
@@ -104,12 +105,19 @@ struct v2v_target {
 	bool rtc_localtime;       /* Windows: the RTC keeps local time */
 	const struct v2v_source *src;
 };
+/* Write DIR/NAME.xml (-o local, -o libvirt) or DIR/NAME.sh (-o qemu). */
 int v2v_write_outputs(const struct v2v_target *t, enum v2v_output out, struct v2v_report *r);
-/* -o libvirt, before anything is copied: the libvirt at the URI virsh uses (-oc sets
- * LIBVIRT_DEFAULT_URI) answers, and no domain is named name there (NULL: skip). */
-int v2v_libvirt_check(const char *name);
+/* -o libvirt: `virsh define` DIR/NAME.xml at uri (NULL: virsh's default). */
+int v2v_libvirt_define(const struct v2v_target *t, const char *uri, struct v2v_report *r);
+/* -o libvirt, before anything is copied: the libvirt at uri answers, and no domain
+ * is named name there (NULL: skip that). */
+int v2v_libvirt_check(const char *uri, const char *name);
 
 /* ---- v2v.c ---- */
 int v2v_run(const struct v2v_params *p, struct v2v_report *r);
+/* -o libvirt, before v2v_run: v2v_libvirt_check with the name v2v_run will give the
+ * guest, where that is known without reading the disks (-on, -i disk, -i vmx; an
+ * OVA's name is then checked only by the define at the end). */
+int v2v_libvirt_precheck(const struct v2v_params *p);
 
 #endif

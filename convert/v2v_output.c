@@ -1,8 +1,9 @@
 /*
  * v2v_output.c - what a conversion leaves behind besides the disks: the libvirt
- * domain XML (-o local, -o libvirt, which then runs `virsh define` at the -oc URI:
- * v2v_libvirt_check asks that libvirt before any copy, so that an unreachable URI
- * or a name already defined fails in a second, not after the conversion) and a shell
+ * domain XML (-o local, -o libvirt, which v2v.c then gives to `virsh define` at the
+ * -oc URI: v2v_libvirt_check asks that libvirt before any copy, so that an
+ * unreachable URI or a name already defined fails in a second, not after the
+ * conversion) and a shell
  * script booting the guest with `imgtool launch` (-o qemu).  Both carry the
  * source VM's memory, vCPUs, firmware and NICs where the input knew them, and put
  * the first NIC at PCI slot 3: that is where `imgtool launch` puts its NIC
@@ -177,18 +178,22 @@ static void last_line(char *out)
 	memmove(out, start, strlen(start) + 1);
 }
 
-/* Run `virsh -q ARGS...` (no shell: paths and names go as they are) against the
- * libvirt URI of this conversion: virsh's own LIBVIRT_DEFAULT_URI, which -oc sets
- * (cmd_v2v.c), else virsh's default.  Its last output line goes to out. */
-static int run_virsh(const char *const *args, char *out, size_t len)
+/* Run `virsh -q [-c URI] ARGS...` (no shell: paths and names go as they are); -c
+ * wins over virsh's environment (VIRSH_DEFAULT_CONNECT_URI, LIBVIRT_DEFAULT_URI),
+ * which applies when uri is NULL.  Its last output line goes to out. */
+static int run_virsh(const char *uri, const char *const *args, char *out, size_t len)
 {
-	const char *argv[8] = { "virsh", "-q" };
+	const char *argv[10] = { "virsh", "-q" };
 	int fds[2], st, n = 2;
 	size_t got = 0;
 	ssize_t k;
 	pid_t pid;
 
-	for (; *args && n < 7; args++)
+	if (uri) {
+		argv[n++] = "-c";
+		argv[n++] = uri;
+	}
+	for (; *args && n < 9; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
 	if (pipe(fds))
@@ -232,39 +237,46 @@ static int run_virsh(const char *const *args, char *out, size_t len)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }
 
-static const char *uri_shown(void)
+static const char *uri_shown(const char *uri)
 {
-	const char *u = getenv("LIBVIRT_DEFAULT_URI");
-	return u && *u ? u : "virsh's default URI";
+	return uri ? uri : "virsh's default URI";
 }
 
-int v2v_libvirt_check(const char *name)
+int v2v_libvirt_check(const char *uri, const char *name)
 {
 	char out[1024];
 	const char *uri_args[] = { "uri", NULL };
 	const char *dom_args[] = { "domuuid", "--domain", name, NULL };
 
-	if (run_virsh(uri_args, out, sizeof(out)))
-		return err_set(-EHOSTUNREACH, uri_shown(), "cannot connect to libvirt (-oc URI): %s; "
+	if (run_virsh(uri, uri_args, out, sizeof(out)))
+		return err_set(-EHOSTUNREACH, uri_shown(uri), "cannot connect to libvirt (-oc URI): %s; "
 			       "nothing was converted", *out ? out : "no output");
-	if (name && !run_virsh(dom_args, out, sizeof(out)))
-		return err_set(-EEXIST, uri_shown(), "a domain named '%s' is already defined there "
+	if (name && !run_virsh(uri, dom_args, out, sizeof(out)))
+		return err_set(-EEXIST, uri_shown(uri), "a domain named '%s' is already defined there "
 			       "(uuid %s): choose another -on NAME or undefine it; nothing was "
 			       "converted", name, out);
 	return 0;
 }
 
-/* virsh define; on failure the disks and the XML stay (v2v.c keeps them on this
- * message), so that the guest can be defined by hand once libvirt is fixed. */
-static int virsh_define(const char *xml)
+static void output_path(const struct v2v_target *t, enum v2v_output out, char *path, size_t len)
 {
-	char out[1024];
+	snprintf(path, len, "%s/%s.%s", t->dir, t->name, out == V2V_OUT_QEMU ? "sh" : "xml");
+}
+
+/* On failure the disks and the XML stay (v2v.c keeps them when this step fails),
+ * so that the guest can be defined by hand once libvirt is fixed. */
+int v2v_libvirt_define(const struct v2v_target *t, const char *uri, struct v2v_report *r)
+{
+	char xml[PATH_MAX], out[1024], what[PATH_MAX];
 	const char *args[] = { "define", "--file", xml, NULL };
 
-	if (run_virsh(args, out, sizeof(out)))
+	output_path(t, V2V_OUT_LIBVIRT, xml, sizeof(xml));
+	if (run_virsh(uri, args, out, sizeof(out)))
 		return err_set(-EIO, xml, "virsh define failed at %s: %s; the converted disks "
-			       "and this XML are kept (virsh define it by hand)", uri_shown(),
+			       "and this XML are kept (virsh define it by hand)", uri_shown(uri),
 			       *out ? out : "no output");
+	snprintf(what, sizeof(what), "libvirt domain defined at %s", uri_shown(uri));
+	v2v_change(r, xml, what, NULL, xml);
 	return 0;
 }
 
@@ -273,23 +285,10 @@ int v2v_write_outputs(const struct v2v_target *t, enum v2v_output out, struct v2
 	char path[PATH_MAX];
 	int ret;
 
-	if (out == V2V_OUT_QEMU) {
-		snprintf(path, sizeof(path), "%s/%s.sh", t->dir, t->name);
-		ret = write_script(t, path);
-	} else {
-		snprintf(path, sizeof(path), "%s/%s.xml", t->dir, t->name);
-		ret = write_xml(t, path);
-		if (!ret && out == V2V_OUT_LIBVIRT)
-			ret = virsh_define(path);
-	}
-	if (!ret && out == V2V_OUT_LIBVIRT) {
-		char what[PATH_MAX];
-
-		snprintf(what, sizeof(what), "libvirt domain defined at %s", uri_shown());
-		v2v_change(r, path, what, NULL, path);
-	} else if (!ret) {
+	output_path(t, out, path, sizeof(path));
+	ret = out == V2V_OUT_QEMU ? write_script(t, path) : write_xml(t, path);
+	if (!ret)
 		v2v_change(r, path, out == V2V_OUT_QEMU ? "launch script written" :
 			   "libvirt XML written", NULL, path);
-	}
 	return ret;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../backends/net.h"
 #include "../backends/slice/slice.h"
 #include "../common/err.h"
 #include "../formats/format.h"
@@ -17,22 +18,21 @@
  * which virsh would take for a domain id.  NULL when path is no such URL. */
 static char *name_from_iscsi(const char *path)
 {
-	const char *lun, *iqn, *end, *cut;
-	char *name;
+	struct iscsi_url_parts u;
+	const char *cut;
+	char *name = NULL;
 
-	if (strncmp(path, "iscsi://", 8))
+	if (iscsi_url_parse(path, &u)) {
+		iscsi_url_free(&u);   /* what the parse had filled in */
+		err_clear();          /* the open reports a bad URL, with its step */
 		return NULL;
-	lun = strrchr(path, '/');
-	iqn = strchr(path + 8, '/');
-	if (!lun || !iqn || lun == iqn || !lun[1])
-		return NULL;
-	end = lun;
-	for (cut = end; cut > iqn + 1 && cut[-1] != ':' && cut[-1] != '.'; cut--)
-		;
-	if (cut == end)
-		return NULL;
-	if (asprintf(&name, "%.*s-lun%s", (int)(end - cut), cut, lun + 1) < 0)
-		return NULL;
+	}
+	cut = u.iqn + strlen(u.iqn);
+	while (cut > u.iqn && cut[-1] != ':' && cut[-1] != '.')
+		cut--;
+	if (*cut && asprintf(&name, "%s-lun%d", cut, u.lun) < 0)
+		name = NULL;
+	iscsi_url_free(&u);
 	return name;
 }
 

@@ -272,50 +272,6 @@ static int step_check(struct win *w, char *detail, size_t dlen)
 
 /* ---------------------------------------------------------------- drivers */
 
-char *v2v_win_path(struct guest *gu, const char *path)
-{
-	char *cur = strdup(""), *copy = strdup(path), *save = NULL;
-
-	if (!cur || !copy)
-		goto nomem;
-	for (char *e = strtok_r(copy, "/", &save); e; e = strtok_r(NULL, "/", &save)) {
-		char *next = NULL, *found;
-
-		if (asprintf(&next, "%s/%s", cur, e) < 0)
-			goto nomem;
-		free(cur);
-		cur = next;
-		/* an existing parent: let libguestfs find the element's real case */
-		found = guestfs_case_sensitive_path(guest_h(gu), cur);
-		if (!found) {
-			guest_err(gu, cur);
-			free(cur);
-			free(copy);
-			return NULL;
-		}
-		free(cur);
-		cur = found;
-		if (!guest_exists(gu, cur)) {   /* the rest is created: keep it as spelled */
-			char *rest = save && *save ? save : NULL;
-
-			if (rest && asprintf(&next, "%s/%s", cur, rest) < 0)
-				goto nomem;
-			if (rest) {
-				free(cur);
-				cur = next;
-			}
-			break;
-		}
-	}
-	free(copy);
-	return cur;
-nomem:
-	free(cur);
-	free(copy);
-	err_set(-ENOMEM, gu->image, "%s: out of memory", path);
-	return NULL;
-}
-
 static int upload(struct win *w, const struct win_file *f, const char *path, const char *what)
 {
 	char after[PATH_MAX + 64];
@@ -334,7 +290,7 @@ static int step_drivers(struct win *w, char *detail, size_t dlen)
 	int r = 0;
 
 	snprintf(path, sizeof(path), "%s/Drivers/VirtIO", w->systemroot);
-	if (!(p = v2v_win_path(w->gu, path)))
+	if (!(p = guest_case_path(w->gu, path)))
 		return -EIO;
 	snprintf(dir, sizeof(dir), "%s", p);
 	free(p);
@@ -347,7 +303,7 @@ static int step_drivers(struct win *w, char *detail, size_t dlen)
 	if (r)
 		return r;
 	snprintf(path, sizeof(path), "%s/System32/drivers/%s.sys", w->systemroot, w->storage);
-	if (!(p = v2v_win_path(w->gu, path)))
+	if (!(p = guest_case_path(w->gu, path)))
 		return -EIO;
 	sys = v2v_win_file(&w->files, strrchr(path, '/') + 1);
 	r = upload(w, sys, p, "boot storage driver (loaded before PnP runs)");

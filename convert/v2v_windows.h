@@ -99,19 +99,14 @@ int hive_set_sz(struct hive *h, const char *key, const char *value, int64_t type
 /* strs: NULL-terminated. */
 int hive_set_multi_sz(struct hive *h, const char *key, const char *value, const char *const *strs);
 
-/* Pure helpers (unit tested): ASCII/UTF-8 (BMP) to UTF-16LE with the terminating
- * NUL (malloc'd, *len bytes), UTF-16LE to UTF-8 (malloc'd), and a value in
- * regedit's notation (dword:00000001, "text", hex(7):..., hex:01,ff) into buf. */
-char *reg_utf16le(const char *s, size_t *len);
+/* Pure helpers (unit tested): a string value's UTF-16LE as UTF-8 (malloc'd; a
+ * REG_MULTI_SZ's strings one per line), and a value in regedit's notation
+ * (dword:00000001, "text", hex(7):..., hex:01,ff) into buf.  Strings are encoded
+ * for the registry with common/utf16.h's utf8_to_utf16le. */
 char *reg_utf8(const char *data, size_t len);
 void reg_format(int64_t type, const char *data, size_t len, char *buf, size_t blen);
 
 /* ---- v2v_windows.c ---- */
-
-/* A guest path with each existing element in the file system's own case (NTFS is
- * case-sensitive under libguestfs); the elements that do not exist yet are kept as
- * spelled.  malloc'd, or NULL with the message set. */
-char *v2v_win_path(struct guest *gu, const char *path);
 
 /* ---- v2v_windows_firstboot.c ---- */
 

@@ -163,7 +163,7 @@ static char *runner_script(const struct win_firstboot *fb)
 static int make_dir(struct win_firstboot *fb, char *dir, size_t len)
 {
 	guestfs_h *g = guest_h(fb->gu);
-	char *p = v2v_win_path(fb->gu, "/Program Files/Guestfs/Firstboot");
+	char *p = guest_case_path(fb->gu, "/Program Files/Guestfs/Firstboot");
 
 	if (!p)
 		return -EIO;

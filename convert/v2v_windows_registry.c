@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../common/err.h"
+#include "../common/utf16.h"
 #include "guest.h"
 #include "v2v.h"
 #include "v2v_windows.h"
@@ -25,68 +26,30 @@
 
 /* ---------------------------------------------------------------- pure */
 
-/* The next code point of UTF-8 text (invalid bytes and non-BMP become '?'). */
-static unsigned next_cp(const unsigned char **p)
-{
-	const unsigned char *s = *p;
-	unsigned c = *s++;
-
-	if (c >= 0xc0 && c < 0xe0 && (s[0] & 0xc0) == 0x80) {
-		c = ((c & 0x1f) << 6) | (s[0] & 0x3f);
-		s++;
-	} else if (c >= 0xe0 && c < 0xf0 && (s[0] & 0xc0) == 0x80 && (s[1] & 0xc0) == 0x80) {
-		c = ((c & 0x0f) << 12) | ((unsigned)(s[0] & 0x3f) << 6) | (s[1] & 0x3f);
-		s += 2;
-	} else if (c >= 0x80) {
-		c = '?';
-	}
-	*p = s;
-	return c;
-}
-
-char *reg_utf16le(const char *s, size_t *len)
-{
-	size_t n = strlen(s);
-	char *out = malloc(2 * n + 2);
-	const unsigned char *p = (const unsigned char *)s;
-	size_t k = 0;
-
-	if (!out)
-		return NULL;
-	while (*p) {
-		unsigned c = next_cp(&p);
-
-		out[k++] = (char)(c & 0xff);
-		out[k++] = (char)(c >> 8);
-	}
-	out[k++] = 0;
-	out[k++] = 0;
-	*len = k;
-	return out;
-}
-
+/* UTF-16LE to UTF-8 (common/utf16.c), each NUL-terminated string of a
+ * REG_MULTI_SZ on its own line; the list's trailing empty strings are dropped. */
 char *reg_utf8(const char *data, size_t len)
 {
 	char *out = malloc(3 * (len / 2) + 1);
-	size_t k = 0;
+	size_t k = 0, i = 0;
 
 	if (!out)
 		return NULL;
-	for (size_t i = 0; i + 1 < len; i += 2) {
-		unsigned c = (unsigned char)data[i] | ((unsigned)(unsigned char)data[i + 1] << 8);
+	while (i + 1 < len) {
+		size_t n = 0;
+		char *part;
 
-		if (!c)
-			c = '\n';   /* REG_MULTI_SZ separators; trailing ones trimmed below */
-		if (c < 0x80) {
-			out[k++] = (char)c;
-		} else if (c < 0x800) {
-			out[k++] = (char)(0xc0 | (c >> 6));
-			out[k++] = (char)(0x80 | (c & 0x3f));
-		} else {
-			out[k++] = (char)(0xe0 | (c >> 12));
-			out[k++] = (char)(0x80 | ((c >> 6) & 0x3f));
-			out[k++] = (char)(0x80 | (c & 0x3f));
+		while (i + n + 1 < len && (data[i + n] || data[i + n + 1]))
+			n += 2;
+		part = utf16_to_utf8((const uint8_t *)data + i, n, false);
+		if (!part) {
+			free(out);
+			return NULL;
 		}
+		/* a part is at most 3 bytes per code unit, as out was sized */
+		k += (size_t)sprintf(out + k, "%s%s", k ? "\n" : "", part);
+		free(part);
+		i += n + 2;
 	}
 	while (k && out[k - 1] == '\n')
 		k--;
@@ -279,7 +242,7 @@ int hive_set_dword(struct hive *h, const char *key, const char *value, uint32_t 
 int hive_set_sz(struct hive *h, const char *key, const char *value, int64_t type, const char *s)
 {
 	size_t len;
-	char *d = reg_utf16le(s, &len);
+	uint8_t *d = utf8_to_utf16le(s, &len);
 	int r;
 
 	if (!d)
@@ -297,7 +260,8 @@ int hive_set_multi_sz(struct hive *h, const char *key, const char *value, const 
 
 	for (size_t i = 0; strs[i]; i++) {
 		size_t len;
-		char *d = reg_utf16le(strs[i], &len), *n;
+		uint8_t *d = utf8_to_utf16le(strs[i], &len);
+		char *n;
 
 		if (!d || !(n = realloc(all, total + len + 2))) {
 			free(d);

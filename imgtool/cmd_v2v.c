@@ -59,7 +59,6 @@ struct v2v_cli {
 	struct v2v_params p;
 	const char *output;       /* -o as given */
 	const char *report;
-	const char *libvirt_uri;  /* -oc */
 	bool network_given;
 	bool of_given;
 	enum output_format ofmt;
@@ -110,7 +109,7 @@ static int parse(int argc, char **argv, struct v2v_cli *a)
 		case O_IN_PLACE: a->p.in_place = true; break;
 		case O_VIRTIO_WIN: a->p.virtio_win = optarg; break;
 		case O_REPORT: a->report = optarg; break;
-		case O_OC: a->libvirt_uri = optarg; break;
+		case O_OC: a->p.libvirt_uri = optarg; break;
 		case O_OUTPUT:
 			if (cli_parse_output(optarg, &a->ofmt))
 				return cli_error("--output must be human or json"), -1;
@@ -146,9 +145,9 @@ static int check(int argc, char **argv, struct v2v_cli *a)
 		return cli_error("v2v: -o local|libvirt|qemu is required"), -1;
 	if (parse_output(a->output, &p->output))
 		return cli_error("-o must be local, libvirt or qemu, not '%s'", a->output), -1;
-	if (a->libvirt_uri && p->output != V2V_OUT_LIBVIRT)
+	if (p->libvirt_uri && p->output != V2V_OUT_LIBVIRT)
 		return cli_error("-oc (the libvirt URI) applies to -o libvirt only"), -1;
-	if (a->libvirt_uri && !*a->libvirt_uri)
+	if (p->libvirt_uri && !*p->libvirt_uri)
 		return cli_error("-oc: empty libvirt URI"), -1;
 	f = format_find(p->out_format);
 	if (!f || !f->create)
@@ -169,45 +168,6 @@ static int check(int argc, char **argv, struct v2v_cli *a)
 	return 0;
 }
 
-/* The guest's name as v2v_run will choose it, when it is cheap to know (-on, -i
- * disk, -i vmx; an OVA would be read whole): NULL otherwise.  Malloc'd. */
-static char *guest_name(const struct v2v_params *p)
-{
-	struct v2v_source s;
-	char *name = NULL;
-
-	if (p->out_name)
-		return strdup(p->out_name);
-	if (!strcmp(p->input, "disk") && !v2v_source_from_disk(p->src, p->src_format, &s)) {
-		name = s.name ? strdup(s.name) : NULL;
-		v2v_source_free(&s);
-	} else if (!strcmp(p->input, "vmx") && !v2v_source_from_vmx(p->src, &s)) {
-		name = s.name ? strdup(s.name) : NULL;
-		v2v_source_free(&s);
-	}
-	err_clear();   /* a bad source is reported by v2v_run, with its step */
-	return name;
-}
-
-/* -o libvirt: ask libvirt first (virt-v2v does too): an unreachable URI or a name
- * already defined fails in a second instead of after the whole conversion.  The
- * URI reaches every virsh run through virsh's own variable (the one -c overrides;
- * VIRSH_DEFAULT_CONNECT_URI would take precedence, so it goes). */
-static int libvirt_first(const struct v2v_cli *a)
-{
-	char *name;
-	int ret;
-
-	if (a->libvirt_uri) {
-		setenv("LIBVIRT_DEFAULT_URI", a->libvirt_uri, 1);
-		unsetenv("VIRSH_DEFAULT_CONNECT_URI");
-	}
-	name = guest_name(&a->p);
-	ret = v2v_libvirt_check(name);
-	free(name);
-	return ret;
-}
-
 int cmd_v2v(int argc, char **argv)
 {
 	struct v2v_cli a = {
@@ -222,7 +182,9 @@ int cmd_v2v(int argc, char **argv)
 		return ret > 0 ? 0 : 1;
 	if (check(argc, argv, &a))
 		return 1;
-	if (a.p.output == V2V_OUT_LIBVIRT && (ret = libvirt_first(&a))) {
+	/* virt-v2v asks libvirt first too: an unreachable URI or a name already
+	 * defined fails in a second instead of after the whole conversion */
+	if (a.p.output == V2V_OUT_LIBVIRT && (ret = v2v_libvirt_precheck(&a.p))) {
 		cli_report(ret, a.p.src);
 		return 1;
 	}

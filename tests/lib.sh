@@ -3,6 +3,7 @@
 # find_imgtool NAME BUILD_DIR: set IMGTOOL to the binary under test ($IMGTOOL_BIN if
 # set, else BUILD_DIR/imgtool), or report one failure and exit.
 # need_tools NAME TOOL...: each tool must be on PATH (make deps installs them).
+# ok, ko, check: PASS/FAIL lines for the suites made of test files (at the end).
 
 find_imgtool() {
 	local name=$1 build=$2 c
@@ -28,4 +29,15 @@ need_tools() {
 			exit 1
 		fi
 	done
+}
+
+# The suites made of test files (tests/run-files.sh counts their lines):
+# ok NAME / ko NAME print "PASS NAME" / "FAIL NAME"; check NAME COMMAND... runs the
+# command and prints PASS or FAIL for it.
+ok() { echo "PASS $*"; }
+ko() { echo "FAIL $*"; }
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else ko "$name"; fi
 }

@@ -16,9 +16,6 @@ need_tools test_launch_nbd qemu-img qemu-system-x86_64
 MARKER=IMGTOOL-GUEST-READY
 BOOT_TIMEOUT=${LAUNCHER_BOOT_TIMEOUT:-300}
 
-ok() { echo "PASS $*"; }
-ko() { echo "FAIL $*"; }
-
 dir=$(mktemp -d /var/tmp/imgtool-serve-launch.XXXXXX)
 cleanup() {
 	pkill -KILL -f -- "$dir/" 2>/dev/null

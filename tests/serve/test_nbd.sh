@@ -21,9 +21,6 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 find_imgtool test_nbd "$build"
 need_tools test_nbd qemu-img qemu-io qemu-nbd python3
 
-ok() { echo "PASS $*"; }
-ko() { echo "FAIL $*"; }
-
 dir=$(mktemp -d /var/tmp/imgtool-serve-test.XXXXXX)
 pids=()
 cleanup() {

@@ -16,6 +16,7 @@
 
 #include "common/err.h"
 #include "common/opts.h"
+#include "common/utf16.h"
 #include "common/util.h"
 #include "formats/format.h"
 
@@ -438,6 +439,32 @@ static void check_resolve(const char *image, const char *backing, const char *wa
 	free(got);
 }
 
+/* UTF-8 -> UTF-16LE -> UTF-8: ASCII, 2- and 3-byte sequences and a non-BMP code
+ * point (a surrogate pair); an invalid byte becomes '?'. */
+static void test_utf16_round_trip(void)
+{
+	const char *text = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";   /* a é € 😀 */
+	size_t len;
+	uint8_t *u = utf8_to_utf16le(text, &len);
+	char *back;
+
+	CU_ASSERT_EQUAL_FATAL(len, 12);   /* a, é, €, two surrogates, NUL */
+	CU_ASSERT_EQUAL(u[6], 0x3d);
+	CU_ASSERT_EQUAL(u[7], 0xd8);
+	CU_ASSERT_EQUAL(u[8], 0x00);
+	CU_ASSERT_EQUAL(u[9], 0xde);
+	back = utf16_to_utf8(u, len, false);
+	CU_ASSERT_STRING_EQUAL(back, text);
+	free(back);
+	free(u);
+	u = utf8_to_utf16le("x\xffy", &len);
+	CU_ASSERT_EQUAL(len, 8);
+	back = utf16_to_utf8(u, len, false);
+	CU_ASSERT_STRING_EQUAL(back, "x?y");
+	free(back);
+	free(u);
+}
+
 static void test_resolve_backing(void)
 {
 	/* relative names are relative to the image's folder, not the cwd */
@@ -475,6 +502,7 @@ static const struct test_def common_tests[] = {
 	{ "parse_size: decimals", test_parse_size_decimals },
 	{ "parse_size: garbage and overflow", test_parse_size_errors },
 	{ "format_size", test_format_size },
+	{ "utf16: UTF-8 round trip, surrogates, invalid bytes", test_utf16_round_trip },
 	{ "buffer_is_zero", test_buffer_is_zero },
 	{ "buffer_run_length", test_buffer_run_length },
 	{ "err: set, default, copy", test_err_basic },

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/utf16.h"
 #include "convert/v2v_windows.h"
 
 static void test_os_dir(void)
@@ -103,7 +104,7 @@ static void test_find_files(void)
 static void test_strings(void)
 {
 	size_t len;
-	char *d = reg_utf16le("SCSI miniport", &len), *s, buf[128];
+	char *d = (char *)utf8_to_utf16le("SCSI miniport", &len), *s, buf[128];
 
 	CU_ASSERT_EQUAL(len, 28);
 	CU_ASSERT_EQUAL(memcmp(d, "S\0C\0S\0I\0 \0", 10), 0);
@@ -115,7 +116,7 @@ static void test_strings(void)
 	reg_format(REG_T_EXPAND_SZ, d, len, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "expand:\"SCSI miniport\"");
 	free(d);
-	d = reg_utf16le("\xc3\xa9t\xc3\xa9", &len);          /* UTF-8 "été" */
+	d = (char *)utf8_to_utf16le("\xc3\xa9t\xc3\xa9", &len);          /* UTF-8 "été" */
 	CU_ASSERT_EQUAL(len, 8);
 	CU_ASSERT_EQUAL((unsigned char)d[0], 0xe9);
 	s = reg_utf8(d, len);

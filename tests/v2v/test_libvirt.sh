@@ -15,14 +15,12 @@
 set -u
 build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib.sh"
 case $build in /*) ;; *) build=$top/$build ;; esac
 if [ -z "${IMGTOOL_SRV_NS:-}" ]; then
 	exec env SERVERS=libvirt timeout -k 20 600 "$top/tests/servers/with-servers.sh" bash "$0" "$build"
 fi
 IMGTOOL=$build/imgtool
-
-ok() { echo "PASS $*"; }
-ko() { echo "FAIL $*"; }
 
 dir=$(mktemp -d /var/tmp/imgtool-libvirt-test.XXXXXX)
 trap 'rm -rf "$dir"' EXIT

@@ -8,18 +8,11 @@
 set -u
 build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib.sh"
 case $build in /*) ;; *) build=$top/$build ;; esac
 IMGTOOL=$build/imgtool
 MARKER=IMGTOOL-GUEST-READY
 BOOT_TIMEOUT=${V2V_BOOT_TIMEOUT:-900}
-
-ok() { echo "PASS $*"; }
-ko() { echo "FAIL $*"; }
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else ko "$name"; fi
-}
 
 dir=$(mktemp -d /var/tmp/imgtool-p2v-test.XXXXXX)
 loop=

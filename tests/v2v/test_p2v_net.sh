@@ -14,6 +14,7 @@
 set -u
 build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib.sh"
 case $build in /*) ;; *) build=$top/$build ;; esac
 if [ -z "${IMGTOOL_SRV_NS:-}" ]; then
 	# LUN 1 sized for the fixture's 2 GiB disk (sparse: only the data is stored)
@@ -25,14 +26,6 @@ MARKER=IMGTOOL-GUEST-READY
 BOOT_TIMEOUT=${V2V_BOOT_TIMEOUT:-900}
 NAME=disk1-lun1                     # v2v's name for .../iqn.2026-01.test:disk1/1
 SRC=iscsi://127.0.0.1/iqn.2026-01.test:disk1/1
-
-ok() { echo "PASS $*"; }
-ko() { echo "FAIL $*"; }
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else ko "$name"; fi
-}
 
 dir=$(mktemp -d /var/tmp/imgtool-p2v-net-test.XXXXXX)
 trap 'rm -rf "$dir"' EXIT

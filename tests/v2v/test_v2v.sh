@@ -21,20 +21,13 @@
 set -u
 build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib.sh"
 case $build in /*) ;; *) build=$top/$build ;; esac
 IMGTOOL=$build/imgtool
 MARKER=IMGTOOL-GUEST-READY
 GAVE_UP="Dropping to a shell"
 BOOT_TIMEOUT=${V2V_BOOT_TIMEOUT:-900}
 export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
-
-ok() { echo "PASS $*"; }
-ko() { echo "FAIL $*"; }
-check() { # name command...
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else ko "$name"; fi
-}
 
 dir=$(mktemp -d /var/tmp/imgtool-v2v-test.XXXXXX)
 pids=()

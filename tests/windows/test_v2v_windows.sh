@@ -21,18 +21,11 @@
 set -u
 build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib.sh"
 case $build in /*) ;; *) build=$top/$build ;; esac
 IMGTOOL=$build/imgtool
 MARKER=IMGTOOL-PHONY-VIRTIO-WIN
 export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
-
-ok() { echo "PASS $*"; }
-ko() { echo "FAIL $*"; }
-check() { # name command...
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else ko "$name"; fi
-}
 
 for tool in guestfish hivexregedit qemu-img virt-xml-validate python3; do
 	command -v "$tool" >/dev/null || { ko "windows: $tool missing (make deps)"; exit 1; }
