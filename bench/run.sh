@@ -51,8 +51,11 @@ qemu-img convert -f raw -O qcow2 -c "$T/src.raw" "$T/src-zlib.qcow2" || exit 1
 qemu-img convert -f raw -O vmdk "$T/src.raw" "$T/src.vmdk" || exit 1
 qemu-img convert -f raw -O vpc "$T/src.raw" "$T/src.vhd" || exit 1
 qemu-img convert -f raw -O vhdx "$T/src.raw" "$T/src.vhdx" || exit 1
-# warm the page cache once; both tools then read the same cached source
+# warm the page cache once; both tools then read the same cached source.  sync:
+# the sources just written are still being written back, which would slow
+# whichever case runs first (raw->qcow2)
 cat "$T/src.raw" "$T/src.qcow2" >/dev/null
+sync
 
 median() {
 	sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
