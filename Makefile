@@ -58,7 +58,7 @@ endif
 
 # v2v -i ova parses the OVF with libxml2 and checks the manifest's SHA sums with
 # libcrypto; without them -i ova is refused with a message.  Both are dlopen()ed
-# by convert/ova_dl.c: linked, they add ICU and libstdc++ to every command.
+# by v2v/input/ova_dl.c: linked, they add ICU and libstdc++ to every command.
 ifeq ($(shell $(PKG_CONFIG) --exists libxml-2.0 libcrypto && echo 1),1)
 FEATURE_CFLAGS += -DHAVE_OVA=1 $(shell $(PKG_CONFIG) --cflags libxml-2.0 libcrypto)
 DL_LIBS := -ldl
@@ -93,7 +93,7 @@ $(info imgtool: librbd not found (apt-get install librbd-dev): building without 
 endif
 
 # inspect, customize and sysprep need libguestfs (and libcrypt for password hashes).
-# libguestfs is dlopen()ed by convert/guest_dl.c: linked, it would load libvirt,
+# libguestfs is dlopen()ed by guest/guest_dl.c: linked, it would load libvirt,
 # glib, ICU... (~50 libraries, ~60 ms) into every command.
 ifeq ($(shell $(PKG_CONFIG) --exists libguestfs && echo 1),1)
 FEATURE_CFLAGS += -DHAVE_LIBGUESTFS=1 $(shell $(PKG_CONFIG) --cflags libguestfs)
@@ -125,7 +125,7 @@ LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
 LIBS_ALL := $(PKG_LIBS) $(GUESTFS_LIBS) $(DL_LIBS) -lm
 
 LIB_SRCS := $(wildcard common/*.c backends/*.c backends/*/*.c formats/*.c formats/*/*.c \
-	convert/*.c launcher/*.c serve/*.c)
+	convert/*.c guest/*.c v2v/*.c v2v/*/*.c launcher/*.c serve/*.c)
 CLI_SRCS := $(wildcard imgtool/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOL_SRCS := $(wildcard tests/bad-input/*.c tests/crash/*.c bench/*.c)

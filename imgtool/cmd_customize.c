@@ -1,6 +1,6 @@
 /*
  * cmd_customize.c - `imgtool customize`: edit a guest image offline
- * (convert/customize.c).  Every operation is checked before the appliance is
+ * (guest/customize.c).  Every operation is checked before the appliance is
  * launched, then they run in the order given on one libguestfs handle.  The image
  * is modified in place; --dry-run works on a throw-away overlay.  The appliance
  * gets a network when an operation runs programs in the guest (--install,
@@ -8,7 +8,7 @@
  */
 #include "cli.h"
 #include "../common/err.h"
-#include "../convert/customize.h"
+#include "guest/customize.h"
 
 #include <errno.h>
 #include <getopt.h>

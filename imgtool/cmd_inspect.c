@@ -1,11 +1,11 @@
 /*
  * cmd_inspect.c - `imgtool inspect`: what operating system an image holds and what
- * a conversion to KVM would meet (convert/inspect.c).  The image is only ever
+ * a conversion to KVM would meet (guest/inspect.c).  The image is only ever
  * opened read-only.
  */
 #include "cli.h"
 #include "../common/err.h"
-#include "../convert/inspect.h"
+#include "guest/inspect.h"
 
 #include <getopt.h>
 #include <json-c/json.h>

@@ -1,12 +1,12 @@
 /*
  * cmd_sysprep.c - `imgtool sysprep`: turn a guest image into a template by
- * removing what identifies one machine (convert/sysprep.c).  It modifies the image
+ * removing what identifies one machine (guest/sysprep.c).  It modifies the image
  * it is given, in place; --dry-run runs the same operations on a throw-away
  * overlay so that the image is not changed.
  */
 #include "cli.h"
 #include "../common/err.h"
-#include "../convert/sysprep.h"
+#include "guest/sysprep.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -1,13 +1,13 @@
 /*
  * cmd_v2v.c - `imgtool v2v`: convert a guest from VMware/Hyper-V/VirtualBox (or a
- * physical disk, P2V) to run on KVM (convert/v2v.h does the work).  This file
+ * physical disk, P2V) to run on KVM (v2v/v2v.h does the work).  This file
  * parses virt-v2v's option spelling (-i, -o, -of, -os, -on: multi-letter options
  * with one dash, hence getopt_long_only) and checks every argument before anything
  * is copied, so that a bad command line fails at once with one clear line.
  */
 #include "cli.h"
 #include "../common/err.h"
-#include "../convert/v2v.h"
+#include "v2v/v2v.h"
 #include "../formats/format.h"
 #include "../launcher/launch.h"
 

@@ -1,6 +1,6 @@
 /*
  * test_guest_ops.c - CUnit tests for the pure parts of customize and sysprep
- * (convert/customize.h, convert/sysprep.h): option value parsing, the
+ * (guest/customize.h, guest/sysprep.h): option value parsing, the
  * --operations list, and password hashing with crypt(3).  The parts that need a
  * guest are tested by tests/guest/run.sh on the fixture guest.
  */
@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "convert/customize.h"
-#include "convert/sysprep.h"
+#include "guest/customize.h"
+#include "guest/sysprep.h"
 
 static void test_parse_split(void)
 {

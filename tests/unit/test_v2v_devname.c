@@ -1,6 +1,6 @@
 /*
  * test_v2v_devname.c - CUnit tests for the pure text work of v2v
- * (convert/v2v_devname.c: which device names a conversion rewrites, and where)
+ * (v2v/linux/devname.c: which device names a conversion rewrites, and where)
  * and the growable string it builds with (common/strbuf.h).  The conversion of a
  * real guest is tested by tests/v2v/ on the fixture.
  */
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "common/strbuf.h"
-#include "convert/v2v.h"
+#include "v2v/v2v.h"
 
 static void test_parse(void)
 {

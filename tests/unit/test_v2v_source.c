@@ -31,9 +31,9 @@
 #include "backends/slice/slice.h"
 #include "common/err.h"
 #include "common/util.h"
-#include "convert/v2v_ovf.h"
-#include "convert/v2v_source.h"
-#include "convert/v2v_tar.h"
+#include "v2v/input/ovf.h"
+#include "v2v/input/input.h"
+#include "v2v/input/tar.h"
 #include "formats/format.h"
 
 static char tmpdir[] = "/tmp/test_v2v_source.XXXXXX";

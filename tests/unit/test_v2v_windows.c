@@ -1,7 +1,7 @@
 /*
  * test_v2v_windows.c - CUnit tests for the pure parts of the Windows conversion
- * (convert/v2v_windows_drivers.c: which virtio-win folder serves which Windows,
- * which files of a tree are picked; convert/v2v_windows_registry.c: registry
+ * (v2v/windows/drivers.c: which virtio-win folder serves which Windows,
+ * which files of a tree are picked; v2v/windows/registry.c: registry
  * strings and the notation changes are reported in; the VMware Tools uninstall
  * command).  The conversion itself is tested by tests/v2v/test_windows.sh.
  */
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "common/utf16.h"
-#include "convert/v2v_windows.h"
+#include "v2v/windows/windows.h"
 
 static void test_os_dir(void)
 {

@@ -1,0 +1,329 @@
+/*
+ * v2v.c - the steps of `imgtool v2v` in order: read the source (v2v_source.h),
+ * copy each disk with the copy engine into DIR/NAME-sdX.FMT (the source is only
+ * ever opened read-only), open all the copies on one libguestfs appliance (one
+ * launch: each costs 20-90 s under TCG), convert the guest, shut the appliance
+ * down (the flush that makes the disks consistent), write the outputs.
+ *
+ * Any failed step fails the conversion with the step's name, and the disks it
+ * created are removed: a half-converted guest is never left looking finished.
+ * --in-place skips the copy and converts the given disks themselves.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/opts.h"
+#include "formats/format.h"
+#include "convert/copy.h"
+#include "guest/guest.h"
+#include "v2v/v2v.h"
+
+struct run {
+	const struct v2v_params *p;
+	struct v2v_report *r;
+	struct v2v_source src;
+	const char *name;
+	char **disks;             /* the disks converted (copies, or the sources in place) */
+	char **formats;
+	int created;              /* copies created so far (removed on failure) */
+	bool uefi;
+	bool windows;             /* a Windows guest (v2v_windows.c), else Linux */
+	bool rtc_localtime;
+};
+
+static int read_source(struct run *u)
+{
+	const struct v2v_params *p = u->p;
+	int r;
+
+	if (!strcmp(p->input, "vmx"))
+		r = v2v_source_from_vmx(p->src, &u->src);
+	else if (!strcmp(p->input, "ova"))
+		r = v2v_source_from_ova(p->src, &u->src);
+	else
+		r = v2v_source_from_disk(p->src, p->src_format, &u->src);
+	if (r)
+		return r;
+	if (u->src.nb_disks < 1)
+		return err_set(-EINVAL, p->src, "the source has no disks");
+	if (u->src.nb_disks > 26)
+		return err_set(-EINVAL, p->src, "%d disks: at most 26 are converted", u->src.nb_disks);
+	u->name = p->out_name ? p->out_name : u->src.name;
+	if (!u->name || !*u->name || strchr(u->name, '/'))
+		return err_set(-EINVAL, p->src, "cannot name the guest from the source: give -on NAME");
+	u->disks = calloc((size_t)u->src.nb_disks, sizeof(char *));
+	u->formats = calloc((size_t)u->src.nb_disks, sizeof(char *));
+	return u->disks && u->formats ? 0 : -ENOMEM;
+}
+
+/* Copy source disk i to DIR/NAME-sdX.FMT. */
+static int copy_disk(struct run *u, int i, char *detail, size_t dlen)
+{
+	const struct v2v_params *p = u->p;
+	struct image *src = NULL, *dst = NULL;
+	struct opts o = { 0 };
+	struct copy_params cp = { 0 };
+	struct stat st;
+	char path[PATH_MAX], sz[32];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s-sd%c.%s", p->out_dir, u->name, 'a' + i, p->out_format);
+	if (!stat(path, &st))
+		return err_set(-EEXIST, path, "already exists (remove it or choose another -os/-on)");
+	r = v2v_disk_open(&u->src.disks[i], &src);
+	if (r)
+		return r;
+	r = image_create(path, p->out_format, src->size, &o);
+	if (!r) {
+		u->disks[i] = strdup(path);
+		u->created = i + 1;
+		r = u->disks[i] ? image_open(path, p->out_format, IMG_RDWR, &dst) : -ENOMEM;
+	}
+	if (!r) {
+		cp.src = &src;
+		cp.nb_src = 1;
+		cp.dst = dst;
+		cp.min_sparse = COPY_DEFAULT_SPARSE;
+		cp.target_zeroed = dst->zero_init;
+		r = copy_run(&cp);
+	}
+	format_size(src->size, sz, sizeof(sz));
+	snprintf(detail, dlen, "%s (%s) -> %s", src->filename, sz, path);
+	if (dst)
+		image_close(dst);
+	image_close(src);
+	opts_free(&o);
+	if (!r && !(u->formats[i] = strdup(p->out_format)))
+		r = -ENOMEM;
+	return r;
+}
+
+/* --in-place: the source disks themselves, each with its (probed) format. */
+static int take_in_place(struct run *u)
+{
+	for (int i = 0; i < u->src.nb_disks; i++) {
+		const struct v2v_disk *d = &u->src.disks[i];
+		struct image *img;
+		int r;
+
+		if (d->offset || d->length)
+			return err_set(-ENOTSUP, d->path, "--in-place cannot convert a disk inside an archive");
+		r = v2v_disk_open(d, &img);
+		if (r)
+			return r;
+		u->formats[i] = strdup(img->ops->name);
+		image_close(img);
+		u->disks[i] = strdup(d->path);
+		if (!u->disks[i] || !u->formats[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static struct json_object *str_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+#ifdef HAVE_LIBGUESTFS
+/* What the guest is, for the report and the dispatch; refuses what is not handled. */
+static int describe_guest(struct run *u, struct guest *gu, char *detail, size_t dlen)
+{
+	guestfs_h *g = guest_h(gu);
+	char *type = guestfs_inspect_get_type(g, gu->root);
+	char *distro = guestfs_inspect_get_distro(g, gu->root);
+	char *product = guestfs_inspect_get_product_name(g, gu->root);
+	char *arch = guestfs_inspect_get_arch(g, gu->root);
+	struct json_object *o = json_object_new_object();
+	int r = 0;
+
+	json_object_object_add(o, "type", str_or_null(type));
+	json_object_object_add(o, "distro", str_or_null(distro));
+	json_object_object_add(o, "product", str_or_null(product));
+	json_object_object_add(o, "arch", str_or_null(arch));
+	json_object_object_add(o, "root", json_object_new_string(gu->root));
+	u->uefi = u->src.firmware == V2V_FW_UEFI ||
+		  (u->src.firmware == V2V_FW_UNKNOWN && guest_is_dir(gu, "/boot/efi/EFI"));
+	json_object_object_add(o, "firmware", json_object_new_string(u->uefi ? "uefi" : "bios"));
+	v2v_report_set(u->r, "guest", o);
+	snprintf(detail, dlen, "%s (%s, %s), root %s, %s", product ? product : "?",
+		 type ? type : "?", arch ? arch : "?", gu->root, u->uefi ? "UEFI" : "BIOS");
+	u->windows = type && !strcmp(type, "windows");
+	if (u->windows && !u->p->virtio_win) {
+		r = err_set(-ENOTSUP, u->p->src, "a Windows guest needs the virtio-win drivers "
+			    "(viostor, vioscsi, netkvm) to boot on KVM: give --virtio-win DIR "
+			    "(the content of the virtio-win ISO); nothing was converted");
+	} else if (!u->windows && (!type || strcmp(type, "linux"))) {
+		r = err_set(-ENOTSUP, u->p->src, "guest type '%s' cannot be converted (Linux and "
+			    "Windows only)", type ? type : "unknown");
+	} else if (arch && strcmp(arch, "x86_64") && strcmp(arch, "i386")) {
+		r = err_set(-ENOTSUP, u->p->src, "guest architecture %s cannot run on x86_64 KVM", arch);
+	}
+	free(type);
+	free(distro);
+	free(product);
+	free(arch);
+	return r;
+}
+#endif
+
+static int convert_guest(struct run *u)
+{
+#ifdef HAVE_LIBGUESTFS
+	struct v2v_linux_opts lo = {
+		.bus = u->p->bus,
+		.nb_nics = u->src.nb_nics > 0 ? u->src.nb_nics : 1,
+		.nb_disks = u->src.nb_disks,
+	};
+	struct v2v_windows_opts wo = { .bus = u->p->bus, .virtio_win = u->p->virtio_win };
+	struct guest *gu = NULL;
+	char detail[512] = "";
+	int r, c;
+
+	v2v_step_begin(u->r, "inspect");
+	r = guest_open_disks(u->src.nb_disks, (const char *const *)u->disks,
+			     (const char *const *)u->formats, GUEST_WRITE, &gu);
+	if (!r)
+		r = describe_guest(u, gu, detail, sizeof(detail));
+	v2v_step_end(u->r, r, "%s", detail);
+	if (!r)
+		r = u->windows ? v2v_convert_windows(gu, &wo, u->r, &u->rtc_localtime)
+			       : v2v_convert_linux(gu, &lo, u->r);
+	v2v_step_begin(u->r, "close");
+	c = guest_close(gu);
+	v2v_step_end(u->r, r ? 0 : c, "disks flushed");
+	return r ? r : c;
+#else
+	return err_set(-ENOTSUP, u->p->src, "imgtool was built without libguestfs "
+		       "(apt-get install libguestfs-dev, then rebuild)");
+#endif
+}
+
+static struct v2v_target target_of(const struct run *u)
+{
+	return (struct v2v_target){
+		.disks = u->disks, .nb_disks = u->src.nb_disks, .format = u->formats[0],
+		.name = u->name, .dir = u->p->out_dir, .bus = u->p->bus,
+		.memory_mib = u->src.memory_mib, .vcpus = u->src.vcpus, .uefi = u->uefi,
+		.rtc_localtime = u->rtc_localtime, .src = &u->src,
+	};
+}
+
+static int write_outputs(struct run *u)
+{
+	struct v2v_target t = target_of(u);
+	int r;
+
+	v2v_step_begin(u->r, "output");
+	r = v2v_write_outputs(&t, u->p->output, u->r);
+	v2v_step_end(u->r, r, "%s/%s.%s", u->p->out_dir, u->name,
+		     u->p->output == V2V_OUT_QEMU ? "sh" : "xml");
+	return r;
+}
+
+static int define_domain(struct run *u)
+{
+	struct v2v_target t = target_of(u);
+	int r;
+
+	v2v_step_begin(u->r, "define");
+	r = v2v_libvirt_define(&t, u->p->libvirt_uri, u->r);
+	v2v_step_end(u->r, r, "libvirt domain %s at %s", u->name,
+		     u->p->libvirt_uri ? u->p->libvirt_uri : "virsh's default URI");
+	return r;
+}
+
+static void record_disks(struct run *u)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (int i = 0; i < u->src.nb_disks; i++) {
+		struct json_object *d = json_object_new_object();
+
+		json_object_object_add(d, "source", json_object_new_string(u->src.disks[i].path));
+		json_object_object_add(d, "output", str_or_null(u->disks[i]));
+		json_object_object_add(d, "format", str_or_null(u->formats[i]));
+		json_object_array_add(a, d);
+	}
+	v2v_report_set(u->r, "disks", a);
+}
+
+int v2v_run(const struct v2v_params *p, struct v2v_report *r)
+{
+	struct run u = { .p = p, .r = r };
+	char detail[PATH_MAX + 128];
+	bool keep = false;
+	int ret;
+
+	v2v_step_begin(r, "source");
+	ret = read_source(&u);
+	v2v_step_end(r, ret, "-i %s %s: %d disk%s, guest %s", p->input, p->src, u.src.nb_disks,
+		     u.src.nb_disks == 1 ? "" : "s", u.name ? u.name : "?");
+	if (ret)
+		goto out;
+	v2v_report_set(r, "name", json_object_new_string(u.name));
+	v2v_report_set(r, "source", json_object_new_string(p->src));
+	if (p->in_place) {
+		v2v_step_begin(r, "in place");
+		ret = take_in_place(&u);
+		v2v_step_end(r, ret, "converting the source disks themselves");
+	}
+	for (int i = 0; !ret && !p->in_place && i < u.src.nb_disks; i++) {
+		char step[32];
+
+		snprintf(step, sizeof(step), "copy sd%c", 'a' + i);
+		v2v_step_begin(r, step);
+		detail[0] = '\0';
+		ret = copy_disk(&u, i, detail, sizeof(detail));
+		v2v_step_end(r, ret, "%s", detail);
+	}
+	if (!ret)
+		ret = convert_guest(&u);
+	if (!ret && p->out_dir)
+		ret = write_outputs(&u);
+	if (!ret && p->output == V2V_OUT_LIBVIRT) {
+		ret = define_domain(&u);
+		keep = ret != 0;   /* converted and described: only the define is left to do */
+	}
+	record_disks(&u);
+	/* a failed conversion leaves no converted-looking disks behind */
+	if (ret && !p->in_place && !keep)
+		for (int i = 0; i < u.created; i++)
+			if (u.disks[i])
+				unlink(u.disks[i]);
+out:
+	for (int i = 0; u.disks && i < u.src.nb_disks; i++) {
+		free(u.disks[i]);
+		free(u.formats[i]);
+	}
+	free(u.disks);
+	free(u.formats);
+	v2v_source_free(&u.src);
+	return ret;
+}
+
+int v2v_libvirt_precheck(const struct v2v_params *p)
+{
+	struct v2v_source s = { 0 };
+	int r = -1;
+
+	if (p->out_name)
+		return v2v_libvirt_check(p->libvirt_uri, p->out_name);
+	if (!strcmp(p->input, "disk"))
+		r = v2v_source_from_disk(p->src, p->src_format, &s);
+	else if (!strcmp(p->input, "vmx"))
+		r = v2v_source_from_vmx(p->src, &s);
+	err_clear();   /* a bad source is reported by v2v_run, with its step */
+	if (r)
+		return v2v_libvirt_check(p->libvirt_uri, NULL);
+	r = v2v_libvirt_check(p->libvirt_uri, s.name);
+	v2v_source_free(&s);
+	return r;
+}

@@ -1,0 +1,123 @@
+/*
+ * v2v.h - `imgtool v2v`: move a guest from VMware/Hyper-V/VirtualBox (or a physical
+ * disk) to KVM.  The source (v2v_source.h) is copied with the copy engine into the
+ * target format, the copy is converted through libguestfs (v2v_linux.c: device
+ * names, bootloader, initramfs, agents, network) and the outputs are written
+ * (v2v_output.c: libvirt XML, virsh define, an `imgtool launch` script).  Every
+ * change is recorded with its before and after (v2v_report.c) so that nothing is
+ * changed silently; any failed step fails the whole conversion, naming the step.
+ *
+ * Files: v2v.c (the steps in order), v2v_linux.c (the Linux guest), v2v_devname.c
+ * (device-name rewriting, pure), v2v_windows*.c (the Windows guest: virtio-win
+ * drivers, registry, first boot), v2v_output.c, v2v_report.c.
+ */
+#ifndef IMGTOOL_V2V_H
+#define IMGTOOL_V2V_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "v2v/input/input.h"
+
+struct json_object;
+struct guest;
+
+enum v2v_output { V2V_OUT_LOCAL, V2V_OUT_LIBVIRT, V2V_OUT_QEMU };
+enum v2v_bus { V2V_BUS_VIRTIO, V2V_BUS_VIRTIO_SCSI };
+
+struct v2v_params {
+	const char *input;        /* "disk", "vmx", "ova" */
+	const char *src;
+	const char *src_format;   /* -f; NULL: probed */
+	enum v2v_output output;
+	const char *out_format;   /* -of, default qcow2 */
+	const char *out_dir;      /* -os */
+	const char *out_name;     /* -on; NULL: the source's name */
+	enum v2v_bus bus;
+	bool in_place;
+	const char *virtio_win;   /* --virtio-win DIR; NULL: none */
+	const char *libvirt_uri;  /* -oc, for -o libvirt; NULL: virsh's default */
+	bool quiet;               /* no per-step lines */
+	bool json;                /* steps are not printed (the report goes to stdout) */
+};
+
+/* ---- v2v_report.c: the record of what was done ---- */
+struct v2v_report;
+
+struct v2v_report *v2v_report_new(void);
+void v2v_report_free(struct v2v_report *r);
+/* Start / end a named step; v2v_step_end prints one line unless quiet. */
+void v2v_step_begin(struct v2v_report *r, const char *name);
+void v2v_step_end(struct v2v_report *r, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* One change made: in file, what, with the text before and after (NULL: none). */
+void v2v_change(struct v2v_report *r, const char *file, const char *what,
+		const char *before, const char *after);
+void v2v_warn(struct v2v_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Free-form facts (guest OS, outputs...). */
+void v2v_report_set(struct v2v_report *r, const char *key, struct json_object *value);
+void v2v_report_set_quiet(struct v2v_report *r, bool quiet);
+size_t v2v_report_nb_changes(const struct v2v_report *r);
+/* The report as JSON (with "result": ok or the error message). */
+int v2v_report_write(struct v2v_report *r, const char *path, int ret);
+void v2v_report_print_json(struct v2v_report *r, int ret);
+
+/* ---- v2v_devname.c: device names (pure, unit-testable) ---- */
+/* Map a guest device name ("/dev/sda1", "/dev/xvdb", "/dev/hda2") to the index of
+ * its disk (0 = a) and its partition (0 = whole disk); -1 when not such a name. */
+int v2v_devname_parse(const char *name, int *disk, int *part);
+/* Rewrite every old-style device name in text with map(disk, part) (which returns a
+ * malloc'd replacement or NULL to keep the name).  *out is malloc'd; *count is the
+ * number of names replaced. */
+int v2v_devname_rewrite(const char *text, char *(*map)(void *arg, const char *name, int disk, int part),
+			void *arg, char **out, int *count);
+
+/* ---- v2v_linux.c ---- */
+struct v2v_linux_opts {
+	enum v2v_bus bus;
+	int nb_nics;              /* NICs the target gets (>= 1) */
+	int nb_disks;             /* disks attached, in the guest's order */
+};
+int v2v_convert_linux(struct guest *gu, const struct v2v_linux_opts *o, struct v2v_report *r);
+
+/* ---- v2v_windows.c (v2v_windows.h: the files it is split into) ---- */
+struct v2v_windows_opts {
+	enum v2v_bus bus;         /* viostor (virtio) or vioscsi (virtio-scsi) */
+	const char *virtio_win;   /* the virtio-win tree (a directory) */
+};
+/* Everything needed is checked before the guest is changed (a refusal names what is
+ * missing); *rtc_localtime: the guest keeps the RTC in local time (no
+ * RealTimeIsUniversal), so its domain wants <clock offset='localtime'/>. */
+int v2v_convert_windows(struct guest *gu, const struct v2v_windows_opts *o,
+			struct v2v_report *r, bool *rtc_localtime);
+
+/* ---- v2v_output.c ---- */
+struct v2v_target {
+	char **disks;             /* the converted disks (paths) */
+	int nb_disks;
+	const char *format;
+	const char *name;
+	const char *dir;
+	enum v2v_bus bus;
+	uint64_t memory_mib;
+	int vcpus;
+	bool uefi;
+	bool rtc_localtime;       /* Windows: the RTC keeps local time */
+	const struct v2v_source *src;
+};
+/* Write DIR/NAME.xml (-o local, -o libvirt) or DIR/NAME.sh (-o qemu). */
+int v2v_write_outputs(const struct v2v_target *t, enum v2v_output out, struct v2v_report *r);
+/* -o libvirt: `virsh define` DIR/NAME.xml at uri (NULL: virsh's default). */
+int v2v_libvirt_define(const struct v2v_target *t, const char *uri, struct v2v_report *r);
+/* -o libvirt, before anything is copied: the libvirt at uri answers, and no domain
+ * is named name there (NULL: skip that). */
+int v2v_libvirt_check(const char *uri, const char *name);
+
+/* ---- v2v.c ---- */
+int v2v_run(const struct v2v_params *p, struct v2v_report *r);
+/* -o libvirt, before v2v_run: v2v_libvirt_check with the name v2v_run will give the
+ * guest, where that is known without reading the disks (-on, -i disk, -i vmx; an
+ * OVA's name is then checked only by the define at the end). */
+int v2v_libvirt_precheck(const struct v2v_params *p);
+
+#endif
