@@ -12,6 +12,8 @@
  *   qcow2_read.c     the read path (normal, zero, unallocated->backing, compressed)
  *   qcow2_compress.c compress/decompress one cluster (deflate raw wbits -12, zstd)
  *   qcow2_snapshot_table.c  read (and write) the internal snapshot table
+ *   qcow2_snapshot.c internal snapshots: create, list, apply, delete, and the
+ *                    read-only view of one snapshot (convert -l)
  *   qcow2_info.c     `info` format-specific data
  *   qcow2_refcount.c refcount get/update, cluster allocation, growing the refcount
  *                    table
@@ -20,6 +22,9 @@
  *   qcow2_create.c   create with all options and preallocation
  *   qcow2_resize.c   resize (grow, shrink)
  *   qcow2_measure.c  measure
+ *   qcow2_amend.c    amend -o (compat, lazy_refcounts)
+ *   qcow2_backing.c  change the recorded backing file (rebase, convert -B) and
+ *                    empty an overlay after commit
  *   qcow2_check.c    check and repair (leaks, refcount errors, COPIED flags,
  *                    overlaps, offsets past EOF); dirty-image repair on open
  *
