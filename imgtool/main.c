@@ -21,6 +21,8 @@ static const struct command commands[] = {
 	  "amend [-f fmt] [-q] -o options filename" },
 	{ "check", cmd_check,
 	  "check [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-T src_cache] [-U] filename" },
+	{ "checksum", cmd_checksum,
+	  "checksum [-f fmt] [-T src_cache] [-m num_workers] [-p] [-U] [--output=ofmt] filename [filename2 [...]]" },
 	{ "commit", cmd_commit,
 	  "commit [-q] [-f fmt] [-t cache] [-b base] [-d] [-p] filename" },
 	{ "compare", cmd_compare,
