@@ -10,14 +10,17 @@
  * bounds the memory: each owns exactly one buffer.
  */
 #include "copy.h"
+#include "ratelimit.h"
 #include "../common/err.h"
 #include "../common/util.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ZERO_TASK_MAX (1ULL << 30)   /* bounds a zero write so progress moves */
 
@@ -49,6 +52,13 @@ struct copy_state {
 	bool st_skip;             /* the cached run is not copied (above_depth) */
 	int error;
 	char errmsg[ERR_MSG_MAX];
+	/* checkpoints: the task each worker has in hand (UINT64_MAX: none) */
+	int nb_slots;
+	uint64_t inflight[COPY_MAX_WORKERS];
+	uint64_t ckpt_done;       /* the last offset passed to checkpoint() */
+	double ckpt_time;
+	bool ckpt_running;
+	_Atomic uint64_t bytes_read, bytes_written;
 };
 
 void copy_run_workers(int requested, uint64_t total, void *(*fn)(void *), void *arg)
@@ -237,11 +247,12 @@ static int next_compressed(struct copy_state *s, struct task *t)
 	return 0;
 }
 
-static void next_task(struct copy_state *s, struct task *t)
+static void next_task(struct copy_state *s, int slot, struct task *t)
 {
 	int ret;
 
 	pthread_mutex_lock(&s->lock);
+	s->inflight[slot] = UINT64_MAX;
 	if (s->error) {
 		t->kind = TASK_NONE;
 		pthread_mutex_unlock(&s->lock);
@@ -257,6 +268,8 @@ static void next_task(struct copy_state *s, struct task *t)
 		snprintf(s->errmsg, sizeof(s->errmsg), "%s", err_get());
 		t->kind = TASK_NONE;
 	}
+	if (t->kind != TASK_NONE)
+		s->inflight[slot] = t->off;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -343,6 +356,16 @@ static int write_zero_range(struct copy_state *s, uint64_t off, uint64_t len)
 	return image_write_zeroes(s->p->dst, s->p->dst_offset + off, len, IMG_ZERO_MAY_UNMAP);
 }
 
+/* image_write, counted for copy_stats. */
+static int write_data(struct copy_state *s, const uint8_t *buf, uint64_t toff, uint64_t len)
+{
+	int ret = image_write(s->p->dst, buf, toff, (size_t)len);
+
+	if (ret == 0)
+		s->bytes_written += len;
+	return ret;
+}
+
 /* Read the target's backing file at target offset toff (zeros past its end). */
 static int read_dst_backing(struct copy_state *s, uint8_t *buf, uint64_t toff, uint64_t len)
 {
@@ -397,8 +420,7 @@ static int write_vs_backing(struct copy_state *s, const uint8_t *buf, uint8_t *b
 			ret = image_write_zeroes(s->p->dst, toff + start, pos - start,
 						 IMG_ZERO_MAY_UNMAP);
 		else if (k == GRAN_DATA)
-			ret = image_write(s->p->dst, buf + start, toff + start,
-					  (size_t)(pos - start));
+			ret = write_data(s, buf + start, toff + start, pos - start);
 	}
 	return ret;
 }
@@ -418,13 +440,12 @@ static bool granule_is_zero(struct copy_state *s, const uint8_t *buf, uint64_t b
 /* Write a data chunk, turning zero granules into zero writes (or nothing). */
 static int write_sparse(struct copy_state *s, const uint8_t *buf, uint64_t off, uint64_t len)
 {
-	struct image *dst = s->p->dst;
 	uint64_t g = s->zero_gran;
 	uint64_t pos = 0;
 	int ret = 0;
 
 	if (!g)
-		return image_write(dst, buf, s->p->dst_offset + off, (size_t)len);
+		return write_data(s, buf, s->p->dst_offset + off, len);
 	while (pos < len && ret == 0) {
 		uint64_t start = pos;
 		uint64_t e = MIN(len, (off + pos) / g * g + g - off);
@@ -440,8 +461,8 @@ static int write_sparse(struct copy_state *s, const uint8_t *buf, uint64_t off, 
 		if (zero)
 			ret = write_zero_range(s, off + start, pos - start);
 		else
-			ret = image_write(dst, buf + start, s->p->dst_offset + off + start,
-					  (size_t)(pos - start));
+			ret = write_data(s, buf + start, s->p->dst_offset + off + start,
+					 pos - start);
 	}
 	return ret;
 }
@@ -480,11 +501,14 @@ static int run_task(struct copy_state *s, uint8_t *buf, uint8_t *bbuf, const str
 		return write_zero_range(s, t->off, t->len);
 	if (t->known_zero) {
 		memset(buf, 0, (size_t)t->len);
-		return image_write(s->p->dst, buf, s->p->dst_offset + t->off, (size_t)t->len);
+		return write_data(s, buf, s->p->dst_offset + t->off, t->len);
 	}
+	if (s->p->ratelimit)
+		ratelimit_wait(s->p->ratelimit, t->len);
 	ret = read_sources(s, buf, t->off, t->len);
 	if (ret < 0)
 		return ret;
+	s->bytes_read += t->len;
 	if (s->p->compress)
 		return write_compressed_chunk(s, buf, bbuf, t->off, t->len);
 	if (s->p->dst_backing)
@@ -492,11 +516,75 @@ static int run_task(struct copy_state *s, uint8_t *buf, uint8_t *bbuf, const str
 	return write_sparse(s, buf, t->off, t->len);
 }
 
+static double monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Everything below the lowest task still in hand (or below the dispatch point) is
+ * written (lock held). */
+static uint64_t done_below_locked(const struct copy_state *s)
+{
+	uint64_t done = s->pos;
+
+	for (int i = 0; i < s->nb_slots; i++)
+		done = MIN(done, s->inflight[i]);
+	return done;
+}
+
+/* Flush and report a checkpoint when one is due; one worker at a time, the others
+ * go on copying (only what was written before the flush began is claimed). */
+static int maybe_checkpoint(struct copy_state *s, int slot)
+{
+	const struct copy_params *p = s->p;
+	uint64_t every = p->checkpoint_bytes ? p->checkpoint_bytes : 1ULL << 30;
+	double secs = p->checkpoint_secs > 0 ? p->checkpoint_secs : 30;
+	uint64_t done;
+	int ret;
+
+	if (!p->checkpoint)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	s->inflight[slot] = UINT64_MAX;
+	done = done_below_locked(s);
+	if (s->ckpt_running || done <= s->ckpt_done ||
+	    (done - s->ckpt_done < every && monotonic_seconds() - s->ckpt_time < secs)) {
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	s->ckpt_running = true;
+	pthread_mutex_unlock(&s->lock);
+	ret = image_flush(p->dst);
+	if (ret == 0)
+		ret = p->checkpoint(p->checkpoint_opaque, done);
+	pthread_mutex_lock(&s->lock);
+	s->ckpt_running = false;
+	s->ckpt_done = done;
+	s->ckpt_time = monotonic_seconds();
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+static int take_slot(struct copy_state *s)
+{
+	int slot;
+
+	pthread_mutex_lock(&s->lock);
+	slot = s->nb_slots++;
+	s->inflight[slot] = UINT64_MAX;
+	pthread_mutex_unlock(&s->lock);
+	return slot;
+}
+
 static void *copy_worker(void *opaque)
 {
 	struct copy_state *s = opaque;
 	uint8_t *buf = backend_buf_alloc(COPY_BUF_SIZE);
 	uint8_t *bbuf = s->p->dst_backing ? backend_buf_alloc(COPY_BUF_SIZE) : NULL;
+	int slot = take_slot(s);
 	struct task t;
 	int ret;
 
@@ -507,17 +595,20 @@ static void *copy_worker(void *opaque)
 		return NULL;
 	}
 	for (;;) {
-		next_task(s, &t);
+		next_task(s, slot, &t);
 		if (t.kind == TASK_NONE)
 			break;
 		ret = run_task(s, buf, bbuf, &t);
+		if (ret == 0)
+			progress_add(s->p->progress, t.len);
+		if (ret == 0)
+			ret = maybe_checkpoint(s, slot);
 		if (ret < 0) {
-			err_set_default(ret, s->p->dst->filename, "copy failed at byte %llu",
+			err_set_default(ret, s->p->dst->filename, "copy failed at byte 0x%llx",
 					(unsigned long long)t.off);
 			record_error(s, ret);
 			break;
 		}
-		progress_add(s->p->progress, t.len);
 	}
 	free(buf);
 	free(bbuf);
@@ -549,6 +640,11 @@ static int copy_check_params(const struct copy_params *p, uint64_t total)
 			       "internal error: above_depth needs one uncompressed source");
 	if (p->min_sparse > COPY_MAX_SPARSE)
 		return err_set(-EINVAL, NULL, "sparse granularity too large");
+	if ((p->start || p->checkpoint) &&
+	    (p->compress || p->dst->whole_clusters || p->start % COPY_BUF_SIZE || p->start > total))
+		return err_set(-EINVAL, p->dst->filename,
+			       "internal error: this copy cannot start at 0x%llx or checkpoint",
+			       (unsigned long long)p->start);
 	return 0;
 }
 
@@ -591,15 +687,25 @@ int copy_run(const struct copy_params *p)
 	for (int i = 1; i < p->nb_src; i++)
 		s.base[i] = s.base[i - 1] + p->src[i - 1]->size;
 	setup_geometry(&s);
+	s.pos = s.ckpt_done = p->start;
+	s.ckpt_time = monotonic_seconds();
+	while (s.cur + 1 < p->nb_src && s.pos >= s.base[s.cur + 1])
+		s.cur++;
 	pthread_mutex_init(&s.lock, NULL);
 
-	copy_run_workers(p->workers, s.total, copy_worker, &s);
+	copy_run_workers(p->workers, s.total - s.pos, copy_worker, &s);
 
 	ret = s.error;
 	if (ret < 0)
 		err_copy(s.errmsg);
 	else
 		ret = image_flush(p->dst);
+	if (ret == 0 && p->checkpoint && s.total > s.ckpt_done)
+		ret = p->checkpoint(p->checkpoint_opaque, s.total);
+	if (p->stats) {
+		p->stats->bytes_read = s.bytes_read;
+		p->stats->bytes_written = s.bytes_written;
+	}
 	pthread_mutex_destroy(&s.lock);
 	free(s.base);
 	return ret;

@@ -43,6 +43,26 @@ struct copy_params {
 	 * target is left as it is.  Single source only. */
 	int above_depth;
 	struct progress *progress;/* may be NULL */
+
+	/* Resumable copies (the batch runner, migrate/): the target already holds
+	 * the sources' bytes below `start` (a multiple of COPY_BUF_SIZE), which are
+	 * neither read nor written again.  checkpoint(opaque, done), when set, is
+	 * called (from one worker at a time) with an offset below which every byte
+	 * is written and flushed to the target, at least every checkpoint_bytes
+	 * (0: 1 GiB) or checkpoint_secs (0: 30 s) of progress.  Not for compressed
+	 * or whole-cluster targets, whose clusters are not independent. */
+	uint64_t start;
+	int (*checkpoint)(void *opaque, uint64_t done);
+	void *checkpoint_opaque;
+	uint64_t checkpoint_bytes;
+	double checkpoint_secs;
+	struct ratelimit *ratelimit; /* a bandwidth budget shared by copies; may be NULL */
+	struct copy_stats *stats;    /* filled in when not NULL */
+};
+
+struct copy_stats {
+	uint64_t bytes_read;      /* data read from the sources */
+	uint64_t bytes_written;   /* data written to the target (zero writes excluded) */
 };
 
 /* Default number of workers (max(cpu_count(), 4), at most COPY_MAX_WORKERS). */
