@@ -11,7 +11,8 @@
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 
-DEBIAN_PACKAGES = build-essential pkg-config zlib1g-dev libzstd-dev libjson-c-dev \
+DEBIAN_PACKAGES = build-essential pkg-config zlib1g-dev libzstd-dev libjson-c-dev libssl-dev \
+	libyaml-dev libsqlite3-dev \
 	libcunit1-dev libdeflate-dev qemu-utils python3 libisal-dev
 # network backends (libraries) and the real servers tests/backends/ starts
 DEBIAN_PACKAGES += libnfs-dev libiscsi-dev librbd-dev librados-dev qemu-block-extra \
@@ -43,9 +44,10 @@ endif
 BIN := $(BUILD)/imgtool
 PREFIX ?= /usr/local
 
-# libcrypto: SHA-256 for `imgtool checksum` (with the CPU's SHA extensions); linking
-# it costs about 0.3 ms of start-up, far less than the ICU that libxml2 brings.
-PKGS := zlib libzstd json-c libcrypto
+# libcrypto: SHA-256 for `imgtool checksum` (with the CPU's SHA extensions);
+# libyaml and SQLite: migrate's plan and its durable state.  Linked, the three
+# cost well under a millisecond of start-up, far less than the ICU libxml2 brings.
+PKGS := zlib libzstd json-c libcrypto yaml-0.1 sqlite3
 HAVE_LIBDEFLATE := $(shell $(PKG_CONFIG) --exists libdeflate && echo 1)
 ifeq ($(HAVE_LIBDEFLATE),1)
 PKGS += libdeflate
@@ -127,7 +129,7 @@ LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
 LIBS_ALL := $(PKG_LIBS) $(GUESTFS_LIBS) $(DL_LIBS) -lm
 
 LIB_SRCS := $(wildcard common/*.c backends/*.c backends/*/*.c formats/*.c formats/*/*.c \
-	convert/*.c guest/*.c v2v/*.c v2v/*/*.c launcher/*.c serve/*.c)
+	convert/*.c guest/*.c v2v/*.c v2v/*/*.c migrate/*.c launcher/*.c serve/*.c)
 CLI_SRCS := $(wildcard imgtool/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOL_SRCS := $(wildcard tests/bad-input/*.c tests/crash/*.c bench/*.c)

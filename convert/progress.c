@@ -90,6 +90,11 @@ void progress_add(struct progress *p, uint64_t bytes)
 	pthread_mutex_unlock(&p->lock);
 }
 
+uint64_t progress_done(const struct progress *p)
+{
+	return p ? atomic_load(&p->done) : 0;
+}
+
 void progress_finish(struct progress *p)
 {
 	uint64_t done;

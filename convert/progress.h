@@ -23,6 +23,8 @@ struct progress;
 struct progress *progress_new(enum progress_mode mode, uint64_t total);
 /* Account for bytes done (thread-safe). */
 void progress_add(struct progress *p, uint64_t bytes);
+/* Bytes accounted so far (for callers that draw their own view). */
+uint64_t progress_done(const struct progress *p);
 /* Print the final 100% state (if done == total) and end the line. */
 void progress_finish(struct progress *p);
 void progress_free(struct progress *p);

@@ -1,0 +1,303 @@
+/*
+ * disk_job.c - one source disk: copy it to its output, then prove the copy.
+ *
+ * The disk's record in the state moves pending -> copying -> copied -> verified.
+ * While copying, the copy engine reports checkpoints (an offset below which the
+ * output holds the source's bytes, flushed); a run that finds "copying" opens
+ * the output again and continues from the last checkpoint, so the bytes before
+ * it are neither read nor written again.  "copied" goes straight to the
+ * verification: the digest of the source and of the output (convert/checksum.h),
+ * computed side by side, must be equal.
+ *
+ * An output that exists without a record in the state is not ours: it is never
+ * overwritten.  A network error is retried (--retry N, with a growing pause),
+ * resuming from the checkpoint.
+ */
+#include "migrate/migrate.h"
+#include "common/err.h"
+#include "common/opts.h"
+#include "convert/checksum.h"
+#include "convert/copy.h"
+#include "convert/progress.h"
+#include "formats/format.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+struct disk_ctx {
+	struct mig_run *r;
+	struct mig_job *j;
+	const struct mig_vm *vm;
+	const struct mig_disk *d;
+	struct mig_disk_state ds;
+	char step[32];
+};
+
+static double now(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static bool is_url(const char *s)
+{
+	return strstr(s, "://") || !strncmp(s, "rbd:", 4);
+}
+
+static int put(struct disk_ctx *c)
+{
+	return mig_state_disk_put(c->r->state, c->d->source, c->vm->name, c->d->output, &c->ds);
+}
+
+static void set_step(struct disk_ctx *c, const char *what, struct progress *p, uint64_t total)
+{
+	pthread_mutex_lock(&c->r->lock);
+	snprintf(c->j->step, sizeof(c->j->step), "%s sd%c", what, 'a' + c->j->disk);
+	c->j->progress = p;
+	c->j->total = total;
+	pthread_mutex_unlock(&c->r->lock);
+}
+
+/* Does the output exist?  A local path by stat; a URL by opening it. */
+static bool output_exists(const char *path)
+{
+	struct image *img;
+	struct stat st;
+
+	if (!is_url(path))
+		return stat(path, &st) == 0;
+	if (image_open(path, NULL, 0, &img) < 0) {
+		err_clear();
+		return false;
+	}
+	image_close(img);
+	return true;
+}
+
+static int checkpoint_cb(void *opaque, uint64_t done)
+{
+	struct disk_ctx *c = opaque;
+
+	c->ds.checkpoint = done;
+	return mig_state_checkpoint(c->r->state, c->d->source, done, c->ds.bytes_read,
+				    c->ds.bytes_written);
+}
+
+/* Open the output to continue at the checkpoint, or create it anew; *start is
+ * where the copy begins. */
+static int prepare_output(struct disk_ctx *c, struct image *src, struct image **dst,
+			  uint64_t *start)
+{
+	const char *out = c->d->output, *fmt = c->vm->output_format;
+	struct opts o = { 0 };
+	int ret;
+
+	*start = 0;
+	if (!strcmp(c->ds.status, "copying") && c->ds.checkpoint >= COPY_BUF_SIZE &&
+	    image_open(out, fmt, IMG_RDWR, dst) == 0) {
+		if ((*dst)->size >= src->size && !(*dst)->whole_clusters) {
+			*start = c->ds.checkpoint / COPY_BUF_SIZE * COPY_BUF_SIZE;
+			return 0;
+		}
+		image_close(*dst);
+	}
+	err_clear();
+	if (output_exists(out)) {
+		if (!strcmp(c->ds.status, "pending"))
+			return err_set(-EEXIST, out, "already exists and this plan's state did not "
+				       "write it: remove it or change output_dir");
+		if (!is_url(out) && unlink(out) < 0)
+			return err_set(-errno, out, "cannot remove the unfinished copy: %s",
+				       strerror(errno));
+	}
+	ret = image_create(out, fmt, src->size, &o);
+	opts_free(&o);
+	if (ret == 0)
+		ret = image_open(out, fmt, IMG_RDWR, dst);
+	return ret;
+}
+
+static int copy_disk(struct disk_ctx *c, struct image *src)
+{
+	struct image *dst = NULL;
+	struct copy_params cp = { 0 };
+	struct copy_stats stats = { 0 };
+	struct progress *p;
+	uint64_t start;
+	int ret;
+
+	ret = prepare_output(c, src, &dst, &start);
+	if (ret)
+		return ret;
+	c->ds.size = src->size;
+	c->ds.resumed_from = start;
+	c->ds.checkpoint = start;
+	if (!start)
+		c->ds.started = now();
+	snprintf(c->ds.status, sizeof(c->ds.status), "copying");
+	ret = put(c);
+	p = progress_new(PROGRESS_NONE, src->size);
+	progress_add(p, start);
+	set_step(c, "copy", p, src->size);
+	if (start)
+		mig_view_event(c->r, c->vm->name, "copy sd%c resumes at %.1f%%", 'a' + c->j->disk,
+			       100.0 * (double)start / (double)src->size);
+	cp.src = &src;
+	cp.nb_src = 1;
+	cp.dst = dst;
+	cp.min_sparse = COPY_DEFAULT_SPARSE;
+	cp.target_zeroed = dst->zero_init;
+	cp.progress = p;
+	cp.start = start;
+	cp.checkpoint = checkpoint_cb;
+	cp.checkpoint_opaque = c;
+	cp.ratelimit = c->r->ratelimit;
+	cp.stats = &stats;
+	if (!ret)
+		ret = copy_run(&cp);
+	c->ds.bytes_read += stats.bytes_read;
+	c->ds.bytes_written += stats.bytes_written;
+	c->r->bytes_read += stats.bytes_read;
+	c->r->bytes_written += stats.bytes_written;
+	set_step(c, "copy", NULL, 0);
+	progress_free(p);
+	image_close(dst);
+	if (!ret) {
+		snprintf(c->ds.status, sizeof(c->ds.status), "copied");
+		ret = put(c);
+	}
+	return ret;
+}
+
+/* ---- verification ---- */
+
+struct sum_arg {
+	struct image *img;
+	struct progress *p;
+	char hex[CHECKSUM_HEX_LEN + 1];
+	int ret;
+	char err[ERR_MSG_MAX];
+};
+
+static void *sum_thread(void *opaque)
+{
+	struct sum_arg *a = opaque;
+	struct checksum_params cp = { .img = a->img, .progress = a->p, .workers = 2 };
+
+	a->ret = checksum_run(&cp, a->hex);
+	if (a->ret)
+		snprintf(a->err, sizeof(a->err), "%s", err_get());
+	return NULL;
+}
+
+static int verify_disk(struct disk_ctx *c, struct image *src)
+{
+	struct sum_arg s = { .img = src }, o = { 0 };
+	bool threaded;
+	pthread_t t;
+	int ret;
+
+	ret = image_open(c->d->output, c->vm->output_format, 0, &o.img);
+	if (ret)
+		return ret;
+	s.p = progress_new(PROGRESS_NONE, src->size + o.img->size);
+	o.p = s.p;
+	set_step(c, "verify", s.p, src->size + o.img->size);
+	threaded = pthread_create(&t, NULL, sum_thread, &o) == 0;
+	if (!threaded)
+		sum_thread(&o);
+	sum_thread(&s);
+	if (threaded)
+		pthread_join(t, NULL);
+	set_step(c, "verify", NULL, 0);
+	progress_free(s.p);
+	image_close(o.img);
+	if (s.ret || o.ret) {
+		err_copy(s.ret ? s.err : o.err);
+		return s.ret ? s.ret : o.ret;
+	}
+	snprintf(c->ds.source_sum, sizeof(c->ds.source_sum), "%s", s.hex);
+	snprintf(c->ds.output_sum, sizeof(c->ds.output_sum), "%s", o.hex);
+	if (strcmp(s.hex, o.hex)) {
+		snprintf(c->ds.status, sizeof(c->ds.status), "failed");
+		put(c);
+		return err_set(-EIO, c->d->output, "the copy's content differs from %s "
+			       "(digest %.16s... against %.16s...)", c->d->source, o.hex, s.hex);
+	}
+	snprintf(c->ds.status, sizeof(c->ds.status), "verified");
+	c->ds.ended = now();
+	return put(c);
+}
+
+/* ---- the job ---- */
+
+static bool transient(int ret, const char *source)
+{
+	switch (-ret) {
+	case ECONNRESET: case ECONNREFUSED: case ECONNABORTED: case ETIMEDOUT:
+	case EHOSTUNREACH: case ENETUNREACH: case ENETDOWN: case EPIPE: case ENOTCONN:
+	case EAGAIN:
+		return true;
+	case EIO:
+		return is_url(source);
+	default:
+		return false;
+	}
+}
+
+static int attempt(struct disk_ctx *c)
+{
+	struct image *src = NULL;
+	int ret;
+
+	ret = mig_state_disk_get(c->r->state, c->d->source, &c->ds);
+	if (ret || !strcmp(c->ds.status, "verified"))
+		return ret;
+	ret = image_open(c->d->source, c->d->format, 0, &src);
+	if (ret)
+		return ret;
+	if (strcmp(c->ds.status, "copied"))
+		ret = copy_disk(c, src);
+	if (!ret)
+		ret = verify_disk(c, src);
+	image_close(src);
+	return ret;
+}
+
+int mig_disk_job(struct mig_run *r, struct mig_job *j)
+{
+	struct disk_ctx c = { .r = r, .j = j, .vm = &r->plan->vms[j->vm],
+			      .d = &r->plan->vms[j->vm].disks[j->disk] };
+	char detail[256];
+	int ret;
+
+	snprintf(c.step, sizeof(c.step), "copy sd%c", 'a' + j->disk);
+	mig_state_step(r->state, c.vm->name, c.step, "running", c.d->source, 0, 0);
+	for (int n = 0;; n++) {
+		ret = attempt(&c);
+		if (!ret || !transient(ret, c.d->source) || n >= r->opts->retry)
+			break;
+		mig_view_event(r, c.vm->name, "copy sd%c: %s; retry %d of %d in %d s",
+			       'a' + j->disk, err_get(), n + 1, r->opts->retry, 1 << n);
+		err_clear();
+		sleep(1u << (n < 5 ? n : 5));
+	}
+	if (ret) {
+		snprintf(c.ds.status, sizeof(c.ds.status), "failed");
+		snprintf(c.ds.error, sizeof(c.ds.error), "%s", err_get());
+		c.ds.ended = now();
+		put(&c);
+	}
+	snprintf(detail, sizeof(detail), "%s -> %s", c.d->source, c.d->output);
+	mig_state_step(r->state, c.vm->name, c.step, ret ? "failed" : "done",
+		       ret ? err_get() : detail, c.ds.bytes_read, c.ds.bytes_written);
+	return ret;
+}
