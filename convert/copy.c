@@ -558,6 +558,10 @@ static int maybe_checkpoint(struct copy_state *s, int slot)
 	s->ckpt_running = true;
 	pthread_mutex_unlock(&s->lock);
 	ret = image_flush(p->dst);
+	if (p->stats) {
+		p->stats->bytes_read = s->bytes_read;
+		p->stats->bytes_written = s->bytes_written;
+	}
 	if (ret == 0)
 		ret = p->checkpoint(p->checkpoint_opaque, done);
 	pthread_mutex_lock(&s->lock);

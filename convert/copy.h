@@ -57,7 +57,7 @@ struct copy_params {
 	uint64_t checkpoint_bytes;
 	double checkpoint_secs;
 	struct ratelimit *ratelimit; /* a bandwidth budget shared by copies; may be NULL */
-	struct copy_stats *stats;    /* filled in when not NULL */
+	struct copy_stats *stats;    /* filled in when not NULL (at each checkpoint too) */
 };
 
 struct copy_stats {

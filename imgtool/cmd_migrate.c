@@ -6,6 +6,7 @@
  */
 #include "imgtool/cli.h"
 #include "common/err.h"
+#include "common/opts.h"
 #include "common/strbuf.h"
 #include "migrate/migrate.h"
 #include "migrate/plan.h"
@@ -17,13 +18,13 @@
 #include <string.h>
 
 enum { OPT_VALIDATE = 256, OPT_DRY_RUN, OPT_STATUS, OPT_STATE, OPT_SHARD, OPT_RETRY,
-       OPT_ONLY, OPT_SKIP, OPT_REPORT, OPT_PROGRESS };
+       OPT_ONLY, OPT_SKIP, OPT_REPORT, OPT_PROGRESS, OPT_CHECKPOINT };
 
 static void usage(void)
 {
 	printf("usage: %s migrate [--validate | --dry-run | --status] [--state DIR] "
 	       "[--shard I/N] [--retry N] [--only NAME,...] [--skip NAME,...] "
-	       "[--report FILE.json|FILE.html]... [--progress=json] [-q] PLAN\n", PROG_NAME);
+	       "[--report FILE.json|FILE.html]... [--checkpoint SIZE] [--progress=json] [-q] PLAN\n", PROG_NAME);
 }
 
 /* --report FILE: .html or .htm is the HTML report, anything else the JSON. */
@@ -80,6 +81,7 @@ int cmd_migrate(int argc, char **argv)
 		{ "skip", required_argument, NULL, OPT_SKIP },
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "progress", required_argument, NULL, OPT_PROGRESS },
+		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -96,6 +98,13 @@ int cmd_migrate(int argc, char **argv)
 		case OPT_SKIP: o.skip = optarg; break;
 		case OPT_REPORT: set_report(&o, optarg); break;
 		case 'q': o.view = MIG_VIEW_QUIET; break;
+		case OPT_CHECKPOINT:
+			if (parse_size(optarg, &o.checkpoint_bytes) < 0 ||
+			    o.checkpoint_bytes < (2u << 20)) {
+				cli_error("--checkpoint takes a size of at least 2M, not '%s'", optarg);
+				return MIG_EXIT_NOSTART;
+			}
+			break;
 		case OPT_SHARD:
 			if (parse_shard(optarg, &o) < 0) {
 				cli_error("--shard takes I/N with 0 <= I < N, not '%s'", optarg);

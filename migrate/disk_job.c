@@ -36,6 +36,8 @@ struct disk_ctx {
 	const struct mig_vm *vm;
 	const struct mig_disk *d;
 	struct mig_disk_state ds;
+	struct copy_stats stats;  /* of the copy running now */
+	uint64_t base_read, base_written; /* what earlier runs read and wrote */
 	char step[32];
 };
 
@@ -87,8 +89,9 @@ static int checkpoint_cb(void *opaque, uint64_t done)
 	struct disk_ctx *c = opaque;
 
 	c->ds.checkpoint = done;
-	return mig_state_checkpoint(c->r->state, c->d->source, done, c->ds.bytes_read,
-				    c->ds.bytes_written);
+	return mig_state_checkpoint(c->r->state, c->d->source, done,
+				    c->base_read + c->stats.bytes_read,
+				    c->base_written + c->stats.bytes_written);
 }
 
 /* Open the output to continue at the checkpoint, or create it anew; *start is
@@ -129,7 +132,6 @@ static int copy_disk(struct disk_ctx *c, struct image *src)
 {
 	struct image *dst = NULL;
 	struct copy_params cp = { 0 };
-	struct copy_stats stats = { 0 };
 	struct progress *p;
 	uint64_t start;
 	int ret;
@@ -159,14 +161,17 @@ static int copy_disk(struct disk_ctx *c, struct image *src)
 	cp.start = start;
 	cp.checkpoint = checkpoint_cb;
 	cp.checkpoint_opaque = c;
+	cp.checkpoint_bytes = c->r->opts->checkpoint_bytes;
 	cp.ratelimit = c->r->ratelimit;
-	cp.stats = &stats;
+	cp.stats = &c->stats;
+	c->base_read = c->ds.bytes_read;
+	c->base_written = c->ds.bytes_written;
 	if (!ret)
 		ret = copy_run(&cp);
-	c->ds.bytes_read += stats.bytes_read;
-	c->ds.bytes_written += stats.bytes_written;
-	c->r->bytes_read += stats.bytes_read;
-	c->r->bytes_written += stats.bytes_written;
+	c->ds.bytes_read = c->base_read + c->stats.bytes_read;
+	c->ds.bytes_written = c->base_written + c->stats.bytes_written;
+	c->r->bytes_read += c->stats.bytes_read;
+	c->r->bytes_written += c->stats.bytes_written;
 	set_step(c, "copy", NULL, 0);
 	progress_free(p);
 	image_close(dst);

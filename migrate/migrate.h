@@ -37,6 +37,7 @@ struct mig_options {
 	const char *only, *skip;  /* comma-separated VM names */
 	enum mig_view view;
 	const char *report_json, *report_html;
+	uint64_t checkpoint_bytes;/* 0: every 1 GiB (or 30 s) of a copy */
 };
 
 /* Exit codes, as documented. */

@@ -528,8 +528,7 @@ int mig_plan_load(const char *path, struct mig_plan *plan, struct strbuf *errors
 		return ret;
 	load_top(&l, root, plan);
 	ynode_free(root);
-	if (!l.nb_errors)
-		mig_plan_check(plan, errors);
+	mig_plan_check(plan, errors);
 	return l.nb_errors || strbuf_str(errors)[0] ? -EINVAL : 0;
 }
 

@@ -126,7 +126,7 @@ static void assign_outputs(struct mig_plan *plan, struct strbuf *errors)
 		check_readable(plan, d->source, d->pos, errors);
 		d->format = vm->source_format ? strdup(vm->source_format) : NULL;
 		d->source_host = mig_url_host(d->source);
-		d->target = mig_url_host(vm->output_dir);
+		d->target = mig_url_host(vm->output_dir ? vm->output_dir : "");
 	}
 	if (r && keys)
 		qsort(r, (size_t)n, sizeof(*r), cmp_ref);
@@ -134,9 +134,14 @@ static void assign_outputs(struct mig_plan *plan, struct strbuf *errors)
 		struct mig_disk *d = disk_at(plan, r[i].order);
 
 		if (i == 0 || strcmp(r[i].name, r[first].name)) {
+			const struct mig_vm *o;
+
 			first = i;
 			d->owner = r[i].order / MIG_MAX_DISKS;
-			d->output = output_name(&plan->vms[d->owner], r[i].order % MIG_MAX_DISKS);
+			o = &plan->vms[d->owner];
+			/* a VM with errors of its own (no name, no output_dir) gets no output */
+			if (o->name && o->output_dir && o->output_format)
+				d->output = output_name(o, r[i].order % MIG_MAX_DISKS);
 			continue;
 		}
 		d->owner = r[first].order / MIG_MAX_DISKS;
