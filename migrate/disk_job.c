@@ -203,19 +203,26 @@ static void *sum_thread(void *opaque)
 	return NULL;
 }
 
-static int verify_disk(struct disk_ctx *c, struct image *src)
+/* Both sides are opened afresh: the output as a reader would find it, the source
+ * on its own connection. */
+static int verify_disk(struct disk_ctx *c)
 {
-	struct sum_arg s = { .img = src }, o = { 0 };
+	struct sum_arg s = { 0 }, o = { 0 };
 	bool threaded;
 	pthread_t t;
 	int ret;
 
-	ret = image_open(c->d->output, c->vm->output_format, 0, &o.img);
+	ret = image_open(c->d->source, c->d->format, 0, &s.img);
 	if (ret)
 		return ret;
-	s.p = progress_new(PROGRESS_NONE, src->size + o.img->size);
+	ret = image_open(c->d->output, c->vm->output_format, 0, &o.img);
+	if (ret) {
+		image_close(s.img);
+		return ret;
+	}
+	s.p = progress_new(PROGRESS_NONE, s.img->size + o.img->size);
 	o.p = s.p;
-	set_step(c, "verify", s.p, src->size + o.img->size);
+	set_step(c, "verify", s.p, s.img->size + o.img->size);
 	threaded = pthread_create(&t, NULL, sum_thread, &o) == 0;
 	if (!threaded)
 		sum_thread(&o);
@@ -225,6 +232,7 @@ static int verify_disk(struct disk_ctx *c, struct image *src)
 	set_step(c, "verify", NULL, 0);
 	progress_free(s.p);
 	image_close(o.img);
+	image_close(s.img);
 	if (s.ret || o.ret) {
 		err_copy(s.ret ? s.err : o.err);
 		return s.ret ? s.ret : o.ret;
@@ -266,15 +274,13 @@ static int attempt(struct disk_ctx *c)
 	ret = mig_state_disk_get(c->r->state, c->d->source, &c->ds);
 	if (ret || !strcmp(c->ds.status, "verified"))
 		return ret;
-	ret = image_open(c->d->source, c->d->format, 0, &src);
-	if (ret)
-		return ret;
-	if (strcmp(c->ds.status, "copied"))
-		ret = copy_disk(c, src);
-	if (!ret)
-		ret = verify_disk(c, src);
-	image_close(src);
-	return ret;
+	if (strcmp(c->ds.status, "copied")) {
+		ret = image_open(c->d->source, c->d->format, 0, &src);
+		if (!ret)
+			ret = copy_disk(c, src);
+		image_close(src);
+	}
+	return ret ? ret : verify_disk(c);
 }
 
 int mig_disk_job(struct mig_run *r, struct mig_job *j)
