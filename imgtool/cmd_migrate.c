@@ -54,10 +54,11 @@ static int parse_shard(const char *s, struct mig_options *o)
 	return 0;
 }
 
-static int load(const char *path, struct mig_plan *plan)
+/* --status reads only the state: a source gone since the run does not stop it. */
+static int load(const char *path, bool check_sources, struct mig_plan *plan)
 {
 	struct strbuf errors = { 0 };
-	int ret = mig_plan_load(path, plan, &errors);
+	int ret = mig_plan_load(path, check_sources, plan, &errors);
 
 	if (ret == -EINVAL && strbuf_str(&errors)[0])
 		fputs(strbuf_str(&errors), stderr);
@@ -136,7 +137,7 @@ int cmd_migrate(int argc, char **argv)
 		cli_error("Expecting one plan file");
 		return MIG_EXIT_NOSTART;
 	}
-	if (load(argv[optind], &plan)) {
+	if (load(argv[optind], what != OPT_STATUS, &plan)) {
 		mig_plan_free(&plan);
 		return MIG_EXIT_NOSTART;
 	}

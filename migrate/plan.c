@@ -514,7 +514,8 @@ static void load_top(struct loader *l, const struct ynode *root, struct mig_plan
 	load_vms(l, ynode_get(root, "vms"), ynode_get(root, "defaults"), plan);
 }
 
-int mig_plan_load(const char *path, struct mig_plan *plan, struct strbuf *errors)
+int mig_plan_load(const char *path, bool check_sources, struct mig_plan *plan,
+		  struct strbuf *errors)
 {
 	struct loader l = { .path = path, .errors = errors };
 	struct ynode *root;
@@ -528,7 +529,7 @@ int mig_plan_load(const char *path, struct mig_plan *plan, struct strbuf *errors
 		return ret;
 	load_top(&l, root, plan);
 	ynode_free(root);
-	mig_plan_check(plan, errors);
+	mig_plan_check(plan, check_sources, errors);
 	return l.nb_errors || strbuf_str(errors)[0] ? -EINVAL : 0;
 }
 

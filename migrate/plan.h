@@ -4,7 +4,7 @@
  * plan is YAML or JSON (one parser: JSON is YAML's flow style), documented in
  * docs/migrate-plan.md.
  *
- * Loading checks everything that can be checked without touching a disk and
+ * Loading checks everything that can be checked without opening a disk and
  * reports every problem at once as "PLAN:LINE:COLUMN: message" (unknown key,
  * wrong type, a duplicate name, two VMs writing the same output, a local source
  * that cannot be read), so a plan for 200 VMs is fixed in one pass.
@@ -80,15 +80,16 @@ struct mig_plan {
 /* Load and check the plan at path.  0, or -EINVAL with every problem appended to
  * errors (one "path:line:col: message" line each); other negative errnos (the
  * file cannot be read) have the message set with err_set. */
-int mig_plan_load(const char *path, struct mig_plan *plan, struct strbuf *errors);
+int mig_plan_load(const char *path, bool check_sources, struct mig_plan *plan,
+		  struct strbuf *errors);
 void mig_plan_free(struct mig_plan *plan);
 /* The index of the VM named name, or -1. */
 int mig_plan_find(const struct mig_plan *plan, const char *name);
 
 /* ---- plan_check.c ---- */
 /* Names each disk's output, owner, source host and target; reports clashes and
- * unreadable local sources.  Called by mig_plan_load. */
-void mig_plan_check(struct mig_plan *plan, struct strbuf *errors);
+ * (check_sources) unreadable local sources.  Called by mig_plan_load. */
+void mig_plan_check(struct mig_plan *plan, bool check_sources, struct strbuf *errors);
 /* The host part of a source or target ("localhost" for local paths); malloc'd. */
 char *mig_url_host(const char *name);
 

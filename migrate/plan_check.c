@@ -110,7 +110,7 @@ static struct disk_ref *all_disks(const struct mig_plan *plan, int *n)
 
 /* Name every disk; a source named again is owned by the first VM naming it (the
  * sort puts it first in its group). */
-static void assign_outputs(struct mig_plan *plan, struct strbuf *errors)
+static void assign_outputs(struct mig_plan *plan, bool check_sources, struct strbuf *errors)
 {
 	char **keys;
 	int n;
@@ -123,7 +123,8 @@ static void assign_outputs(struct mig_plan *plan, struct strbuf *errors)
 
 		keys[i] = source_key(d->source);
 		r[i].name = keys[i] ? keys[i] : d->source;
-		check_readable(plan, d->source, d->pos, errors);
+		if (check_sources)
+			check_readable(plan, d->source, d->pos, errors);
 		d->format = vm->source_format ? strdup(vm->source_format) : NULL;
 		d->source_host = mig_url_host(d->source);
 		d->target = mig_url_host(vm->output_dir ? vm->output_dir : "");
@@ -161,7 +162,7 @@ static int cmp_name(const void *key, const void *elem)
 
 /* Two disks (not one shared source) writing one output, or a VM reading what
  * another VM writes. */
-static void check_clashes(struct mig_plan *plan, struct strbuf *errors)
+static void check_clashes(struct mig_plan *plan, bool check_sources, struct strbuf *errors)
 {
 	int n, m = 0;
 	struct disk_ref *r = all_disks(plan, &n);
@@ -196,14 +197,14 @@ static void check_clashes(struct mig_plan *plan, struct strbuf *errors)
 					      vm->disks[i].pos.column, vm->name, vm->disks[i].source,
 					      plan->vms[w->order / MIG_MAX_DISKS].name);
 		}
-		if (vm->source)
+		if (vm->source && check_sources)
 			check_readable(plan, vm->source, vm->pos, errors);
 	}
 	free(r);
 }
 
-void mig_plan_check(struct mig_plan *plan, struct strbuf *errors)
+void mig_plan_check(struct mig_plan *plan, bool check_sources, struct strbuf *errors)
 {
-	assign_outputs(plan, errors);
-	check_clashes(plan, errors);
+	assign_outputs(plan, check_sources, errors);
+	check_clashes(plan, check_sources, errors);
 }
