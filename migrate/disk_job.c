@@ -121,6 +121,10 @@ static int prepare_output(struct disk_ctx *c, struct image *src, struct image **
 			return err_set(-errno, out, "cannot remove the unfinished copy: %s",
 				       strerror(errno));
 	}
+	/* a VHD keeps the source's exact size (not rounded to a CHS geometry, as
+	 * qemu-img does by default): the copy must read back as the source */
+	if (!strcmp(fmt, "vpc"))
+		opts_set(&o, "force_size", "on");
 	ret = image_create(out, fmt, src->size, &o);
 	opts_free(&o);
 	if (ret == 0)
@@ -302,7 +306,8 @@ int mig_disk_job(struct mig_run *r, struct mig_job *j)
 		sleep(1u << (n < 5 ? n : 5));
 	}
 	if (ret) {
-		snprintf(c.ds.status, sizeof(c.ds.status), "failed");
+		/* the status stays where the copy stood (copying: resume from the
+		 * checkpoint; failed: a verification mismatch, copy again) */
 		snprintf(c.ds.error, sizeof(c.ds.error), "%s", err_get());
 		c.ds.ended = now();
 		put(&c);
