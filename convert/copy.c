@@ -58,7 +58,6 @@ struct copy_state {
 	uint64_t ckpt_done;       /* the last offset passed to checkpoint() */
 	double ckpt_time;
 	bool ckpt_running;
-	_Atomic uint64_t bytes_read, bytes_written;
 };
 
 void copy_run_workers(int requested, uint64_t total, void *(*fn)(void *), void *arg)
@@ -361,8 +360,8 @@ static int write_data(struct copy_state *s, const uint8_t *buf, uint64_t toff, u
 {
 	int ret = image_write(s->p->dst, buf, toff, (size_t)len);
 
-	if (ret == 0)
-		s->bytes_written += len;
+	if (ret == 0 && s->p->stats)
+		s->p->stats->bytes_written += len;
 	return ret;
 }
 
@@ -508,7 +507,8 @@ static int run_task(struct copy_state *s, uint8_t *buf, uint8_t *bbuf, const str
 	ret = read_sources(s, buf, t->off, t->len);
 	if (ret < 0)
 		return ret;
-	s->bytes_read += t->len;
+	if (s->p->stats)
+		s->p->stats->bytes_read += t->len;
 	if (s->p->compress)
 		return write_compressed_chunk(s, buf, bbuf, t->off, t->len);
 	if (s->p->dst_backing)
@@ -558,10 +558,6 @@ static int maybe_checkpoint(struct copy_state *s, int slot)
 	s->ckpt_running = true;
 	pthread_mutex_unlock(&s->lock);
 	ret = image_flush(p->dst);
-	if (p->stats) {
-		p->stats->bytes_read = s->bytes_read;
-		p->stats->bytes_written = s->bytes_written;
-	}
 	if (ret == 0)
 		ret = p->checkpoint(p->checkpoint_opaque, done);
 	pthread_mutex_lock(&s->lock);
@@ -706,10 +702,7 @@ int copy_run(const struct copy_params *p)
 		ret = image_flush(p->dst);
 	if (ret == 0 && p->checkpoint && s.total > s.ckpt_done)
 		ret = p->checkpoint(p->checkpoint_opaque, s.total);
-	if (p->stats) {
-		p->stats->bytes_read = s.bytes_read;
-		p->stats->bytes_written = s.bytes_written;
-	}
+
 	pthread_mutex_destroy(&s.lock);
 	free(s.base);
 	return ret;

@@ -13,6 +13,7 @@
 #ifndef IMGTOOL_COPY_H
 #define IMGTOOL_COPY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -57,12 +58,13 @@ struct copy_params {
 	uint64_t checkpoint_bytes;
 	double checkpoint_secs;
 	struct ratelimit *ratelimit; /* a bandwidth budget shared by copies; may be NULL */
-	struct copy_stats *stats;    /* filled in when not NULL (at each checkpoint too) */
+	struct copy_stats *stats;    /* counted into as the copy goes, when not NULL */
 };
 
+/* Live counters (another thread may read them while the copy runs). */
 struct copy_stats {
-	uint64_t bytes_read;      /* data read from the sources */
-	uint64_t bytes_written;   /* data written to the target (zero writes excluded) */
+	_Atomic uint64_t bytes_read;    /* data read from the sources */
+	_Atomic uint64_t bytes_written; /* data written to the target (zero writes excluded) */
 };
 
 /* Default number of workers (max(cpu_count(), 4), at most COPY_MAX_WORKERS). */

@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,15 +168,23 @@ static int copy_disk(struct disk_ctx *c, struct image *src)
 	cp.checkpoint_opaque = c;
 	cp.checkpoint_bytes = c->r->opts->checkpoint_bytes;
 	cp.ratelimit = c->r->ratelimit;
+	atomic_store(&c->stats.bytes_read, 0);
+	atomic_store(&c->stats.bytes_written, 0);
 	cp.stats = &c->stats;
 	c->base_read = c->ds.bytes_read;
 	c->base_written = c->ds.bytes_written;
+	pthread_mutex_lock(&c->r->lock);
+	c->j->stats = &c->stats;
+	pthread_mutex_unlock(&c->r->lock);
 	if (!ret)
 		ret = copy_run(&cp);
 	c->ds.bytes_read = c->base_read + c->stats.bytes_read;
 	c->ds.bytes_written = c->base_written + c->stats.bytes_written;
+	pthread_mutex_lock(&c->r->lock);
+	c->j->stats = NULL;
 	c->r->bytes_read += c->stats.bytes_read;
 	c->r->bytes_written += c->stats.bytes_written;
+	pthread_mutex_unlock(&c->r->lock);
 	set_step(c, "copy", NULL, 0);
 	progress_free(p);
 	image_close(dst);
@@ -254,6 +263,20 @@ static int verify_disk(struct disk_ctx *c)
 	return put(c);
 }
 
+/* The verification as a step of its own (the report's timeline shows it). */
+static int verify_step(struct disk_ctx *c)
+{
+	char step[32];
+	int ret;
+
+	snprintf(step, sizeof(step), "verify sd%c", 'a' + c->j->disk);
+	mig_state_step(c->r->state, c->vm->name, step, "running", c->d->output, 0, 0);
+	ret = verify_disk(c);
+	mig_state_step(c->r->state, c->vm->name, step, ret ? "failed" : "done",
+		       ret ? err_get() : c->ds.source_sum, 0, 0);
+	return ret;
+}
+
 /* ---- the job ---- */
 
 static bool transient(int ret, const char *source)
@@ -284,7 +307,9 @@ static int attempt(struct disk_ctx *c)
 			ret = copy_disk(c, src);
 		image_close(src);
 	}
-	return ret ? ret : verify_disk(c);
+	if (ret)
+		return ret;
+	return verify_step(c);
 }
 
 int mig_disk_job(struct mig_run *r, struct mig_job *j)

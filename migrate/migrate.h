@@ -24,6 +24,7 @@
 #include "migrate/plan.h"
 #include "migrate/state.h"
 
+struct copy_stats;
 struct progress;
 struct ratelimit;
 struct json_object;
@@ -72,6 +73,7 @@ struct mig_job {
 	enum job_state state;
 	char step[64];            /* what it is doing, for the view */
 	struct progress *progress;/* bytes of the current step (may be NULL) */
+	const struct copy_stats *stats; /* while copying: bytes read and written so far */
 	uint64_t total;           /* its total */
 	char error[1024];
 };
@@ -88,7 +90,7 @@ struct mig_run {
 	pthread_cond_t cond;
 	int *source_busy;         /* per job: transfers from that job's source host */
 	int running;
-	_Atomic uint64_t bytes_written, bytes_read;
+	uint64_t bytes_written, bytes_read; /* by the copies that ended */
 	double started;
 	bool finished;
 };
@@ -99,6 +101,8 @@ int mig_disk_job(struct mig_run *r, struct mig_job *j);
 int mig_vm_job(struct mig_run *r, struct mig_job *j);
 /* v2v_convert.c: mode v2v, the guest conversion of a VM whose disks are copied. */
 int mig_v2v_convert(struct mig_run *r, struct mig_job *j);
+/* Bytes written so far, by ended and running copies (lock held). */
+uint64_t mig_bytes_written(const struct mig_run *r);
 /* view.c: the progress thread's body and the event lines. */
 void *mig_view_thread(void *opaque);
 void mig_view_event(struct mig_run *r, const char *vm, const char *fmt, ...)

@@ -46,7 +46,7 @@ static const char tail[] =
 "function el(n,a,p){const e=document.createElementNS(NS,n);for(const k in a)e.setAttribute(k,a[k]);if(p)p.appendChild(e);return e;}\n"
 "function h(n,t,p){const e=document.createElement(n);if(t!==undefined)e.textContent=t;if(p)p.appendChild(e);return e;}\n"
 "function size(b){const u=['B','KiB','MiB','GiB','TiB'];let i=0;while(b>=1024&&i<4){b/=1024;i++;}return b.toFixed(i?1:0)+' '+u[i];}\n"
-"function dur(s){s=Math.max(0,Math.round(s));return (s>=3600?Math.floor(s/3600)+'h ':'')+(s>=60?Math.floor(s/60)%60+'m ':'')+s%60+'s';}\n"
+"function dur(s){if(s<10)return Math.max(0,s).toFixed(1)+'s';s=Math.round(s);return (s>=3600?Math.floor(s/3600)+'h ':'')+(s>=60?Math.floor(s/60)%60+'m ':'')+s%60+'s';}\n"
 "const T=R.totals,now=R.generated;\n"
 "document.getElementById('sub').textContent='plan '+R.plan+' \\u2014 report of '+new Date(now*1000).toLocaleString()+(T.running+T.pending?' (running: this page reloads every 10 s)':'');\n"
 "const cards=document.getElementById('cards');\n"

@@ -10,6 +10,7 @@
  */
 #include "migrate/migrate.h"
 #include "common/err.h"
+#include "convert/copy.h"
 #include "convert/ratelimit.h"
 
 #include <errno.h>
@@ -269,6 +270,16 @@ static void *worker(void *opaque)
 	pthread_cond_broadcast(&r->cond);
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
+}
+
+uint64_t mig_bytes_written(const struct mig_run *r)
+{
+	uint64_t n = r->bytes_written;
+
+	for (int k = 0; k < r->nb_jobs; k++)
+		if (r->jobs[k].stats)
+			n += r->jobs[k].stats->bytes_written;
+	return n;
 }
 
 /* ---- the run ---- */

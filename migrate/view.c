@@ -123,12 +123,12 @@ static void draw_total(const struct mig_run *r, double elapsed, double rate)
 	double left = t.vms - t.done - t.failed, per_vm = t.done ? elapsed / t.done : 0;
 	char w[32], rt[32];
 
-	human((double)r->bytes_written, w, sizeof(w));
+	human((double)mig_bytes_written(r), w, sizeof(w));
 	human(rate, rt, sizeof(rt));
 	if (r->opts->view == MIG_VIEW_JSON) {
 		printf("{\"type\": \"total\", \"vms\": %d, \"done\": %d, \"failed\": %d, "
 		       "\"running\": %d, \"bytes_written\": %llu, \"rate\": %.0f, \"eta\": %.0f}\n",
-		       t.vms, t.done, t.failed, t.running, (unsigned long long)r->bytes_written,
+		       t.vms, t.done, t.failed, t.running, (unsigned long long)mig_bytes_written(r),
 		       rate, per_vm * left);
 		return;
 	}
@@ -144,9 +144,10 @@ static void draw_total(const struct mig_run *r, double elapsed, double rate)
 static int draw(struct mig_run *r, double *last, double dt, double *last_bytes)
 {
 	int lines = 1;
-	double rate = dt > 0 ? ((double)r->bytes_written - *last_bytes) / dt : 0;
+	double written = (double)mig_bytes_written(r);
+	double rate = dt > 0 ? (written - *last_bytes) / dt : 0;
 
-	*last_bytes = (double)r->bytes_written;
+	*last_bytes = written;
 	for (int k = 0, n = 0; k < r->nb_jobs && n < MAX_RATES; k++) {
 		if (r->jobs[k].state != JOB_RUNNING)
 			continue;
@@ -183,11 +184,13 @@ void *mig_view_thread(void *opaque)
 		struct timespec ts;
 		double t = now();
 
-		if (t - last_sample >= 5 || t - last_report >= 10) {
+		if (t - last_sample >= 2 || t - last_report >= 10) {
+			uint64_t written = mig_bytes_written(r);
+
 			/* the database work runs without holding up the workers */
 			pthread_mutex_unlock(&r->lock);
-			if (t - last_sample >= 5) {
-				mig_state_sample(r->state, t, r->bytes_written);
+			if (t - last_sample >= 2) {
+				mig_state_sample(r->state, t, written);
 				last_sample = t;
 			}
 			if (t - last_report >= 10) {
@@ -207,7 +210,7 @@ void *mig_view_thread(void *opaque)
 		ts.tv_sec += 1;
 		pthread_cond_timedwait(&r->cond, &r->lock, &ts);
 	}
-	mig_state_sample(r->state, now(), r->bytes_written);
+	mig_state_sample(r->state, now(), mig_bytes_written(r));
 	if (live(r) || r->opts->view == MIG_VIEW_JSON) {
 		if (drawn && live(r))
 			printf("\033[%dA\033[J", drawn);
