@@ -29,6 +29,10 @@ DEBIAN_PACKAGES += virt-v2v nbdkit libnbd-bin libguestfs-tools
 DEBIAN_PACKAGES += libvirt-daemon libvirt-daemon-driver-qemu
 # v2v -i ova: the OVF's XML and the manifest's SHA1/SHA256 sums
 DEBIAN_PACKAGES += libxml2-dev libssl-dev
+# migrate's tests: strace (reads counted), a real browser for the HTML report, a
+# one-node Slurm for the job-array shards, PyYAML to check the Kubernetes manifest
+DEBIAN_PACKAGES += strace time chromium fonts-dejavu-core slurmctld slurmd slurm-client munge \
+	python3-yaml
 # the phony Windows guest fixture: hivexregedit fills its registry hives, ntfs-3g
 # gives the appliance mkntfs
 DEBIAN_PACKAGES += libwin-hivex-perl ntfs-3g

@@ -19,6 +19,8 @@
 #   ISCSI_CHAP_USER, ISCSI_CHAP_PASSWORD, ISCSI_DIR
 #   CEPH_CONF, CEPH_DIR; pool "rbd"
 #   LIBVIRT_URI=qemu:///system?socket=.../libvirt-sock   LIBVIRT_DIR (start_libvirt)
+#   SLURM_CONF, SLURM_DIR (start_slurm: munged + slurmctld + slurmd, one node
+#   "localhost" with 2 CPUs, partition "test")
 
 SRV_DIR=${SRV_DIR:-}
 SRV_PIDS=()          # "name:pid" of every daemon started
@@ -261,6 +263,59 @@ CONF
 	done
 	virsh -c "$LIBVIRT_URI" -q list --all >/dev/null 2>&1 || { srv_log "libvirtd not answering"; return 1; }
 	srv_log "libvirt: libvirtd pid $lpid, $LIBVIRT_URI"
+}
+
+# ---- Slurm: a one-node cluster (munged, slurmctld, slurmd) on 127.0.0.1 ------
+# for migrate's job-array shards.  Debian's slurmctld/slurmd/slurm-client and
+# munge; state, spool, logs and munge's key and socket all in SRV_DIR.
+start_slurm() {
+	local d=$SRV_DIR/slurm
+	command -v slurmctld >/dev/null && command -v munged >/dev/null ||
+		{ srv_log "slurm or munge not installed (make deps)"; return 1; }
+	mkdir -p "$d/state" "$d/spool" "$d/log" "$d/run"
+	# as for ganesha: with 127.0.0.1 alone glibc's AI_ADDRCONFIG finds no address
+	# and the daemons cannot bind; a second loopback address fixes that
+	ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
+	head -c 1024 /dev/urandom >"$d/munge.key" && chmod 400 "$d/munge.key"
+	munged -f -F -S "$d/run/munge.sock" --key-file="$d/munge.key" --log-file="$d/log/munged.log" \
+		--pid-file="$d/run/munged.pid" --seed-file="$d/run/munge.seed" >"$d/log/munged.out" 2>&1 &
+	SRV_PIDS+=("munged:$!")
+	srv_wait 50 0.1 test -S "$d/run/munge.sock" || { srv_log "munged did not start"; return 1; }
+	cat >"$d/slurm.conf" <<CONF
+ClusterName=imgtooltest
+SlurmctldHost=localhost(127.0.0.1)
+SlurmctldPort=16817
+SlurmdPort=16818
+AuthType=auth/munge
+AuthInfo=socket=$d/run/munge.sock
+CredType=cred/munge
+SlurmUser=root
+SlurmdUser=root
+StateSaveLocation=$d/state
+SlurmdSpoolDir=$d/spool
+SlurmctldPidFile=$d/run/slurmctld.pid
+SlurmdPidFile=$d/run/slurmd.pid
+SlurmctldLogFile=$d/log/slurmctld.log
+SlurmdLogFile=$d/log/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+ReturnToService=2
+MpiDefault=none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 RealMemory=4000 State=UNKNOWN
+PartitionName=test Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+CONF
+	export SLURM_CONF=$d/slurm.conf SLURM_DIR=$d
+	slurmctld -D -f "$SLURM_CONF" >"$d/log/slurmctld.out" 2>&1 &
+	SRV_PIDS+=("slurmctld:$!")
+	slurmd -D -N localhost -f "$SLURM_CONF" >"$d/log/slurmd.out" 2>&1 &
+	SRV_PIDS+=("slurmd:$!")
+	srv_wait 100 0.1 sh -c 'timeout 5 sinfo -h -o %t | grep -q idle' ||
+		{ srv_log "slurm: the node is not idle"; tail -5 "$d/log/slurmctld.log" "$d/log/slurmd.log" >&2; return 1; }
+	srv_log "slurm: munged, slurmctld, slurmd up; SLURM_CONF=$SLURM_CONF"
 }
 
 # Stop every daemon (newest first) by PID, then remove the temp dir.
