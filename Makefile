@@ -151,7 +151,7 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 LIBA := $(BUILD)/libimgtool.a
 
-.PHONY: all install install-lib install-man install-completion man deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest check-v2v check-windows check-serve bench demo clean
+.PHONY: all install install-lib install-man install-completion man deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest check-v2v check-windows check-serve check-docs bench demo clean
 
 all: $(BIN) $(LIBA) libimgtool.a
 
@@ -276,7 +276,7 @@ deps:
 
 tools: $(BIN) $(UNIT_BINS) $(TOOL_BINS)
 
-check: tools
+check: tools man
 	tests/run-all.sh $(BUILD)
 
 check-unit: tools
@@ -308,6 +308,9 @@ check-windows: tools
 
 check-serve: tools
 	tests/serve/run.sh $(BUILD)
+
+check-docs: tools man
+	tests/docs/run.sh $(BUILD)
 
 bench: tools
 	bench/run.sh $(BUILD)
