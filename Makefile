@@ -1,7 +1,9 @@
 # imgtool - build, test and benchmark.
 #
-#   make            libimgtool.a and build/imgtool (make install: /usr/local/bin)
+#   make            build/imgtool, libimgtool.a, build/libimgtool.so.0, imgtool.pc, the
+#                   man pages (make install: under /usr/local: PREFIX=, DESTDIR=)
 #   make deps       install every Debian package the build, tests and main job need
+#   make deb        the Debian packages imgtool, libimgtool0, libimgtool-dev in build/deb/
 #   make check      build and run every test suite (unit, interop, bad-input, crash)
 #   make bench      ratios against qemu-img (see bench/README.md)
 #   make demo       the main job on a generated example image
@@ -134,7 +136,7 @@ endif
 OPT ?= -O2 -g
 CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread \
 	-DIMGTOOL_VERSION_STRING='"$(VERSION)"' \
-	-I. $(PIC_CFLAGS) $(FEATURE_CFLAGS) $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+	-I. $(PIC_CFLAGS) $(FEATURE_CFLAGS) $(PKG_CFLAGS) $(SANFLAGS) $(CPPFLAGS) $(CFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
 LIBS_ALL := $(PKG_LIBS) $(GUESTFS_LIBS) $(DL_LIBS) -lm
 
@@ -151,7 +153,7 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 LIBA := $(BUILD)/libimgtool.a
 
-.PHONY: all install install-lib install-man install-completion man deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest check-v2v check-windows check-serve check-docs bench demo clean
+.PHONY: all install install-lib install-man install-completion man deb deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest check-v2v check-windows check-serve check-docs check-packaging bench demo clean
 
 all: $(BIN) $(LIBA) libimgtool.a
 
@@ -195,7 +197,7 @@ API_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard lib/*.c))
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 
-all: $(SOLIB) $(PCFILE)
+all tools: $(SOLIB) $(PCFILE)
 
 $(SOLIB): $(API_OBJS) $(LIBA) lib/libimgtool.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libimgtool.map \
@@ -229,7 +231,7 @@ HAVE_SCDOC := $(if $(shell which scdoc 2>/dev/null),1)
 
 man: $(MAN_PAGES)
 ifeq ($(HAVE_SCDOC),1)
-all: man
+all tools: man
 else
 $(info imgtool: scdoc not found (apt-get install scdoc): building without man pages)
 endif
@@ -249,6 +251,21 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
 install-completion:
 	install -D -m 0644 completion/imgtool.bash $(DESTDIR)$(BASHCOMPDIR)/imgtool
+
+# packaging: make deb builds imgtool, libimgtool0 and libimgtool-dev (debian/) into
+# build/deb/.  dpkg-buildpackage builds in the tree it is given and writes to its
+# parent, so it runs on a copy of the sources in build/deb/src: the build/ of
+# this tree is left alone.
+DEB_DIR := build/deb
+DEB_JOBS ?= 2
+
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	tar -c --exclude=./build --exclude=./build-asan --exclude=./.git \
+		--exclude=./libimgtool.a . | tar -x -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b -j$(DEB_JOBS)
+	rm -rf $(DEB_DIR)/src
+	ls -l $(DEB_DIR)/*.deb
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBA)
 	@mkdir -p $(dir $@)
@@ -311,6 +328,9 @@ check-serve: tools
 
 check-docs: tools man
 	tests/docs/run.sh $(BUILD)
+
+check-packaging: tools
+	tests/packaging/run.sh $(BUILD)
 
 bench: tools
 	bench/run.sh $(BUILD)
