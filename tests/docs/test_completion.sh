@@ -3,11 +3,8 @@
 # COMPREPLY.  The expected sets come from the binary (--help, -o help) and
 # from an image qemu-img made, so the test follows the CLI.
 set -u
-build=$1
 top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/lib.sh"
-. "$top/tests/docs/options.sh"
-find_imgtool docs "$build"
+. "$top/tests/docs/lib.sh"
 need_tools docs qemu-img
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -47,7 +44,7 @@ expect() {
 }
 lines() { printf '%s\n' "$@" | sort; }
 
-commands=$(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", cmd_.*/\1/p' "$top/imgtool/main.c" | sort)
+commands=$(main_commands)
 expect "imgtool <TAB>: every command of main.c and the global options" \
 	"$(comp '')" "$(lines $commands -h --help -V --version)"
 expect "imgtool con<TAB>: convert" "$(comp con)" "convert"

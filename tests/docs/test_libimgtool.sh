@@ -5,10 +5,8 @@
 # build against that installed copy with pkg-config and run on images qemu-img
 # made, their results checked against qemu-img.
 set -u
-build=$1
 top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/lib.sh"
-find_imgtool docs "$build"
+. "$top/tests/docs/lib.sh"
 need_tools docs nm readelf pkg-config qemu-img qemu-io cc make
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -5,11 +5,8 @@
 # formats page names every format the binary supports, the URL page every URL
 # option the parsers know and every environment variable the sources read.
 set -u
-build=$1
 top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/lib.sh"
-. "$top/tests/docs/options.sh"
-find_imgtool docs "$build"
+. "$top/tests/docs/lib.sh"
 need_tools docs man scdoc
 man=$build/man
 src=$top/docs/man
@@ -35,7 +32,7 @@ same_options() {
 	fi
 }
 
-commands=$(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", cmd_.*/\1/p' "$top/imgtool/main.c")
+commands=$(main_commands)
 [ "$(echo "$commands" | wc -w)" -ge 18 ] && ok "main.c's command table read ($(echo $commands | wc -w) commands)" ||
 	ko "main.c's command table read: '$commands'"
 

@@ -5,9 +5,8 @@
 # with pkg-config against the installed library work; dpkg --purge removes them.
 # Other suites are not disturbed: they run build/imgtool, not /usr/bin/imgtool.
 set -u
-build=$1
 top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/lib.sh"
+. "$top/tests/docs/lib.sh"
 need_tools packaging dpkg-buildpackage dh lintian apt-get dpkg-deb man qemu-img cc pkg-config
 if [ "$(id -u)" != 0 ]; then
 	echo "packaging: installs packages: run as root"
@@ -65,7 +64,7 @@ for f in ./usr/bin/imgtool ./usr/share/man/man1/imgtool.1.gz ./usr/share/man/man
 done
 check "imgtool ships a man page per command" test \
 	"$(contents imgtool | grep -c '^./usr/share/man/man1/imgtool-.*\.1\.gz$')" = \
-	"$(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", cmd_.*/\1/p' "$top/imgtool/main.c" | wc -l)"
+	"$(main_commands | wc -l)"
 contents libimgtool0 | grep -qx "./usr/lib/$multiarch/libimgtool.so.0" &&
 	ok "libimgtool0 ships /usr/lib/$multiarch/libimgtool.so.0" || ko "libimgtool0 ships libimgtool.so.0"
 for f in ./usr/include/imgtool/imgtool.h ./usr/lib/$multiarch/libimgtool.so \

@@ -1,7 +1,16 @@
-# tests/docs/options.sh - sourced: the option names a command's --help names and
-# the ones its man page documents, one per line, sorted, so test_man.sh can
-# compare the two sets.
-#
+# tests/docs/lib.sh - sourced by the docs tests (with $top set and the build
+# folder as $1): sources tests/lib.sh, sets IMGTOOL, and gives what the man page,
+# completion and packaging tests share: the command list, and the option names a
+# command's --help names and its man page documents (one per line, sorted).
+. "$top/tests/lib.sh"
+build=$1
+find_imgtool docs "$build"
+
+# main_commands: the subcommands of imgtool/main.c's table, sorted
+main_commands() {
+	sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", cmd_.*/\1/p' "$top/imgtool/main.c" | sort
+}
+
 # help_options TEXT: tokens like -f, -oc, --output that start a word (after a
 # space, a quote, '[', '|' or '(') and end at a space, a quote, ']', '=', '|',
 # ',' or ')'; "-NAME" (an uppercase placeholder in prose) is not an option.
