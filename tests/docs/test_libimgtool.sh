@@ -36,8 +36,13 @@ echo "$needed" | grep -qE 'guestfs|rbd|rados|iscsi|xml2|crypto' &&
 
 # make install into a staging root, as a package build does
 dest=$tmp/root
+# a sanitizer build's library needs its runtime in the programs that load it
 sanitize=
-[ "${build##*/}" = build-asan ] && sanitize=SANITIZE=1
+san_cflags=
+if [ "${build##*/}" = build-asan ]; then
+	sanitize=SANITIZE=1
+	san_cflags="-fsanitize=address,undefined"
+fi
 if make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr $sanitize >"$tmp/install.log" 2>&1; then
 	ok "make install DESTDIR PREFIX=/usr"
 else
@@ -61,9 +66,9 @@ expect_same "pkg-config --cflags --libs imgtool" "$flags" \
 	"-I$dest/usr/include -L$dest/usr/lib -limgtool"
 expect_same "imgtool.pc's version is the binary's" "$(pkg-config --modversion imgtool)" \
 	"$("$IMGTOOL" -V | sed -n 's/^imgtool version //p')"
-cc -Wall -Werror -o "$tmp/img-info" "$top/examples/img-info.c" $flags &&
+cc -Wall -Werror $san_cflags -o "$tmp/img-info" "$top/examples/img-info.c" $flags &&
 	ok "examples/img-info.c builds with pkg-config" || ko "examples/img-info.c builds with pkg-config"
-cc -Wall -Werror -o "$tmp/roundtrip" "$top/tests/docs/lib_roundtrip.c" $flags &&
+cc -Wall -Werror $san_cflags -o "$tmp/roundtrip" "$top/tests/docs/lib_roundtrip.c" $flags &&
 	ok "lib_roundtrip.c builds with pkg-config" || ko "lib_roundtrip.c builds with pkg-config"
 export LD_LIBRARY_PATH=$dest/usr/lib
 check "img-info loads the installed libimgtool.so.0" \
