@@ -1,6 +1,11 @@
 /*
  * info.c - libimgtool's info and check: the fixed-size public views of
  * formats/image.c's image_info and check_result.
+ *
+ * The caller's size field is the struct size of the header it was built with: a
+ * larger one (a newer header) gets zeros past what this version knows; a later
+ * version that appends members must keep accepting today's size and fill only
+ * what fits.
  */
 #include "handle.h"
 
