@@ -22,6 +22,8 @@ struct progress {
 	double last_time;        /* time of the last print */
 	double start;
 	int printed_any;
+	void (*fn)(uint64_t done, uint64_t total, void *opaque);  /* PROGRESS_CALLBACK */
+	void *opaque;
 };
 
 static double now_seconds(void)
@@ -34,7 +36,9 @@ static double now_seconds(void)
 
 static void progress_print(struct progress *p, uint64_t done, double t)
 {
-	if (p->mode == PROGRESS_HUMAN) {
+	if (p->mode == PROGRESS_CALLBACK) {
+		p->fn(done, p->total, p->opaque);
+	} else if (p->mode == PROGRESS_HUMAN) {
 		double pct = p->total ? (double)done * 100.0 / (double)p->total : 100.0;
 
 		printf("    (%3.2f/100%%)\r", pct);
@@ -67,6 +71,26 @@ struct progress *progress_new(enum progress_mode mode, uint64_t total)
 	return p;
 }
 
+struct progress *progress_new_callback(uint64_t total,
+				       void (*fn)(uint64_t done, uint64_t total, void *opaque),
+				       void *opaque)
+{
+	struct progress *p;
+
+	if (!fn)
+		return progress_new(PROGRESS_NONE, total);
+	p = progress_new(PROGRESS_NONE, total);
+	if (!p)
+		return NULL;
+	p->mode = PROGRESS_CALLBACK;
+	p->fn = fn;
+	p->opaque = opaque;
+	pthread_mutex_lock(&p->lock);
+	progress_print(p, 0, p->start);
+	pthread_mutex_unlock(&p->lock);
+	return p;
+}
+
 void progress_add(struct progress *p, uint64_t bytes)
 {
 	uint64_t done, step;
@@ -85,7 +109,7 @@ void progress_add(struct progress *p, uint64_t bytes)
 	done = atomic_load(&p->done);
 	t = now_seconds();
 	if (done > p->printed &&
-	    (done - p->printed >= step || (p->mode == PROGRESS_JSON && t - p->last_time >= 1.0)))
+	    (done - p->printed >= step || (p->mode != PROGRESS_HUMAN && t - p->last_time >= 1.0)))
 		progress_print(p, done > p->total ? p->total : done, t);
 	pthread_mutex_unlock(&p->lock);
 }

@@ -15,12 +15,18 @@ enum progress_mode {
 	PROGRESS_NONE,
 	PROGRESS_HUMAN,
 	PROGRESS_JSON,
+	PROGRESS_CALLBACK,  /* progress_new_callback(): calls a function, prints nothing */
 };
 
 struct progress;
 
 /* NULL only on allocation failure; a PROGRESS_NONE progress prints nothing. */
 struct progress *progress_new(enum progress_mode mode, uint64_t total);
+/* A progress that calls fn(done, total, opaque) instead of printing (the library's
+ * progress callback), at the JSON mode's rate, from whichever thread crosses it. */
+struct progress *progress_new_callback(uint64_t total,
+				       void (*fn)(uint64_t done, uint64_t total, void *opaque),
+				       void *opaque);
 /* Account for bytes done (thread-safe). */
 void progress_add(struct progress *p, uint64_t bytes);
 /* Bytes accounted so far (for callers that draw their own view). */

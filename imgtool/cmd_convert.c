@@ -160,7 +160,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
 			cli_error("option '%s' is not supported", argv[optind - 1]);
 			return -ENOTSUP;
 		case 'h':
-			printf("usage: %s convert [--target-is-zero] [-c] [-p] [--progress=json] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-o options] [-S sparse_size] [-m num_workers] [-W] filename [filename2 [...]] output_filename\n",
+			printf("usage: %s convert [--target-is-zero] [-U] [-c] [-p] [--progress=json] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] [-l snapshot_param] [-S sparse_size] [-m num_workers] [-W] filename [filename2 [...]] output_filename\n",
 			       PROG_NAME);
 			return 1;
 		default:

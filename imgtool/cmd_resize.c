@@ -31,6 +31,13 @@ static int open_rw(const char *filename, const char *fmt, struct image **img)
 	return image_open(filename, name, IMG_RDWR, img);
 }
 
+static int resize_usage(void)
+{
+	printf("usage: %s resize [-f fmt] [--preallocation=prealloc] [-q] [--shrink] filename [+ | -]size\n",
+	       PROG_NAME);
+	return 0;
+}
+
 int cmd_resize(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -46,6 +53,9 @@ int cmd_resize(int argc, char **argv)
 	uint64_t delta, new_size;
 	int sign, c, ret;
 
+	/* --help alone: the size is not there to take off first */
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return resize_usage();
 	if (argc < 3) {
 		cli_error("Expecting image file name and size");
 		return 1;
@@ -64,9 +74,7 @@ int cmd_resize(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			printf("usage: %s resize [-f fmt] [--preallocation=prealloc] [-q] [--shrink] filename [+ | -]size\n",
-			       PROG_NAME);
-			return 0;
+			return resize_usage();
 		default:
 			return 1;
 		}

@@ -5,6 +5,7 @@
  * tools; each subcommand lives in its own cmd_*.c.
  */
 #include "cli.h"
+#include "../formats/format.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ static const struct command commands[] = {
 	{ "compare", cmd_compare,
 	  "compare [-f fmt] [-F fmt] [-T src_cache] [-p] [-q] [-s] [-U] filename1 filename2" },
 	{ "convert", cmd_convert,
-	  "convert [--target-is-zero] [-U] [-c] [-p] [--progress=json] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-o options] [-S sparse_size] [-m num_workers] [-W] filename [filename2 [...]] output_filename" },
+	  "convert [--target-is-zero] [-U] [-c] [-p] [--progress=json] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] [-l snapshot_param] [-S sparse_size] [-m num_workers] [-W] filename [filename2 [...]] output_filename" },
 	{ "create", cmd_create,
 	  "create [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]" },
 	{ "customize", cmd_customize,
@@ -75,6 +76,11 @@ static void print_help(void)
 	       "Command syntax:\n", PROG_NAME);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %s\n", commands[i].syntax);
+	/* as qemu-img: the shell completion reads the names from here */
+	printf("\nSupported formats:");
+	for (size_t i = 0; format_registry[i]; i++)
+		printf(" %s", format_registry[i]->name);
+	printf("\n");
 	printf("\nSizes take the suffixes k, M, G, T, P, E (powers of 1024).\n"
 	       "Cache modes: none, writeback, writethrough, directsync, unsafe.\n"
 	       "Output formats (--output): human, json.\n");
