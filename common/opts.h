@@ -35,6 +35,11 @@ int opts_get_bool(struct opts *o, const char *key, bool *out);
 int opts_get_size(struct opts *o, const char *key, uint64_t *out);
 int opts_get_uint(struct opts *o, const char *key, uint64_t *out);
 
+/* One value of key as that type: 0, or -EINVAL with qemu's message naming key. */
+int opt_value_bool(const char *key, const char *v, bool *out);
+int opt_value_size(const char *key, const char *v, uint64_t *out);
+int opt_value_uint(const char *key, const char *v, uint64_t *out);
+
 /* -EINVAL with "Invalid parameter 'k'" (qemu's wording) for the first unused key. */
 int opts_check_used(const struct opts *o, const char *fmt_name);
 

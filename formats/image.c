@@ -266,6 +266,9 @@ int image_create(const char *filename, const char *format, uint64_t size,
 		return err_set(-EINVAL, filename, "Unknown file format '%s'", format);
 	if (!ops->create)
 		return err_set(-ENOTSUP, filename, "format '%s' cannot create images", format);
+	ret = create_opts_check(ops->create_opts, filename, opts);
+	if (ret < 0)
+		return ret;
 	ret = backend_open(filename, BE_RDWR | BE_CREATE, &be);
 	if (ret < 0)
 		return ret;

@@ -58,9 +58,19 @@ void cli_print_specific(struct json_object *obj, int indent);
 /* Keys of a json object in QDict iteration order: fills keys[] (max n); returns count. */
 int cli_json_keys(struct json_object *obj, const char **keys, int n);
 
-/* ---- cmd_create.c: shared with convert ---- */
+/* ---- opts_help.c: a format's -o option table, printed as qemu-img does ---- */
+struct format_ops;
+struct opts;
+/* Is this -o argument a request for the list ("help" or "?")? */
 bool create_opts_want_help(const char *o);
-void create_print_opts_help(const char *fmt);
+/* create/convert -o help; with_file: a target name was given, so the options of
+ * the file under the image are listed too. */
+void create_print_opts_help(const struct format_ops *ops, bool with_file);
+/* amend -o help; returns the exit code (1 for a format without amend). */
+int amend_print_opts_help(const struct format_ops *ops);
+/* "Formatting 'f', fmt=F k=v ..." in the table's order with its defaults. */
+void create_print_formatting(const char *filename, const struct format_ops *ops,
+			     uint64_t size, const struct opts *o);
 
 /* ---- subcommands: each returns the process exit code ---- */
 int cmd_create(int argc, char **argv);

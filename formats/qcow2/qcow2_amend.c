@@ -10,6 +10,7 @@
  * zero flag.  Other creation options are refused as qemu-img refuses them.
  */
 #include "qcow2.h"
+#include "../create_opts.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
 #include "../../common/util.h"
@@ -18,6 +19,15 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* For amend -o help; qcow2_amend() below judges the options itself, refusing the
+ * creation-only ones in qemu-img's words. */
+const struct create_opt qcow2_amend_opts[] = {
+	{ .name = "compat", .type = OPT_TYPE_STRING,
+	  .help = "Compatibility level (v2 [0.10] or v3 [1.1])" },
+	{ .name = "lazy_refcounts", .type = OPT_TYPE_BOOL, .help = "Postpone refcount updates" },
+	CREATE_OPT_END,
+};
 
 static const char *const create_only[] = {
 	"size", "cluster_size", "preallocation", "encryption", "encrypt.format",
