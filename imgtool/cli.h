@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../convert/progress.h"
+
 struct json_object;
 struct option;
 
@@ -39,6 +41,27 @@ int cli_parse_sparse(const char *s, uint64_t *out);
 int cli_parse_workers(const char *s, int *out);
 /* A plain decimal unsigned number (e.g. --start-offset), with size suffixes. */
 int cli_parse_offset(const char *s, uint64_t *out);
+
+/* ---- image_cmd_opts.c: options commit, rebase and compare share ---- */
+
+/* getopt values of the shared long options (above any short option) */
+enum {
+	CLI_OPT_PROGRESS = 0x1000,   /* --progress=human|json */
+	CLI_OPT_UNSUPPORTED,         /* --object, --image-opts: refused */
+};
+
+struct image_cmd_opts {
+	const char *fmt;             /* -f; NULL: probe */
+	const char *cache;           /* the cache mode option */
+	bool quiet;                  /* -q */
+	enum progress_mode progress; /* -p, --progress */
+};
+
+/* Take getopt's c if it is a shared option (cache_letter: the command's cache
+ * mode letter).  1: taken; 0: not a shared option; -1: refused (printed). */
+int cli_image_cmd_opt(int c, char cache_letter, char **argv, struct image_cmd_opts *o);
+/* The one file name left after the options, else print qemu-img's message and -1. */
+int cli_one_image_name(int argc, char **argv, const char **file);
 
 /* ---- output.c: printing ---- */
 

@@ -18,12 +18,9 @@
 #include <string.h>
 
 struct commit_args {
-	const char *fmt;
-	const char *cache;
+	struct image_cmd_opts o;
 	const char *base;
 	bool keep;
-	bool quiet;
-	enum progress_mode progress;
 	const char *file;
 };
 
@@ -31,28 +28,22 @@ static int parse_args(int argc, char **argv, struct commit_args *a)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
-		{ "object", required_argument, NULL, 'O' },
-		{ "image-opts", no_argument, NULL, 'I' },
+		{ "object", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "image-opts", no_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ "force-share", no_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, r;
 
 	while ((c = cli_getopt(argc, argv, "hf:t:b:dpqr:U", longopts)) != -1) {
+		r = cli_image_cmd_opt(c, 't', argv, &a->o);
+		if (r < 0)
+			return -EINVAL;
+		if (r > 0)
+			continue;
 		switch (c) {
-		case 'f': a->fmt = optarg; break;
-		case 't': a->cache = optarg; break;
 		case 'b': a->base = optarg; a->keep = true; break;  /* -b implies -d */
 		case 'd': a->keep = true; break;
-		case 'p': a->progress = PROGRESS_HUMAN; break;
-		case 'q': a->quiet = true; break;
-		case 'U': break;
-		case 'r':
-			cli_error("-r (rate limit) is not supported");
-			return -ENOTSUP;
-		case 'O': case 'I':
-			cli_error("option '%s' is not supported", argv[optind - 1]);
-			return -ENOTSUP;
 		case 'h':
 			printf("usage: %s commit [-q] [-f fmt] [-t cache] [-b base] [-d] [-p] filename\n",
 			       PROG_NAME);
@@ -61,12 +52,7 @@ static int parse_args(int argc, char **argv, struct commit_args *a)
 			return -EINVAL;
 		}
 	}
-	if (optind != argc - 1) {
-		cli_error("Expecting one image file name");
-		return -EINVAL;
-	}
-	a->file = argv[optind];
-	return 0;
+	return cli_one_image_name(argc, argv, &a->file) < 0 ? -EINVAL : 0;
 }
 
 /* The overlay is written (emptied) too: open it read-write, probing first
@@ -78,8 +64,8 @@ static int open_top(const struct commit_args *a, int flags, struct image **top)
 	char name[64];
 	int ret;
 
-	if (a->fmt)
-		return image_open(a->file, a->fmt, IMG_RDWR | flags, top);
+	if (a->o.fmt)
+		return image_open(a->file, a->o.fmt, IMG_RDWR | flags, top);
 	ret = image_open(a->file, NULL, IMG_NO_BACKING, &probe);
 	if (ret < 0)
 		return ret;
@@ -106,8 +92,8 @@ static int do_commit(const struct commit_args *a, int flags, struct image *top)
 	ret = image_open(layer->filename, layer->ops->name, IMG_RDWR | flags, &cp.base);
 	if (ret < 0)
 		return err_set_default(ret, layer->filename, "could not open the base for writing");
-	if (!a->quiet && a->progress != PROGRESS_NONE)
-		prog = progress_new(a->progress, top->size);
+	if (!a->o.quiet && a->o.progress != PROGRESS_NONE)
+		prog = progress_new(a->o.progress, top->size);
 	cp.progress = prog;
 	ret = commit_run(&cp);
 	progress_finish(prog);
@@ -128,14 +114,14 @@ static int do_commit(const struct commit_args *a, int flags, struct image *top)
 
 int cmd_commit(int argc, char **argv)
 {
-	struct commit_args a = { .cache = "writeback" };
+	struct commit_args a = { .o.cache = "writeback" };
 	struct image *top = NULL;
 	int flags = 0, ret;
 
 	ret = parse_args(argc, argv, &a);
 	if (ret)
 		return ret > 0 ? 0 : 1;
-	ret = cli_parse_cache(a.cache, &flags);
+	ret = cli_parse_cache(a.o.cache, &flags);
 	if (ret < 0) {
 		cli_report(ret, NULL);
 		return 1;
@@ -150,7 +136,7 @@ int cmd_commit(int argc, char **argv)
 		cli_report(ret, a.file);
 		return 1;
 	}
-	if (!a.quiet)
+	if (!a.o.quiet)
 		printf("Image committed.\n");
 	return 0;
 }

@@ -19,14 +19,11 @@
 
 enum {
 	OPT_TARGET_IS_ZERO = 256,
-	OPT_PROGRESS,
-	OPT_UNSUPPORTED,
 };
 
 struct convert_args {
-	const char *src_fmt;
+	struct image_cmd_opts src;  /* -f, -T (the sources' cache mode), -p, -q */
 	const char *dst_fmt;
-	const char *src_cache;
 	const char *dst_cache;
 	const char *backing;      /* -B/-b: the target's backing file */
 	const char *backing_fmt;  /* -F */
@@ -36,8 +33,6 @@ struct convert_args {
 	bool compress;
 	bool no_create;
 	bool target_is_zero;
-	bool quiet;
-	enum progress_mode progress;
 	uint64_t min_sparse;
 	int workers;
 };
@@ -47,30 +42,30 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "target-is-zero", no_argument, NULL, OPT_TARGET_IS_ZERO },
-		{ "progress", required_argument, NULL, OPT_PROGRESS },
+		{ "progress", required_argument, NULL, CLI_OPT_PROGRESS },
 		{ "force-share", no_argument, NULL, 'U' },
-		{ "object", required_argument, NULL, OPT_UNSUPPORTED },
-		{ "image-opts", no_argument, NULL, OPT_UNSUPPORTED },
-		{ "target-image-opts", no_argument, NULL, OPT_UNSUPPORTED },
-		{ "salvage", no_argument, NULL, OPT_UNSUPPORTED },
-		{ "bitmaps", no_argument, NULL, OPT_UNSUPPORTED },
+		{ "object", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "image-opts", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "target-image-opts", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "salvage", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "bitmaps", no_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, r;
 
 	while ((c = cli_getopt(argc, argv, "hf:O:o:cpS:nm:Wt:T:qUCB:b:F:l:s:r:", longopts)) != -1) {
+		r = cli_image_cmd_opt(c, 'T', argv, &a->src);
+		if (r < 0)
+			return -EINVAL;
+		if (r > 0)
+			continue;
 		switch (c) {
-		case 'f': a->src_fmt = optarg; break;
 		case 'O': a->dst_fmt = optarg; break;
 		case 'c': a->compress = true; break;
-		case 'p': a->progress = PROGRESS_HUMAN; break;
 		case 'n': a->no_create = true; break;
 		case 'W': break;        /* writes are always out of order */
 		case 'C': break;        /* copy offload: plain copying gives the same result */
-		case 'U': break;
-		case 'q': a->quiet = true; break;
 		case 't': a->dst_cache = optarg; break;
-		case 'T': a->src_cache = optarg; break;
 		case OPT_TARGET_IS_ZERO: a->target_is_zero = true; break;
 		case 'o':
 			if (create_opts_want_help(optarg)) {
@@ -90,27 +85,11 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
 			if (cli_parse_workers(optarg, &a->workers) < 0)
 				goto bad;
 			break;
-		case OPT_PROGRESS:
-			if (!strcmp(optarg, "json")) {
-				a->progress = PROGRESS_JSON;
-			} else if (!strcmp(optarg, "human")) {
-				a->progress = PROGRESS_HUMAN;
-			} else {
-				cli_error("--progress must be human or json");
-				return -EINVAL;
-			}
-			break;
 		case 'B': case 'b': a->backing = optarg; break;
 		case 'F': a->backing_fmt = optarg; break;
 		case 'l': case 's':
 			a->snapshot = optarg;
 			break;
-		case 'r':
-			cli_error("-r (rate limit) is not supported");
-			return -ENOTSUP;
-		case OPT_UNSUPPORTED:
-			cli_error("option '%s' is not supported", argv[optind - 1]);
-			return -ENOTSUP;
 		case 'h':
 			printf("usage: %s convert [--target-is-zero] [-c] [-p] [--progress=json] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-o options] [-S sparse_size] [-m num_workers] [-W] filename [filename2 [...]] output_filename\n",
 			       PROG_NAME);
@@ -154,7 +133,7 @@ int cmd_convert(int argc, char **argv)
 {
 	struct convert_args a = {
 		.dst_fmt = "raw",
-		.src_cache = "writeback",
+		.src.cache = "writeback",
 		.dst_cache = "unsafe",     /* qemu-img convert's default */
 		.min_sparse = COPY_DEFAULT_SPARSE,
 	};
@@ -183,8 +162,8 @@ int cmd_convert(int argc, char **argv)
 	cp = (struct convert_params) {
 		.src_names = argv + optind,
 		.nb_src = argc - optind - 1,
-		.src_fmt = a.src_fmt,
-		.src_cache = a.src_cache,
+		.src_fmt = a.src.fmt,
+		.src_cache = a.src.cache,
 		.snapshot = a.snapshot,
 		.dst_name = argv[argc - 1],
 		.dst_fmt = a.dst_fmt,
@@ -197,7 +176,7 @@ int cmd_convert(int argc, char **argv)
 		.target_is_zero = a.target_is_zero,
 		.min_sparse = a.min_sparse,
 		.workers = a.workers,
-		.progress = a.quiet ? PROGRESS_NONE : a.progress,
+		.progress = a.src.quiet ? PROGRESS_NONE : a.src.progress,
 	};
 	ret = convert_run(&cp);
 	if (ret < 0) {

@@ -21,14 +21,11 @@
 #include <string.h>
 
 struct rebase_args {
-	const char *fmt;
-	const char *cache;
-	const char *src_cache;
-	const char *backing;     /* NULL: not given; "": none */
+	struct image_cmd_opts o;     /* o.cache: -t, the image's cache mode */
+	const char *src_cache;       /* -T: the backing chains' */
+	const char *backing;         /* NULL: not given; "": none */
 	const char *backing_fmt;
 	bool unsafe;
-	bool quiet;
-	enum progress_mode progress;
 	const char *file;
 };
 
@@ -36,27 +33,24 @@ static int parse_args(int argc, char **argv, struct rebase_args *a)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
-		{ "object", required_argument, NULL, 'O' },
-		{ "image-opts", no_argument, NULL, 'I' },
+		{ "object", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "image-opts", no_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ "force-share", no_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, r;
 
 	while ((c = cli_getopt(argc, argv, "hf:t:T:b:F:upqU", longopts)) != -1) {
+		r = cli_image_cmd_opt(c, 't', argv, &a->o);
+		if (r < 0)
+			return -EINVAL;
+		if (r > 0)
+			continue;
 		switch (c) {
-		case 'f': a->fmt = optarg; break;
-		case 't': a->cache = optarg; break;
 		case 'T': a->src_cache = optarg; break;
 		case 'b': a->backing = optarg; break;
 		case 'F': a->backing_fmt = optarg; break;
 		case 'u': a->unsafe = true; break;
-		case 'p': a->progress = PROGRESS_HUMAN; break;
-		case 'q': a->quiet = true; break;
-		case 'U': break;
-		case 'O': case 'I':
-			cli_error("option '%s' is not supported", argv[optind - 1]);
-			return -ENOTSUP;
 		case 'h':
 			printf("usage: %s rebase [-q] [-f fmt] [-t cache] [-T src_cache] [-p] [-u] -b backing_file [-F backing_fmt] filename\n",
 			       PROG_NAME);
@@ -65,11 +59,8 @@ static int parse_args(int argc, char **argv, struct rebase_args *a)
 			return -EINVAL;
 		}
 	}
-	if (optind != argc - 1) {
-		cli_error("Expecting one image file name");
+	if (cli_one_image_name(argc, argv, &a->file) < 0)
 		return -EINVAL;
-	}
-	a->file = argv[optind];
 	if (!a->backing) {
 		cli_error("Must specify backing file (-b)");
 		return -EINVAL;
@@ -89,8 +80,8 @@ static int open_image(const struct rebase_args *a, int flags, struct image **img
 	char name[64];
 	int ret;
 
-	if (a->fmt)
-		return image_open(a->file, a->fmt, IMG_RDWR | flags, img);
+	if (a->o.fmt)
+		return image_open(a->file, a->o.fmt, IMG_RDWR | flags, img);
 	ret = image_open(a->file, NULL, IMG_NO_BACKING, &probe);
 	if (ret < 0)
 		return ret;
@@ -177,8 +168,8 @@ static int do_safe(const struct rebase_args *a, struct image *img, int src_flags
 		if (ret < 0)
 			return ret;
 	}
-	if (!a->quiet && a->progress != PROGRESS_NONE)
-		prog = progress_new(a->progress, img->size);
+	if (!a->o.quiet && a->o.progress != PROGRESS_NONE)
+		prog = progress_new(a->o.progress, img->size);
 	rp.progress = prog;
 	ret = rebase_run(&rp);
 	progress_finish(prog);
@@ -192,14 +183,14 @@ static int do_safe(const struct rebase_args *a, struct image *img, int src_flags
 
 int cmd_rebase(int argc, char **argv)
 {
-	struct rebase_args a = { .cache = "writeback", .src_cache = "writeback" };
+	struct rebase_args a = { .o.cache = "writeback", .src_cache = "writeback" };
 	struct image *img = NULL;
 	int flags = 0, src_flags = 0, ret;
 
 	ret = parse_args(argc, argv, &a);
 	if (ret)
 		return ret > 0 ? 0 : 1;
-	ret = cli_parse_cache(a.cache, &flags);
+	ret = cli_parse_cache(a.o.cache, &flags);
 	if (ret == 0)
 		ret = cli_parse_cache(a.src_cache, &src_flags);
 	if (ret < 0) {
