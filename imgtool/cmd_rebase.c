@@ -6,7 +6,7 @@
  * allocate where the old and the new backing chains read differently, so its
  * contents stay the same; -u only rewrites the pointer (the user vouches that
  * the new backing file has the same contents).  -b "" makes the image
- * standalone.  The pointer is rewritten last, after all copied data is durable.
+ * standalone.  This file parses and reports; the work is convert/rebase_image.c's.
  */
 #include "cli.h"
 #include "../common/err.h"
@@ -72,119 +72,10 @@ static int parse_args(int argc, char **argv, struct rebase_args *a)
 	return 0;
 }
 
-/* Open the image read-write (probing first without -f: only its metadata and
- * clusters it does not allocate are written, never a guessed raw header). */
-static int open_image(const struct rebase_args *a, int flags, struct image **img)
-{
-	struct image *probe;
-	char name[64];
-	int ret;
-
-	if (a->o.fmt)
-		return image_open(a->file, a->o.fmt, IMG_RDWR | flags, img);
-	ret = image_open(a->file, NULL, IMG_NO_BACKING, &probe);
-	if (ret < 0)
-		return ret;
-	snprintf(name, sizeof(name), "%s", probe->ops->name);
-	image_close(probe);
-	return image_open(a->file, name, IMG_RDWR | flags, img);
-}
-
-/* Open the new backing chain (path relative to the image's folder); refuse one
- * that contains the image itself. */
-static int open_new_backing(const struct rebase_args *a, struct image *img, int flags,
-			    struct image **nb)
-{
-	char *path = image_resolve_backing(img->filename, a->backing);
-	int ret;
-
-	if (!path)
-		return err_set(-ENOMEM, a->file, "out of memory");
-	ret = image_open(path, a->backing_fmt, flags, nb);
-	if (ret < 0) {
-		char msg[ERR_MSG_MAX];
-
-		struct image *probe = NULL;
-
-		snprintf(msg, sizeof(msg), "%s", err_is_set() ? err_get() : strerror(-ret));
-		err_clear();
-		/* -F that does not match the file: say so */
-		if (a->backing_fmt && image_open(path, NULL, IMG_NO_BACKING, &probe) == 0 &&
-		    strcmp(probe->ops->name, a->backing_fmt))
-			snprintf(msg, sizeof(msg), "Image is not in %s format (it looks like %s)",
-				 a->backing_fmt, probe->ops->name);
-		image_close(probe);
-		err_clear();
-		err_set(ret, a->file, "Could not open new backing file '%s': %s", path, msg);
-	} else if (rebase_in_chain(*nb, img->filename)) {
-		ret = err_set(-ELOOP, a->file,
-			      "Could not rebase onto '%s': the backing chain would loop back to this image",
-			      path);
-		image_close(*nb);
-		*nb = NULL;
-	}
-	free(path);
-	return ret;
-}
-
-/* The format to record: -F, else the new backing file's (probed) format. */
-static const char *backing_format(const struct rebase_args *a, struct image *nb)
-{
-	if (a->backing_fmt)
-		return a->backing_fmt;
-	return nb ? nb->ops->name : NULL;
-}
-
-static int do_unsafe(const struct rebase_args *a, struct image *img, int src_flags)
-{
-	struct image *nb = NULL;
-	const char *fmt = a->backing_fmt;
-	int ret;
-
-	if (!*a->backing)
-		return image_set_backing(img, NULL, NULL);
-	if (!fmt) {
-		/* only to learn the format; the chain below need not be complete */
-		ret = open_new_backing(a, img, src_flags | IMG_NO_BACKING, &nb);
-		if (ret < 0)
-			return err_set(ret, a->file,
-				       "%s (give its format with -F to rebase onto it anyway)",
-				       err_get());
-		fmt = nb->ops->name;
-	}
-	ret = image_set_backing(img, a->backing, fmt);
-	image_close(nb);
-	return ret;
-}
-
-static int do_safe(const struct rebase_args *a, struct image *img, int src_flags)
-{
-	struct rebase_params rp = { .img = img };
-	struct progress *prog = NULL;
-	int ret;
-
-	if (*a->backing) {
-		ret = open_new_backing(a, img, src_flags, &rp.new_backing);
-		if (ret < 0)
-			return ret;
-	}
-	if (!a->o.quiet && a->o.progress != PROGRESS_NONE)
-		prog = progress_new(a->o.progress, img->size);
-	rp.progress = prog;
-	ret = rebase_run(&rp);
-	progress_finish(prog);
-	progress_free(prog);
-	if (ret == 0)
-		ret = image_set_backing(img, *a->backing ? a->backing : NULL,
-					backing_format(a, rp.new_backing));
-	image_close(rp.new_backing);
-	return ret;
-}
-
 int cmd_rebase(int argc, char **argv)
 {
 	struct rebase_args a = { .o.cache = "writeback", .src_cache = "writeback" };
-	struct image *img = NULL;
+	struct rebase_request rq;
 	int flags = 0, src_flags = 0, ret;
 
 	ret = parse_args(argc, argv, &a);
@@ -197,15 +88,17 @@ int cmd_rebase(int argc, char **argv)
 		cli_report(ret, NULL);
 		return 1;
 	}
-	ret = open_image(&a, flags | (a.unsafe ? IMG_NO_BACKING : 0), &img);
-	if (ret == 0 && !img->ops->set_backing)
-		ret = err_set(-ENOTSUP, a.file, "format '%s' does not support backing files",
-			      img->ops->name);
-	if (ret == 0)
-		ret = a.unsafe ? do_unsafe(&a, img, src_flags) : do_safe(&a, img, src_flags);
-	if (ret == 0)
-		ret = image_flush(img);
-	image_close(img);
+	rq = (struct rebase_request) {
+		.file = a.file,
+		.fmt = a.o.fmt,
+		.flags = flags,
+		.src_flags = src_flags,
+		.backing = a.backing,
+		.backing_fmt = a.backing_fmt,
+		.unsafe = a.unsafe,
+		.progress = a.o.quiet ? PROGRESS_NONE : a.o.progress,
+	};
+	ret = rebase_image(&rq);
 	if (ret < 0) {
 		cli_report(ret, a.file);
 		return 1;

@@ -14,7 +14,8 @@
 #   d. amend -o help: qcow2 lists a subset of qemu-img's amend options; a format
 #      without amend is refused as qemu-img refuses it.
 #
-# One "PASS name" / "FAIL name" line per case, then "N passed, N failed".
+# One "PASS name" / "FAIL name" line per case (a failing case says why above
+# it), then "N passed, N failed".
 set -u
 
 build=${1:-build}
@@ -27,23 +28,10 @@ T=$(mktemp -d /tmp/imgtool-create-opts.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
 
-passed=0
-failed=0
-LOG=$T/case.log
-
-# run NAME CMD...: the case passes when CMD exits 0 (its output shown on failure)
-run() {
-	local name=$1
-	shift
-	if "$@" >"$LOG" 2>&1; then
-		echo "PASS $name"
-		passed=$((passed + 1))
-	else
-		echo "FAIL $name"
-		sed 's/^/    /' "$LOG" | tail -n 20
-		failed=$((failed + 1))
-	fi
-}
+# every case through lib.sh's check (silent when it passes); the tally is read
+# back from its PASS/FAIL lines
+RESULTS=$T/results
+run() { check "$@" | tee -a "$RESULTS"; }
 
 I() { "$IMGTOOL" "$@"; }
 
@@ -189,5 +177,7 @@ OUT=none
 run "vmdk: amend -o help is refused as qemu-img refuses it" \
 	refused_like_qemu amend -f vmdk -o help
 
+passed=$(grep -c '^PASS' "$RESULTS")
+failed=$(grep -c '^FAIL' "$RESULTS")
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
