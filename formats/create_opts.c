@@ -51,6 +51,22 @@ static int check_value(const struct create_opt *d, const char *v)
 	}
 }
 
+int amend_opts_check(const struct format_ops *ops, const struct opts *o)
+{
+	for (int i = 0; o && i < o->n; i++) {
+		const char *key = o->v[i].key;
+		const struct create_opt *d = create_opt_find(ops->amend_opts, key);
+
+		if (d)
+			continue;
+		if (create_opt_find(ops->create_opts, key))
+			return err_set(-ENOTSUP, NULL, "Invalid parameter '%s'\nThis option is "
+				       "only supported for image creation", key);
+		return err_set(-EINVAL, NULL, "Invalid parameter '%s'", key);
+	}
+	return create_opts_check(ops->amend_opts, NULL, o);
+}
+
 int create_opts_check(const struct create_opt *list, const char *filename,
 		      const struct opts *o)
 {

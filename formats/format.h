@@ -199,7 +199,8 @@ struct format_ops {
 	 * the active state (convert -l).  id or name may be NULL; given both, both
 	 * must match. */
 	int (*snapshot_open)(struct image *img, const char *id, const char *name);
-	/* optional: change creation options of an existing image (amend -o). */
+	/* optional: change creation options of an existing image (amend -o); opts
+	 * already checked against amend_opts. */
 	int (*amend)(struct image *img, struct opts *opts);
 };
 
@@ -256,6 +257,9 @@ const struct create_opt *create_opt_find(const struct create_opt *list, const ch
  * -EINVAL with qemu-img's message naming filename (may be NULL). */
 int create_opts_check(const struct create_opt *list, const char *filename,
 		      const struct opts *o);
+/* For amend: every key of o in ops->amend_opts with a value of its type; a
+ * creation-only option is refused in qemu-img's two lines. */
+int amend_opts_check(const struct format_ops *ops, const struct opts *o);
 /* qemu's printed type name: "str", "bool (on/off)", "num", "size". */
 const char *create_opt_type_name(enum create_opt_type type);
 

@@ -130,13 +130,9 @@ static int raw_measure(struct opts *opts, uint64_t size, struct image *src,
 {
 	enum prealloc_mode mode = PREALLOC_OFF;
 	const char *p = opts_get(opts, "preallocation");
-	int ret;
 
 	if (p && parse_prealloc(p, &mode) < 0)
 		return -EINVAL;
-	ret = opts_check_used(opts, "raw");
-	if (ret < 0)
-		return ret;
 	res->required = align_up(size, 512);
 	res->fully_allocated = res->required;
 	return 0;

@@ -12,7 +12,9 @@
 #      value is refused in qemu-img's words.
 #   c. the "Formatting ..." line of a default create is qemu-img's.
 #   d. amend -o help: qcow2 lists a subset of qemu-img's amend options; a format
-#      without amend is refused as qemu-img refuses it.
+#      without amend is refused as qemu-img refuses it; amend refuses undeclared,
+#      creation-only and mistyped options in qemu-img's words.
+#   e. measure checks -o against the same table.
 #
 # One "PASS name" / "FAIL name" line per case (a failing case says why above
 # it), then "N passed, N failed".
@@ -176,6 +178,29 @@ run "qcow2: amend -o help lists a subset of qemu-img's amend options" amend_subs
 OUT=none
 run "vmdk: amend -o help is refused as qemu-img refuses it" \
 	refused_like_qemu amend -f vmdk -o help
+
+qemu-img create -q -f qcow2 am.qcow2 1M || { echo "FAIL setup: qemu-img create am.qcow2"; exit 1; }
+run "qcow2: amend refuses an undeclared option as qemu-img does" \
+	refused_like_qemu amend -o no_such_option=1 am.qcow2
+run "qcow2: amend refuses a creation-only option as qemu-img does" \
+	refused_like_qemu amend -o cluster_size=4k am.qcow2
+run "qcow2: amend refuses a bad bool value as qemu-img does" \
+	refused_like_qemu amend -o lazy_refcounts=maybe am.qcow2
+
+# measure FMT: an undeclared option is refused with qemu-img's first line (qemu-img
+# adds "Invalid options for file format"), a protocol-level one is accepted
+measure_opts() {
+	local fmt=$1
+	qemu-img measure -O "$fmt" -o no_such_option=1 --size 1M 2>"$T/q.err" && return 1
+	I measure -O "$fmt" -o no_such_option=1 --size 1M 2>"$T/i.err" && return 1
+	[ "$(head -n1 "$T/q.err" | sed 's/^qemu-img: //')" = "$(sed 's/^imgtool: //' "$T/i.err")" ] ||
+		{ cat "$T/q.err" "$T/i.err"; return 1; }
+	qemu-img measure -O "$fmt" -o nocow=on --size 1M >"$T/q.out" || return 1
+	I measure -O "$fmt" -o nocow=on --size 1M >"$T/i.out" || return 1
+	diff "$T/q.out" "$T/i.out"
+}
+run "raw: measure checks -o as qemu-img does" measure_opts raw
+run "qcow2: measure checks -o as qemu-img does" measure_opts qcow2
 
 passed=$(grep -c '^PASS' "$RESULTS")
 failed=$(grep -c '^FAIL' "$RESULTS")
