@@ -2,8 +2,10 @@
  * opts.h - "-o key=value,key2=value2" option lists, spelled as qemu-img spells them
  * (",," is a literal comma inside a value; a bare "key" means "key=on").
  *
- * A format's create() looks up the keys it knows and calls opts_check_used() so that
- * a misspelt option is an error rather than silently ignored.
+ * A format's -o options are checked against its table (formats/format.h,
+ * create_opts) so that a misspelt option is an error rather than silently
+ * ignored; a list without a table (convert -l's snapshot.id/name) is checked with
+ * opts_check_used() after its keys were looked up.
  */
 #ifndef IMGTOOL_OPTS_H
 #define IMGTOOL_OPTS_H

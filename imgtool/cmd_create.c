@@ -140,9 +140,6 @@ int cmd_create(int argc, char **argv)
 		/* opts_set replaced the strings the pointers may have come from */
 		backing = opts_get(&o, "backing_file");
 		bfmt = opts_get(&o, "backing_fmt");
-		/* the values were read above; the format still sees and marks them */
-		for (int i = 0; i < o.n; i++)
-			o.v[i].used = false;
 	}
 	if (!have_size) {
 		const char *s = opts_get(&o, "size");
