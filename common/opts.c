@@ -112,12 +112,8 @@ const char *opts_get(struct opts *o, const char *key)
 	return NULL;
 }
 
-int opts_get_bool(struct opts *o, const char *key, bool *out)
+int opt_value_bool(const char *key, const char *v, bool *out)
 {
-	const char *v = opts_get(o, key);
-
-	if (!v)
-		return -ENOENT;
 	if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1")) {
 		*out = true;
 		return 0;
@@ -129,12 +125,8 @@ int opts_get_bool(struct opts *o, const char *key, bool *out)
 	return err_set(-EINVAL, NULL, "Parameter '%s' expects 'on' or 'off'", key);
 }
 
-int opts_get_size(struct opts *o, const char *key, uint64_t *out)
+int opt_value_size(const char *key, const char *v, uint64_t *out)
 {
-	const char *v = opts_get(o, key);
-
-	if (!v)
-		return -ENOENT;
 	if (parse_size(v, out) < 0)
 		return err_set(-EINVAL, NULL,
 			       "Parameter '%s' expects a size (a number with an optional suffix k, M, G, T)",
@@ -142,13 +134,10 @@ int opts_get_size(struct opts *o, const char *key, uint64_t *out)
 	return 0;
 }
 
-int opts_get_uint(struct opts *o, const char *key, uint64_t *out)
+int opt_value_uint(const char *key, const char *v, uint64_t *out)
 {
-	const char *v = opts_get(o, key);
 	char *end;
 
-	if (!v)
-		return -ENOENT;
 	errno = 0;
 	if (!isdigit((unsigned char)*v))
 		goto bad;
@@ -158,6 +147,27 @@ int opts_get_uint(struct opts *o, const char *key, uint64_t *out)
 	return 0;
 bad:
 	return err_set(-EINVAL, NULL, "Parameter '%s' expects a number", key);
+}
+
+int opts_get_bool(struct opts *o, const char *key, bool *out)
+{
+	const char *v = opts_get(o, key);
+
+	return v ? opt_value_bool(key, v, out) : -ENOENT;
+}
+
+int opts_get_size(struct opts *o, const char *key, uint64_t *out)
+{
+	const char *v = opts_get(o, key);
+
+	return v ? opt_value_size(key, v, out) : -ENOENT;
+}
+
+int opts_get_uint(struct opts *o, const char *key, uint64_t *out)
+{
+	const char *v = opts_get(o, key);
+
+	return v ? opt_value_uint(key, v, out) : -ENOENT;
 }
 
 int opts_check_used(const struct opts *o, const char *fmt_name)

@@ -2,8 +2,10 @@
  * opts.h - "-o key=value,key2=value2" option lists, spelled as qemu-img spells them
  * (",," is a literal comma inside a value; a bare "key" means "key=on").
  *
- * A format's create() looks up the keys it knows and calls opts_check_used() so that
- * a misspelt option is an error rather than silently ignored.
+ * A format's -o options are checked against its table (formats/format.h,
+ * create_opts) so that a misspelt option is an error rather than silently
+ * ignored; a list without a table (convert -l's snapshot.id/name) is checked with
+ * opts_check_used() after its keys were looked up.
  */
 #ifndef IMGTOOL_OPTS_H
 #define IMGTOOL_OPTS_H
@@ -34,6 +36,11 @@ const char *opts_get(struct opts *o, const char *key);
 int opts_get_bool(struct opts *o, const char *key, bool *out);
 int opts_get_size(struct opts *o, const char *key, uint64_t *out);
 int opts_get_uint(struct opts *o, const char *key, uint64_t *out);
+
+/* One value of key as that type: 0, or -EINVAL with qemu's message naming key. */
+int opt_value_bool(const char *key, const char *v, bool *out);
+int opt_value_size(const char *key, const char *v, uint64_t *out);
+int opt_value_uint(const char *key, const char *v, uint64_t *out);
 
 /* -EINVAL with "Invalid parameter 'k'" (qemu's wording) for the first unused key. */
 int opts_check_used(const struct opts *o, const char *fmt_name);

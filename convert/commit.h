@@ -4,8 +4,8 @@
  * Everything the layers above the base allocate (data and zeros) is copied into
  * the base with the copy engine, so it runs with parallel workers and never
  * reads what only the base (or below) holds.  The base grows when it is smaller
- * than the overlay, as qemu-img commit does.  Emptying the overlay afterwards is
- * a separate step (image_make_empty) left to the caller.
+ * than the overlay, as qemu-img commit does.  commit_run() copies only;
+ * commit_image() is the whole command (open, copy, empty the overlay).
  */
 #ifndef IMGTOOL_COMMIT_H
 #define IMGTOOL_COMMIT_H
@@ -29,5 +29,18 @@ int commit_find_base(struct image *top, const char *name, struct image **layer,
 
 /* Copy what lies above the base into it (growing it first if needed). */
 int commit_run(const struct commit_params *p);
+
+/* ---- commit_image.c: the whole operation ---- */
+struct commit_request {
+	const char *file;         /* the overlay */
+	const char *fmt;          /* its format; NULL: probed */
+	int flags;                /* IMG_BE_FLAGS (cache mode) for the overlay and the base */
+	const char *base;         /* a file further down the chain; NULL: the backing file */
+	bool keep;                /* leave the overlay as it is (else it is emptied) */
+	enum progress_mode progress;
+};
+
+/* 0, or a negative errno with the message set (else the caller names rq->file). */
+int commit_image(const struct commit_request *rq);
 
 #endif

@@ -29,4 +29,19 @@ bool rebase_in_chain(struct image *img, const char *path);
 
 int rebase_run(const struct rebase_params *p);
 
+/* ---- rebase_image.c: the whole operation ---- */
+struct rebase_request {
+	const char *file;          /* the image */
+	const char *fmt;           /* its format; NULL: probed */
+	int flags;                 /* IMG_BE_FLAGS (cache mode) for the image */
+	int src_flags;             /* ... and for the backing chains */
+	const char *backing;       /* the new backing file; "": none */
+	const char *backing_fmt;   /* NULL: probed (and recorded as found) */
+	bool unsafe;               /* only rewrite the pointer */
+	enum progress_mode progress;
+};
+
+/* 0, or a negative errno with the message set (else the caller names rq->file). */
+int rebase_image(const struct rebase_request *rq);
+
 #endif

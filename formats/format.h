@@ -113,9 +113,38 @@ enum prealloc_mode {
 int parse_prealloc(const char *s, enum prealloc_mode *out);
 const char *prealloc_name(enum prealloc_mode m);
 
+/* The -o options a format takes (QEMU's BlockDriver create_opts/amend_opts): one
+ * table per format drives `-o help`, the check image_create() makes before any
+ * file exists (an undeclared key or a value of the wrong type is refused with
+ * qemu-img's words) and the "Formatting ..." line.  The format's create() still
+ * reads the values and judges combinations. */
+enum create_opt_type {
+	OPT_TYPE_STRING,
+	OPT_TYPE_BOOL,      /* on/off (also yes/no, true/false, 1/0) */
+	OPT_TYPE_NUMBER,    /* a plain unsigned number */
+	OPT_TYPE_SIZE,      /* a size with qemu's suffixes; printed in bytes */
+	OPT_TYPE_ENUM,      /* one of values[] (listed by -o help as a string) */
+};
+
+struct create_opt {
+	const char *name;
+	enum create_opt_type type;
+	const char *help;
+	const char *def;            /* "Formatting" shows it when not given; NULL: hidden */
+	const char *const *values;  /* OPT_TYPE_ENUM: the accepted values, NULL-ended */
+	/* qemu-img lists it at the protocol level (the file under the image): shown
+	 * by -o help only when a file name is given */
+	bool protocol;
+};
+
 struct format_ops {
 	const char *name;
 	const char *const *aliases;   /* other names accepted by -f (NULL-terminated) */
+
+	/* What create accepts, in qemu-img's "Formatting" order; ends with a NULL name.
+	 * amend_opts: what amend accepts (NULL: no amend). */
+	const struct create_opt *create_opts;
+	const struct create_opt *amend_opts;
 
 	/* Score 0 (not mine) .. 100 (certain) from the first bytes of the file. */
 	int (*probe)(const uint8_t *buf, size_t len, const char *filename);
@@ -124,8 +153,8 @@ struct format_ops {
 	int (*open)(struct image *img, int flags);
 	void (*close)(struct image *img);
 
-	/* be is freshly created and empty.  opts holds the -o options (the format
-	 * marks what it uses; unknown keys are an error). */
+	/* be is freshly created and empty.  opts holds the -o options, already
+	 * checked against create_opts (declared keys, values of their type). */
 	int (*create)(struct backend *be, const char *filename, uint64_t size,
 		      struct opts *opts);
 
@@ -170,7 +199,8 @@ struct format_ops {
 	 * the active state (convert -l).  id or name may be NULL; given both, both
 	 * must match. */
 	int (*snapshot_open)(struct image *img, const char *id, const char *name);
-	/* optional: change creation options of an existing image (amend -o). */
+	/* optional: change creation options of an existing image (amend -o); opts
+	 * already checked against amend_opts. */
 	int (*amend)(struct image *img, struct opts *opts);
 };
 
@@ -220,6 +250,18 @@ void image_close(struct image *img);
  * metadata.  size 0 is allowed where the format can take it from a backing file. */
 int image_create(const char *filename, const char *format, uint64_t size,
 		 struct opts *opts);
+
+/* create_opts.c: the option tables.  The entry named name, or NULL. */
+const struct create_opt *create_opt_find(const struct create_opt *list, const char *name);
+/* Every key of o declared in list and its value of the declared type; else
+ * -EINVAL with qemu-img's message naming filename (may be NULL). */
+int create_opts_check(const struct create_opt *list, const char *filename,
+		      const struct opts *o);
+/* For amend: every key of o in ops->amend_opts with a value of its type; a
+ * creation-only option is refused in qemu-img's two lines. */
+int amend_opts_check(const struct format_ops *ops, const struct opts *o);
+/* qemu's printed type name: "str", "bool (on/off)", "num", "size". */
+const char *create_opt_type_name(enum create_opt_type type);
 
 int image_read(struct image *img, void *buf, uint64_t off, size_t len);
 int image_write(struct image *img, const void *buf, uint64_t off, size_t len);

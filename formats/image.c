@@ -266,6 +266,9 @@ int image_create(const char *filename, const char *format, uint64_t size,
 		return err_set(-EINVAL, filename, "Unknown file format '%s'", format);
 	if (!ops->create)
 		return err_set(-ENOTSUP, filename, "format '%s' cannot create images", format);
+	ret = create_opts_check(ops->create_opts, filename, opts);
+	if (ret < 0)
+		return ret;
 	ret = backend_open(filename, BE_RDWR | BE_CREATE, &be);
 	if (ret < 0)
 		return ret;
@@ -484,6 +487,7 @@ int image_measure(const char *format, struct opts *opts, uint64_t size,
 		  struct image *src, struct measure_result *res)
 {
 	const struct format_ops *ops = format_find(format);
+	int ret;
 
 	if (!ops)
 		return err_set(-EINVAL, NULL, "Unknown file format '%s'", format);
@@ -491,6 +495,9 @@ int image_measure(const char *format, struct opts *opts, uint64_t size,
 		return err_set(-ENOTSUP, NULL, "Format driver '%s' does not support measure",
 			       format);
 	memset(res, 0, sizeof(*res));
+	ret = create_opts_check(ops->create_opts, NULL, opts);
+	if (ret < 0)
+		return ret;
 	return ops->measure(opts, size, src, res);
 }
 
@@ -598,5 +605,8 @@ int image_amend(struct image *img, struct opts *opts)
 	if (!img->ops->amend)
 		return err_set(-ENOTSUP, img->filename, "Format driver '%s' does not "
 			       "support option amendment", img->ops->name);
+	ret = amend_opts_check(img->ops, opts);
+	if (ret < 0)
+		return ret;
 	return img->ops->amend(img, opts);
 }

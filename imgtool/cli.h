@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../convert/progress.h"
+
 struct json_object;
 struct option;
 
@@ -40,6 +42,27 @@ int cli_parse_workers(const char *s, int *out);
 /* A plain decimal unsigned number (e.g. --start-offset), with size suffixes. */
 int cli_parse_offset(const char *s, uint64_t *out);
 
+/* ---- image_cmd_opts.c: options commit, rebase and compare share ---- */
+
+/* getopt values of the shared long options (above any short option) */
+enum {
+	CLI_OPT_PROGRESS = 0x1000,   /* --progress=human|json */
+	CLI_OPT_UNSUPPORTED,         /* --object, --image-opts: refused */
+};
+
+struct image_cmd_opts {
+	const char *fmt;             /* -f; NULL: probe */
+	const char *cache;           /* the cache mode option */
+	bool quiet;                  /* -q */
+	enum progress_mode progress; /* -p, --progress */
+};
+
+/* Take getopt's c if it is a shared option (cache_letter: the command's cache
+ * mode letter).  1: taken; 0: not a shared option; -1: refused (printed). */
+int cli_image_cmd_opt(int c, char cache_letter, char **argv, struct image_cmd_opts *o);
+/* The one file name left after the options, else print qemu-img's message and -1. */
+int cli_one_image_name(int argc, char **argv, const char **file);
+
 /* ---- output.c: printing ---- */
 
 /* "imgtool: <fmt...>" on stderr, one line. */
@@ -58,9 +81,19 @@ void cli_print_specific(struct json_object *obj, int indent);
 /* Keys of a json object in QDict iteration order: fills keys[] (max n); returns count. */
 int cli_json_keys(struct json_object *obj, const char **keys, int n);
 
-/* ---- cmd_create.c: shared with convert ---- */
+/* ---- opts_help.c: a format's -o option table, printed as qemu-img does ---- */
+struct format_ops;
+struct opts;
+/* Is this -o argument a request for the list ("help" or "?")? */
 bool create_opts_want_help(const char *o);
-void create_print_opts_help(const char *fmt);
+/* create/convert -o help; with_file: a target name was given, so the options of
+ * the file under the image are listed too. */
+void create_print_opts_help(const struct format_ops *ops, bool with_file);
+/* amend -o help; returns the exit code (1 for a format without amend). */
+int amend_print_opts_help(const struct format_ops *ops);
+/* "Formatting 'f', fmt=F k=v ..." in the table's order with its defaults. */
+void create_print_formatting(const char *filename, const struct format_ops *ops,
+			     uint64_t size, const struct opts *o);
 
 /* ---- subcommands: each returns the process exit code ---- */
 int cmd_create(int argc, char **argv);

@@ -11,6 +11,35 @@
 #include <getopt.h>
 #include <stdio.h>
 
+/* -o help: the amend options of -f's format, else of the image's (probed). */
+static int print_help(const char *fmt, const char *file)
+{
+	const struct format_ops *ops;
+	struct image *img;
+	int ret;
+
+	if (fmt) {
+		ops = format_find(fmt);
+		if (!ops) {
+			cli_error("Unknown file format '%s'", fmt);
+			return 1;
+		}
+		return amend_print_opts_help(ops);
+	}
+	if (!file) {
+		cli_error("Expecting one image file name");
+		return 1;
+	}
+	ret = image_open(file, NULL, IMG_NO_BACKING, &img);
+	if (ret < 0) {
+		cli_report(ret, file);
+		return 1;
+	}
+	ret = amend_print_opts_help(img->ops);
+	image_close(img);
+	return ret;
+}
+
 int cmd_amend(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -21,7 +50,7 @@ int cmd_amend(int argc, char **argv)
 	struct opts o = { 0 };
 	const char *fmt = NULL;
 	struct image *img = NULL;
-	bool have_opts = false;
+	bool have_opts = false, want_help = false;
 	int c, ret, rc = 1;
 
 	while ((c = cli_getopt(argc, argv, "hf:o:qpt:", longopts)) != -1) {
@@ -29,6 +58,10 @@ int cmd_amend(int argc, char **argv)
 		case 'f': fmt = optarg; break;
 		case 'q': case 'p': case 't': case 'F': break;
 		case 'o':
+			if (create_opts_want_help(optarg)) {
+				want_help = true;
+				break;
+			}
 			if (opts_parse(&o, optarg) < 0) {
 				cli_error("Invalid option list: %s", optarg);
 				goto out;
@@ -42,6 +75,10 @@ int cmd_amend(int argc, char **argv)
 		default:
 			goto out;
 		}
+	}
+	if (want_help) {
+		rc = print_help(fmt, argc - optind == 1 ? argv[optind] : NULL);
+		goto out;
 	}
 	if (!have_opts) {
 		cli_error("Must specify options (-o)");

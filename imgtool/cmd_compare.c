@@ -18,12 +18,12 @@ int cmd_compare(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "force-share", no_argument, NULL, 'U' },
-		{ "progress", required_argument, NULL, 'P' },
+		{ "progress", required_argument, NULL, CLI_OPT_PROGRESS },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *fmt1 = NULL, *fmt2 = NULL, *cache = "writeback";
-	enum progress_mode pmode = PROGRESS_NONE;
-	bool strict = false, quiet = false;
+	struct image_cmd_opts o = { .cache = "writeback" };
+	const char *fmt2 = NULL;
+	bool strict = false;
 	struct image *a = NULL, *b = NULL;
 	struct progress *prog = NULL;
 	struct compare_params cp = { 0 };
@@ -31,21 +31,14 @@ int cmd_compare(int argc, char **argv)
 	int c, ret, flags = 0, rc = 2;
 
 	while ((c = cli_getopt(argc, argv, "hf:F:T:pqsU", longopts)) != -1) {
+		ret = cli_image_cmd_opt(c, 'T', argv, &o);
+		if (ret < 0)
+			return 2;
+		if (ret > 0)
+			continue;
 		switch (c) {
-		case 'f': fmt1 = optarg; break;
 		case 'F': fmt2 = optarg; break;
-		case 'T': cache = optarg; break;
-		case 'p': pmode = PROGRESS_HUMAN; break;
-		case 'q': quiet = true; break;
 		case 's': strict = true; break;
-		case 'U': break;
-		case 'P':
-			if (strcmp(optarg, "json") && strcmp(optarg, "human")) {
-				cli_error("--progress must be human or json");
-				return 2;
-			}
-			pmode = !strcmp(optarg, "json") ? PROGRESS_JSON : PROGRESS_HUMAN;
-			break;
 		case 'h':
 			printf("usage: %s compare [-f fmt] [-F fmt] [-T src_cache] [-p] [-q] [-s] [-U] filename1 filename2\n",
 			       PROG_NAME);
@@ -58,11 +51,11 @@ int cmd_compare(int argc, char **argv)
 		cli_error("Expecting two image file names");
 		return 2;
 	}
-	if (cli_parse_cache(cache, &flags) < 0) {
+	if (cli_parse_cache(o.cache, &flags) < 0) {
 		cli_report(-EINVAL, NULL);
 		return 2;
 	}
-	ret = image_open(argv[optind], fmt1, flags, &a);
+	ret = image_open(argv[optind], o.fmt, flags, &a);
 	if (ret == 0)
 		ret = image_open(argv[optind + 1], fmt2, flags, &b);
 	if (ret < 0) {
@@ -70,13 +63,13 @@ int cmd_compare(int argc, char **argv)
 		goto out;
 	}
 	if (a->size != b->size && strict) {
-		if (!quiet)
+		if (!o.quiet)
 			printf("Strict mode: Image size mismatch!\n");
 		rc = 1;
 		goto out;
 	}
-	if (!quiet && pmode != PROGRESS_NONE)
-		prog = progress_new(pmode, a->size > b->size ? a->size : b->size);
+	if (!o.quiet && o.progress != PROGRESS_NONE)
+		prog = progress_new(o.progress, a->size > b->size ? a->size : b->size);
 	cp.a = a;
 	cp.b = b;
 	cp.progress = prog;
@@ -84,7 +77,7 @@ int cmd_compare(int argc, char **argv)
 	cp.end = a->size < b->size ? a->size : b->size;
 	ret = compare_run(&cp, &mismatch);
 	if (ret == 0 && a->size != b->size) {
-		if (!quiet)
+		if (!o.quiet)
 			printf("Warning: Image size mismatch!\n");
 		cp.start = cp.end;
 		cp.end = 0;
@@ -96,12 +89,12 @@ int cmd_compare(int argc, char **argv)
 		goto out;
 	}
 	if (ret == 1) {
-		if (!quiet)
+		if (!o.quiet)
 			printf("Content mismatch at offset %llu!\n", (unsigned long long)mismatch);
 		rc = 1;
 		goto out;
 	}
-	if (!quiet)
+	if (!o.quiet)
 		printf("Images are identical.\n");
 	rc = 0;
 out:

@@ -3,8 +3,10 @@
  *
  * -b/-F become the backing_file/backing_fmt options; without a size the backing
  * file's virtual size is used (it is opened to check it exists unless -u).  The
- * "Formatting ..." line lists the options in the order and spelling qemu-img uses,
- * so logs read the same whichever tool made the image.
+ * -o options are checked against the format's table (formats/format.h,
+ * create_opts) first, as qemu-img does; the "Formatting ..." line (opts_help.c)
+ * lists them in qemu-img's order and spelling, so logs read the same whichever
+ * tool made the image.
  */
 #include "cli.h"
 #include "../common/err.h"
@@ -16,134 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct opt_help {
-	const char *name;
-	const char *type;
-	const char *help;
-	const char *def;      /* shown in "Formatting" when the user gave no value */
-	bool is_size;         /* normalised to bytes when printed */
-};
-
-static const struct opt_help qcow2_opts[] = {
-	{ "encrypt.format", "str", NULL, NULL, false },
-	{ "cluster_size", "size", "qcow2 cluster size", "65536", true },
-	{ "extended_l2", "bool (on/off)", "Extended L2 tables", "off", false },
-	{ "preallocation", "str",
-	  "Preallocation mode (allowed values: off, metadata, falloc, full)", NULL, false },
-	{ "compression_type", "str", "Compression method used for image cluster compression",
-	  "zlib", false },
-	{ "size", "size", "Virtual disk size", NULL, true },
-	{ "compat", "str", "Compatibility level (v2 [0.10] or v3 [1.1])", NULL, false },
-	{ "backing_file", "str", "File name of a base image", NULL, false },
-	{ "backing_fmt", "str", "Image format of the base image", NULL, false },
-	{ "data_file", "str", "File name of an external data file", NULL, false },
-	{ "data_file_raw", "bool (on/off)",
-	  "The external data file must stay valid as a raw image", NULL, false },
-	{ "lazy_refcounts", "bool (on/off)", "Postpone refcount updates", "off", false },
-	{ "refcount_bits", "num", "Width of a reference count entry in bits", "16", false },
-	{ NULL, NULL, NULL, NULL, false },
-};
-
-static const struct opt_help raw_opts[] = {
-	{ "size", "size", "Virtual disk size", NULL, true },
-	{ "preallocation", "str",
-	  "Preallocation mode (allowed values: off, falloc, full)", NULL, false },
-	{ NULL, NULL, NULL, NULL, false },
-};
-
-static const struct opt_help generic_opts[] = {
-	{ "size", "size", "Virtual disk size", NULL, true },
-	{ NULL, NULL, NULL, NULL, false },
-};
-
-static const struct opt_help *opts_for(const char *fmt)
-{
-	if (!strcmp(fmt, "qcow2"))
-		return qcow2_opts;
-	if (!strcmp(fmt, "raw"))
-		return raw_opts;
-	return generic_opts;
-}
-
-static int cmp_opt_name(const void *a, const void *b)
-{
-	const struct opt_help *x = *(const struct opt_help *const *)a;
-	const struct opt_help *y = *(const struct opt_help *const *)b;
-
-	return strcmp(x->name, y->name);
-}
-
-/* "-o help": the options of a format, sorted by name as qemu-img lists them. */
-void create_print_opts_help(const char *fmt)
-{
-	const struct opt_help *list = opts_for(fmt);
-	const struct opt_help *sorted[64];
-	int n = 0;
-
-	for (int i = 0; list[i].name && n < 64; i++)
-		if (list[i].help)
-			sorted[n++] = &list[i];
-	qsort(sorted, (size_t)n, sizeof(sorted[0]), cmp_opt_name);
-	printf("Supported %s options:\n", fmt);
-	for (int i = 0; i < n; i++) {
-		char lhs[128];
-
-		snprintf(lhs, sizeof(lhs), "%s=<%s>", sorted[i]->name, sorted[i]->type);
-		printf("  %-22s - %s\n", lhs, sorted[i]->help);
-	}
-	printf("\nThe protocol level may support further options.\n"
-	       "Specify the target filename to include those options.\n");
-}
-
-bool create_opts_want_help(const char *o)
-{
-	return o && (!strcmp(o, "help") || !strcmp(o, "?"));
-}
-
-static void print_value(const struct opt_help *h, const char *v)
-{
-	uint64_t n;
-
-	if (h->is_size && parse_size(v, &n) == 0)
-		printf(" %s=%llu", h->name, (unsigned long long)n);
-	else
-		printf(" %s=%s", h->name, v);
-}
-
-/* Print "Formatting 'f', fmt=F k=v ..." (values peeked without marking them used). */
-static void print_formatting(const char *filename, const char *fmt, uint64_t size,
-			     const struct opts *o)
-{
-	const struct opt_help *list = opts_for(fmt);
-	char sizebuf[32];
-
-	printf("Formatting '%s', fmt=%s", filename, fmt);
-	snprintf(sizebuf, sizeof(sizebuf), "%llu", (unsigned long long)size);
-	for (int i = 0; list[i].name; i++) {
-		const char *v = list[i].def;
-
-		if (!strcmp(list[i].name, "size"))
-			v = sizebuf;
-		for (int j = 0; j < o->n; j++)
-			if (!strcmp(o->v[j].key, list[i].name))
-				v = o->v[j].value;
-		if (v)
-			print_value(&list[i], v);
-	}
-	/* options this table does not know (the format decides if they are valid) */
-	for (int j = 0; j < o->n; j++) {
-		bool known = false;
-
-		for (int i = 0; list[i].name; i++)
-			if (!strcmp(o->v[j].key, list[i].name))
-				known = true;
-		if (!known)
-			printf(" %s=%s", o->v[j].key, o->v[j].value);
-	}
-	printf("\n");
-	fflush(stdout);
-}
 
 /* Size of the backing image (which must open) for a create without a size. */
 static int backing_size(const char *filename, const char *backing, const char *bfmt,
@@ -176,6 +50,7 @@ int cmd_create(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *fmt = "raw", *backing = NULL, *bfmt = NULL, *filename;
+	const struct format_ops *ops;
 	struct opts o = { 0 };
 	bool quiet = false, unsafe = false, have_size = false, want_help = false;
 	uint64_t size = 0;
@@ -211,11 +86,12 @@ int cmd_create(int argc, char **argv)
 		}
 	}
 	if (want_help) {
-		if (!format_find(fmt)) {
+		ops = format_find(fmt);
+		if (!ops) {
 			cli_error("Unknown file format '%s'", fmt);
 			goto out;
 		}
-		create_print_opts_help(fmt);
+		create_print_opts_help(ops, optind < argc);
 		rc = 0;
 		goto out;
 	}
@@ -236,8 +112,18 @@ int cmd_create(int argc, char **argv)
 		cli_error("Unexpected argument: %s", argv[optind]);
 		goto out;
 	}
-	if (!format_find(fmt)) {
+	ops = format_find(fmt);
+	if (!ops) {
 		cli_error("%s: Unknown file format '%s'", filename, fmt);
+		goto out;
+	}
+	ret = create_opts_check(ops->create_opts, filename, &o);
+	if (ret < 0) {
+		cli_report(ret, filename);
+		goto out;
+	}
+	if (backing && !create_opt_find(ops->create_opts, "backing_file")) {
+		cli_error("%s: Backing file not supported for file format '%s'", filename, fmt);
 		goto out;
 	}
 	if (!backing)
@@ -254,20 +140,13 @@ int cmd_create(int argc, char **argv)
 		/* opts_set replaced the strings the pointers may have come from */
 		backing = opts_get(&o, "backing_file");
 		bfmt = opts_get(&o, "backing_fmt");
-		/* the values were read above; the format still sees and marks them */
-		for (int i = 0; i < o.n; i++)
-			o.v[i].used = false;
 	}
 	if (!have_size) {
 		const char *s = opts_get(&o, "size");
 
-		if (s) {
-			if (parse_size(s, &size) < 0) {
-				cli_error("%s: Parameter 'size' expects a size", filename);
-				goto out;
-			}
+		/* its value passed create_opts_check */
+		if (s && parse_size(s, &size) == 0)
 			have_size = true;
-		}
 	}
 	for (int i = 0; i < o.n; i++)
 		if (!strcmp(o.v[i].key, "size")) {
@@ -305,7 +184,7 @@ int cmd_create(int argc, char **argv)
 		goto out;
 	}
 	if (!quiet)
-		print_formatting(filename, fmt, size, &o);
+		create_print_formatting(filename, ops, size, &o);
 	rc = 0;
 out:
 	opts_free(&o);

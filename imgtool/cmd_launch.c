@@ -3,59 +3,24 @@
  * the command, or write a libvirt domain XML), optionally waiting for a marker line
  * on the guest's serial console.
  *
- * This file resolves the user's choices into a launcher/launch.h launch_config:
- * the image format (probed by imgtool, never by qemu), the cache and aio modes
- * (cache=none needs O_DIRECT, which tmpfs refuses), the accelerator (KVM only
- * after a probe guest ran on it) and the --snapshot overlay (a qcow2 created with
- * imgtool's own create over the image, removed afterwards).
- *
- * Where qemu cannot open the image itself (its build lacks the URL scheme's
- * block driver or the format; launch_qemu_can_open) or --via-nbd asks for it,
- * imgtool serves the image (or the --snapshot overlay) on a private unix socket
- * (serve/nbd_server.h, a child process) and qemu gets nbd:unix:SOCKET as raw; the
- * server is stopped, flushing the image, after the guest.
+ * This file parses the options into a launcher/launch.h launch_request and prints
+ * the outcome; the decisions (format, cache, accelerator, --snapshot overlay, NBD)
+ * and the run are launcher/launch_run.c's.
  */
 #include "cli.h"
 #include "../common/err.h"
 #include "../common/opts.h"
-#include "../formats/format.h"
 #include "../launcher/launch.h"
-#include "../serve/nbd_server.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#define DEFAULT_WAIT_TIMEOUT 600.0
-#define TAIL_LINES 20
 
 struct launch_args {
-	struct launch_config cfg;
-	const char *image;
-	const char *format;
-	const char *cache;
-	const char *aio;
-	const char *wait_for;
-	const char *libvirt_xml;
-	const char *console_log;
-	double timeout;
-	bool snapshot;
-	bool print_cmdline;
-	bool via_nbd;             /* --via-nbd: always serve the disk over NBD */
-	bool use_nbd;             /* forced, or qemu cannot open the image itself */
-	pid_t nbd_pid;            /* the NBD server while it runs */
-	char *nbd_sock;
-	char *nbd_url;
-	char *overlay_dir;        /* --snapshot: removed at the end */
-	char *overlay;
-	char *format_owned;
+	struct launch_request rq;
 	char name[256];
 };
 
@@ -95,217 +60,6 @@ static int parse_memory(const char *s, uint64_t *mib)
 	return 0;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Does the filesystem holding path accept O_DIRECT?  (tmpfs does not.) */
-static bool odirect_ok(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
-
-	if (fd < 0)
-		return errno != EINVAL;   /* other errors are qemu's to report */
-	close(fd);
-	return true;
-}
-
-static int resolve_format(struct launch_args *a)
-{
-	struct image *img;
-	int r;
-
-	if (a->format) {
-		a->cfg.format = a->format;
-		return 0;
-	}
-	r = image_open(a->image, NULL, 0, &img);
-	if (r) {
-		cli_report(r, a->image);
-		if (launch_is_url(a->image))
-			cli_error("give the image format with -f for %s", a->image);
-		return r;
-	}
-	a->format_owned = strdup(img->ops->name);
-	image_close(img);
-	if (!a->format_owned)
-		return -ENOMEM;
-	a->cfg.format = a->format_owned;
-	return 0;
-}
-
-static void warn_no_odirect(const char *path)
-{
-	fprintf(stderr, "%s: warning: %s: the filesystem refuses O_DIRECT (tmpfs?), so "
-		"cache=none cannot work; using cache=writeback,aio=threads\n", PROG_NAME, path);
-}
-
-/* cache=none (the default) wants aio=native and O_DIRECT on every file qemu opens. */
-static int resolve_cache(struct launch_args *a, const char *overlay_dir)
-{
-	const char *cache = a->cache ? a->cache : "none";
-	const char *aio = a->aio;
-	int r;
-
-	if (launch_is_url(a->image) || a->use_nbd) {
-		/* network protocols have neither O_DIRECT nor Linux AIO */
-		if (aio)
-			fprintf(stderr, "%s: warning: --aio applies to local files only; "
-				"ignored for %s\n", PROG_NAME, a->image);
-		a->cfg.cache = a->cache ? a->cache : "writeback";
-		a->cfg.aio = NULL;
-		return launch_check_cache_aio(a->cfg.cache, NULL);
-	}
-	if (!aio && (!strcmp(cache, "none") || !strcmp(cache, "directsync")))
-		aio = "native";
-	r = launch_check_cache_aio(cache, aio);
-	if (r) {
-		cli_report(r, NULL);
-		return r;
-	}
-	if (!strcmp(cache, "none") || !strcmp(cache, "directsync")) {
-		const char *refuses = NULL;
-
-		if (!odirect_ok(a->image))
-			refuses = a->image;
-		else if (overlay_dir && !odirect_ok(overlay_dir))
-			refuses = overlay_dir;
-		if (refuses) {
-			warn_no_odirect(refuses);
-			cache = "writeback";
-			aio = "threads";
-		}
-	}
-	a->cfg.cache = cache;
-	a->cfg.aio = aio;
-	return 0;
-}
-
-/* --snapshot: a qcow2 overlay over the image in a private temporary folder. */
-static int make_overlay(struct launch_args *a)
-{
-	const char *tmp = getenv("TMPDIR");
-	char backing[PATH_MAX], sz[32];
-	struct opts o = { 0 };
-	struct image *img;
-	uint64_t size;
-	int r;
-
-	if (asprintf(&a->overlay_dir, "%s/imgtool-snapshot.XXXXXX",
-		     tmp && *tmp ? tmp : "/var/tmp") < 0) {
-		a->overlay_dir = NULL;
-		return -ENOMEM;
-	}
-	if (!mkdtemp(a->overlay_dir)) {
-		r = -errno;
-		cli_error("%s: cannot create the snapshot folder: %s", a->overlay_dir,
-			  strerror(errno));
-		free(a->overlay_dir);
-		a->overlay_dir = NULL;
-		return r;
-	}
-	if (asprintf(&a->overlay, "%s/overlay.qcow2", a->overlay_dir) < 0) {
-		a->overlay = NULL;
-		return -ENOMEM;
-	}
-	if (launch_is_url(a->image))
-		snprintf(backing, sizeof(backing), "%s", a->image);
-	else if (!realpath(a->image, backing))
-		return err_set(-errno, a->image, "%s", strerror(errno));
-	r = image_open(a->image, a->cfg.format, 0, &img);
-	if (r)
-		return r;
-	size = img->size;
-	image_close(img);
-	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
-	r = opts_set(&o, "backing_file", backing);
-	if (!r)
-		r = opts_set(&o, "backing_fmt", a->cfg.format);
-	if (!r)
-		r = image_create(a->overlay, "qcow2", size, &o);
-	opts_free(&o);
-	return r;
-}
-
-static void remove_overlay(struct launch_args *a)
-{
-	if (a->overlay)
-		unlink(a->overlay);
-	if (a->overlay_dir)
-		rmdir(a->overlay_dir);
-}
-
-/* Serve the image over NBD when asked, or when qemu lacks what it needs. */
-static void decide_nbd(struct launch_args *a)
-{
-	if (a->via_nbd) {
-		a->use_nbd = true;
-		return;
-	}
-	if (launch_qemu_can_open(a->image, a->cfg.format))
-		return;
-	a->use_nbd = true;
-	if (!a->print_cmdline)
-		fprintf(stderr, "%s: %s: this qemu cannot open %s images at such a location; "
-			"serving it to qemu over NBD\n", PROG_NAME, a->image, a->cfg.format);
-}
-
-/* The disk qemu opens becomes nbd:unix:SOCKET (raw).  --print-cmdline starts no
- * server: the socket's name is only known at launch. */
-static int start_nbd(struct launch_args *a)
-{
-	int r;
-
-	if (a->print_cmdline) {
-		a->cfg.image = "nbd:unix:/tmp/imgtool-nbd.XXXXXX/nbd.sock";
-		a->cfg.format = "raw";
-		return 0;
-	}
-	r = nbd_spawn(a->cfg.image, a->cfg.format, false, &a->nbd_sock, &a->nbd_pid);
-	if (r) {
-		cli_report(r, a->cfg.image);
-		return r;
-	}
-	if (asprintf(&a->nbd_url, "nbd:unix:%s", a->nbd_sock) < 0) {
-		a->nbd_url = NULL;
-		return -ENOMEM;
-	}
-	a->cfg.image = a->nbd_url;
-	a->cfg.format = "raw";
-	return 0;
-}
-
-static int resolve_accel(struct launch_args *a)
-{
-	enum launch_accel want = a->cfg.accel;
-	char why[512];
-	int r;
-
-	if (want == LAUNCH_ACCEL_TCG)
-		return 0;
-	r = accel_probe_kvm(a->cfg.qemu, why, sizeof(why));
-	if (r < 0) {
-		cli_report(r, NULL);
-		return r;
-	}
-	if (r == 1) {
-		a->cfg.accel = LAUNCH_ACCEL_KVM;
-		return 0;
-	}
-	if (want == LAUNCH_ACCEL_KVM) {
-		cli_error("KVM is not usable on this host: %s", why);
-		return -ENODEV;
-	}
-	fprintf(stderr, "%s: warning: KVM is not usable on this host (%s); using TCG "
-		"(software emulation, slower)\n", PROG_NAME, why);
-	a->cfg.accel = LAUNCH_ACCEL_TCG;
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct launch_args *a)
 {
 	enum { O_MEMORY = 256, O_CPUS, O_BUS, O_CACHE, O_AIO, O_NET, O_CONSOLE, O_FIRMWARE,
@@ -335,7 +89,7 @@ static int parse_args(int argc, char **argv, struct launch_args *a)
 		{ "via-nbd", no_argument, NULL, O_VIA_NBD },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct launch_config *cfg = &a->cfg;
+	struct launch_config *cfg = &a->rq.cfg;
 	const char *env_qemu = getenv("IMGTOOL_QEMU");
 	char *end;
 	int c, r = 0;
@@ -349,7 +103,7 @@ static int parse_args(int argc, char **argv, struct launch_args *a)
 		case 'h':
 			usage();
 			exit(0);
-		case 'f': a->format = optarg; break;
+		case 'f': a->rq.format = optarg; break;
 		case O_MEMORY:
 			if (parse_memory(optarg, &cfg->memory_mib)) {
 				cli_error("Invalid memory size '%s' (16M .. 4T)", optarg);
@@ -365,36 +119,36 @@ static int parse_args(int argc, char **argv, struct launch_args *a)
 			}
 			break;
 		case O_BUS: r = launch_parse_bus(optarg, &cfg->bus); break;
-		case O_CACHE: a->cache = optarg; break;
-		case O_AIO: a->aio = optarg; break;
+		case O_CACHE: a->rq.cache = optarg; break;
+		case O_AIO: a->rq.aio = optarg; break;
 		case O_NET: r = launch_parse_net(optarg, &cfg->net, &cfg->net_name); break;
 		case O_CONSOLE: r = launch_parse_console(optarg, &cfg->vnc_display); break;
 		case O_FIRMWARE: r = launch_parse_firmware(optarg, &cfg->firmware); break;
 		case O_RTC: r = launch_parse_rtc(optarg, &cfg->rtc_localtime); break;
 		case O_ACCEL: r = launch_parse_accel(optarg, &cfg->accel); break;
-		case O_SNAPSHOT: a->snapshot = true; break;
+		case O_SNAPSHOT: a->rq.snapshot = true; break;
 		case O_WAIT_FOR:
 			if (!*optarg) {
 				cli_error("--wait-for needs a non-empty text");
 				return -EINVAL;
 			}
-			a->wait_for = optarg;
+			a->rq.wait_for = optarg;
 			break;
 		case O_TIMEOUT:
 			errno = 0;
-			a->timeout = strtod(optarg, &end);
-			if (errno || *end || end == optarg || !(a->timeout > 0) ||
-			    a->timeout > 86400 * 7) {
+			a->rq.timeout = strtod(optarg, &end);
+			if (errno || *end || end == optarg || !(a->rq.timeout > 0) ||
+			    a->rq.timeout > 86400 * 7) {
 				cli_error("Invalid timeout '%s' (seconds)", optarg);
 				return -EINVAL;
 			}
 			break;
-		case O_PRINT: a->print_cmdline = true; break;
-		case O_XML: a->libvirt_xml = optarg; break;
-		case O_LOG: a->console_log = optarg; break;
+		case O_PRINT: a->rq.print_cmdline = true; break;
+		case O_XML: a->rq.libvirt_xml = optarg; break;
+		case O_LOG: a->rq.console_log = optarg; break;
 		case O_QEMU: cfg->qemu = optarg; break;
 		case O_NAME: snprintf(a->name, sizeof(a->name), "%s", optarg); break;
-		case O_VIA_NBD: a->via_nbd = true; break;
+		case O_VIA_NBD: a->rq.via_nbd = true; break;
 		default:
 			return -EINVAL;
 		}
@@ -408,11 +162,11 @@ static int parse_args(int argc, char **argv, struct launch_args *a)
 			  "Expecting only one image file name");
 		return -EINVAL;
 	}
-	a->image = argv[optind];
+	a->rq.image = argv[optind];
 	if (!a->name[0]) {
-		const char *base = strrchr(a->image, '/');
+		const char *base = strrchr(a->rq.image, '/');
 
-		snprintf(a->name, sizeof(a->name), "imgtool-%s", base ? base + 1 : a->image);
+		snprintf(a->name, sizeof(a->name), "imgtool-%s", base ? base + 1 : a->rq.image);
 	}
 	for (char *p = a->name; *p; p++) {
 		if (*p == '/' || *p == ',' || (unsigned char)*p < 0x20)
@@ -422,14 +176,20 @@ static int parse_args(int argc, char **argv, struct launch_args *a)
 	return 0;
 }
 
-/* The outcome of a run as the exit code, with one line saying what happened. */
-static int report_run(const struct launch_args *a, const struct console_result *res,
-		      double before)
+static void print_warning(const char *msg)
 {
+	fprintf(stderr, "%s: %s\n", PROG_NAME, msg);
+}
+
+/* The outcome of a run as the exit code, with one line saying what happened. */
+static int report_run(const struct launch_request *rq, const struct launch_outcome *o)
+{
+	const struct console_result *res = &o->res;
+
 	if (res->marker_seen) {
 		printf("'%s' appeared on the console %.2f s after launch (accel %s); "
-		       "guest stopped\n", a->wait_for, before + res->seconds,
-		       a->cfg.accel == LAUNCH_ACCEL_KVM ? "kvm" : "tcg");
+		       "guest stopped\n", rq->wait_for, o->before + res->seconds,
+		       o->accel == LAUNCH_ACCEL_KVM ? "kvm" : "tcg");
 		return 0;
 	}
 	if (res->interrupted) {
@@ -437,21 +197,21 @@ static int report_run(const struct launch_args *a, const struct console_result *
 		return 130;
 	}
 	if (res->timed_out) {
-		if (!a->wait_for) {
-			printf("ran for %.0f s; guest stopped\n", a->timeout);
+		if (!rq->wait_for) {
+			printf("ran for %.0f s; guest stopped\n", o->timeout);
 			return 0;
 		}
 		cli_error("timed out after %.0f s waiting for '%s' on the console; the guest "
-			  "was stopped", a->timeout, a->wait_for);
+			  "was stopped", o->timeout, rq->wait_for);
 		return 1;
 	}
-	if (a->wait_for) {
+	if (rq->wait_for) {
 		if (WIFEXITED(res->qemu_status))
 			cli_error("qemu exited with status %d before '%s' appeared on the console",
-				  WEXITSTATUS(res->qemu_status), a->wait_for);
+				  WEXITSTATUS(res->qemu_status), rq->wait_for);
 		else
 			cli_error("qemu was killed by signal %d before '%s' appeared on the console",
-				  WTERMSIG(res->qemu_status), a->wait_for);
+				  WTERMSIG(res->qemu_status), rq->wait_for);
 		return 1;
 	}
 	if (WIFEXITED(res->qemu_status))
@@ -459,106 +219,27 @@ static int report_run(const struct launch_args *a, const struct console_result *
 	return 128 + WTERMSIG(res->qemu_status);
 }
 
-static int run(struct launch_args *a, double t0)
-{
-	struct console_opts co = {
-		.wait_for = a->wait_for,
-		.log_path = a->console_log,
-		.tail_lines = TAIL_LINES,
-	};
-	struct console_result res;
-	struct strv argv = { 0 };
-	double before;
-	int r;
-
-	r = launch_build_argv(&a->cfg, &argv);
-	if (r) {
-		cli_report(r, NULL);
-		return 1;
-	}
-	if (a->print_cmdline) {
-		char *line = strv_join_shell(&argv);
-
-		if (line)
-			printf("%s\n", line);
-		free(line);
-		strv_free(&argv);
-		return line ? 0 : 1;
-	}
-	if (a->cfg.firmware == LAUNCH_FW_UEFI && access(LAUNCH_OVMF_PATH, R_OK)) {
-		cli_error("%s: UEFI firmware missing (apt-get install ovmf)", LAUNCH_OVMF_PATH);
-		strv_free(&argv);
-		return 1;
-	}
-	co.timeout = a->timeout ? a->timeout : a->wait_for ? DEFAULT_WAIT_TIMEOUT : 0;
-	if (a->wait_for && !a->timeout)
-		a->timeout = DEFAULT_WAIT_TIMEOUT;
-	co.interactive = !a->wait_for && !a->timeout;
-	before = now_s() - t0;   /* the launcher's own share of the time to the marker */
-	r = console_run(argv.v, &co, &res);
-	strv_free(&argv);
-	if (r) {
-		cli_report(r, NULL);
-		return 1;
-	}
-	return report_run(a, &res, before);
-}
-
 int cmd_launch(int argc, char **argv)
 {
 	struct launch_args a;
-	double t0 = now_s();
-	int ret = 1;
+	struct launch_outcome out;
+	int ret;
 
 	memset(&a, 0, sizeof(a));
 	if (parse_args(argc, argv, &a))
 		return 1;
-	if (resolve_format(&a))
-		goto out;
-	decide_nbd(&a);
-	if (resolve_cache(&a, NULL))
-		goto out;
-	if (resolve_accel(&a))
-		goto out;
-	a.cfg.image = a.image;
-	if (a.libvirt_xml) {
-		a.cfg.transient = a.snapshot;
-		if (launch_write_libvirt_xml(&a.cfg, a.libvirt_xml)) {
-			cli_report(-EIO, a.libvirt_xml);
-			goto out;
-		}
-		if (!a.print_cmdline) {
-			ret = 0;
-			goto out;
-		}
+	a.rq.warn = print_warning;
+	ret = launch_run(&a.rq, &out);
+	if (ret < 0) {
+		cli_report(ret, NULL);
+		if (out.need_format)
+			cli_error("give the image format with -f for %s", a.rq.image);
+		return 1;
 	}
-	if (a.snapshot && !a.print_cmdline) {
-		if (make_overlay(&a)) {
-			cli_report(-EIO, a.overlay ? a.overlay : a.image);
-			goto out;
-		}
-		/* the overlay's folder must take O_DIRECT as well */
-		if (a.cfg.aio && !strcmp(a.cfg.aio, "native") && !odirect_ok(a.overlay)) {
-			warn_no_odirect(a.overlay);
-			a.cfg.cache = "writeback";
-			a.cfg.aio = "threads";
-		}
-		a.cfg.image = a.overlay;
-		a.cfg.format = "qcow2";
-	} else if (a.snapshot) {
-		/* what will run: an overlay whose name is only known at launch */
-		a.cfg.image = "/var/tmp/imgtool-snapshot.XXXXXX/overlay.qcow2";
-		a.cfg.format = "qcow2";
+	if (out.cmdline) {
+		printf("%s\n", out.cmdline);
+		free(out.cmdline);
+		return 0;
 	}
-	if (a.use_nbd && start_nbd(&a))
-		goto out;
-	ret = run(&a, t0);
-out:
-	nbd_spawn_stop(a.nbd_pid, a.nbd_sock);
-	free(a.nbd_url);
-	remove_overlay(&a);
-	free(a.overlay);
-	free(a.overlay_dir);
-	free(a.format_owned);
-	return ret;
+	return out.ran ? report_run(&a.rq, &out) : 0;
 }

@@ -83,7 +83,13 @@ int cmd_measure(int argc, char **argv)
 		}
 	}
 	if (want_help) {
-		create_print_opts_help(ofmt);
+		const struct format_ops *ops = format_find(ofmt);
+
+		if (!ops) {
+			cli_error("Unknown file format '%s'", ofmt);
+			goto out;
+		}
+		create_print_opts_help(ops, false);
 		rc = 0;
 		goto out;
 	}

@@ -5,8 +5,10 @@
  *
  * The pieces are separate so that they can be tested alone: qemu_cmdline.c and
  * libvirt_xml.c are pure (options in, text out), accel_probe.c boots a tiny probe
- * guest, console.c owns the qemu process and its console.  imgtool/cmd_launch.c
- * resolves the options (format, cache, accelerator, overlay) and glues them.
+ * guest, console.c owns the qemu process and its console, overlay.c makes the
+ * --snapshot overlay.  launch_run.c resolves the choices (format, cache,
+ * accelerator, overlay, NBD) and glues the pieces; imgtool/cmd_launch.c only
+ * parses the options and prints the outcome.
  */
 #ifndef IMGTOOL_LAUNCH_H
 #define IMGTOOL_LAUNCH_H
@@ -120,5 +122,56 @@ struct console_result {
  * or when it exits, and reap it: no process is left behind.  On failure the last
  * console lines go to stderr.  Returns 0 (ran; see res) or a negative errno. */
 int console_run(char *const argv[], const struct console_opts *o, struct console_result *res);
+
+/* ---- overlay.c: the --snapshot overlay ---- */
+struct launch_overlay {
+	char *dir;                /* private folder under $TMPDIR or /var/tmp */
+	char *path;               /* dir/overlay.qcow2 */
+};
+/* A qcow2 over image (format given) in a new private folder; on failure what was
+ * made is still in ov for launch_overlay_remove(). */
+int launch_overlay_create(const char *image, const char *format, struct launch_overlay *ov);
+/* Remove the overlay and its folder, free the names (safe on a zeroed ov). */
+void launch_overlay_remove(struct launch_overlay *ov);
+
+/* ---- launch_run.c: one launch ---- */
+#define LAUNCH_WAIT_TIMEOUT 600.0 /* seconds, when --wait-for has no --timeout */
+
+/* What the user asked for. */
+struct launch_request {
+	/* the parsed choices (qemu, name, memory, cpus, bus, net, console, firmware,
+	 * rtc, accel); image, format, cache, aio and accel are resolved by the run */
+	struct launch_config cfg;
+	const char *image;
+	const char *format;       /* NULL: probed by imgtool */
+	const char *cache;        /* NULL: none (writeback for URLs and NBD) */
+	const char *aio;          /* NULL: native with cache=none/directsync */
+	const char *wait_for;     /* marker text on the console; NULL: none */
+	const char *libvirt_xml;  /* write the domain XML there ("-": stdout) */
+	const char *console_log;
+	double timeout;           /* seconds; 0: none (LAUNCH_WAIT_TIMEOUT with wait_for) */
+	bool snapshot;            /* writes go to a throw-away overlay */
+	bool print_cmdline;       /* build the command line, run nothing */
+	bool via_nbd;             /* always serve the disk over NBD */
+	/* one line of warning (without the program name); NULL: none */
+	void (*warn)(const char *msg);
+};
+
+/* How it went, for the caller to print. */
+struct launch_outcome {
+	char *cmdline;            /* print_cmdline: the qemu command (malloc'd) */
+	bool ran;                 /* a guest ran; res says how it ended */
+	struct console_result res;
+	double before;            /* the launcher's seconds before qemu started */
+	double timeout;           /* the timeout in effect (seconds; 0: none) */
+	enum launch_accel accel;  /* what the guest ran on */
+	bool need_format;         /* a URL whose format could not be probed: give -f */
+};
+
+/* Resolve, write the XML if asked, run (or only print) the guest, clean up (NBD
+ * server stopped, overlay removed).  0 (see out; with libvirt_xml alone nothing
+ * ran), or a negative errno with the message set.  rq->cfg is resolved in
+ * place; free out->cmdline. */
+int launch_run(struct launch_request *rq, struct launch_outcome *out);
 
 #endif

@@ -346,6 +346,7 @@ int qcow2_snapshot_open(struct image *img, const char *id, const char *name);
 
 /* ---- qcow2_amend.c ---- */
 int qcow2_amend(struct image *img, struct opts *opts);
+extern const struct create_opt qcow2_amend_opts[];
 
 /* ---- qcow2_info.c ---- */
 int qcow2_info(struct image *img, struct image_info *info);
@@ -381,6 +382,7 @@ int qcow2_preallocate(struct qcow2_state *s, uint64_t off, uint64_t end,
 /* ---- qcow2_create.c / qcow2_resize.c / qcow2_measure.c ---- */
 int qcow2_create(struct backend *be, const char *filename, uint64_t size,
 		 struct opts *opts);
+extern const struct create_opt qcow2_create_opts[];
 int qcow2_resize(struct image *img, uint64_t new_size, enum prealloc_mode prealloc,
 		 bool shrink);
 int qcow2_measure(struct opts *opts, uint64_t size, struct image *src,

@@ -7,9 +7,11 @@
  * refused (with qemu-img's messages) for refcount_bits != 16 and incompatible
  * features (extended L2, zstd, data file), and - unlike qemu, which expands them
  * - for images that contain zero clusters in any L1 table, because v2 has no
- * zero flag.  Other creation options are refused as qemu-img refuses them.
+ * zero flag.  Other creation options are refused (image_amend, from the
+ * qcow2_amend_opts table) as qemu-img refuses them.
  */
 #include "qcow2.h"
+#include "../create_opts.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
 #include "../../common/util.h"
@@ -19,10 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const create_only[] = {
-	"size", "cluster_size", "preallocation", "encryption", "encrypt.format",
-	"refcount_bits", "extended_l2", "compression_type", "data_file", "data_file_raw",
-	"backing_file", "backing_fmt", NULL,
+/* What amend takes (-o help lists it; image_amend refuses the rest, the
+ * creation-only options in qemu-img's words). */
+const struct create_opt qcow2_amend_opts[] = {
+	{ .name = "compat", .type = OPT_TYPE_STRING,
+	  .help = "Compatibility level (v2 [0.10] or v3 [1.1])" },
+	{ .name = "lazy_refcounts", .type = OPT_TYPE_BOOL, .help = "Postpone refcount updates" },
+	CREATE_OPT_END,
 };
 
 /* Does any L2 table reached from this L1 hold a zero-flagged entry? */
@@ -116,18 +121,10 @@ int qcow2_amend(struct image *img, struct opts *opts)
 	bool lazy = false, have_lazy;
 	int target = (int)s->h.version, ret;
 
-	for (int i = 0; create_only[i]; i++) {
-		if (opts_get(opts, create_only[i]))
-			return err_set(-ENOTSUP, NULL, "Invalid parameter '%s'\nThis option is "
-				       "only supported for image creation", create_only[i]);
-	}
 	ret = opts_get_bool(opts, "lazy_refcounts", &lazy);
 	if (ret == -EINVAL)
 		return ret;
 	have_lazy = ret == 0;
-	ret = opts_check_used(opts, "qcow2");
-	if (ret < 0)
-		return ret;
 	if (compat && (!strcmp(compat, "0.10") || !strcmp(compat, "v2")))
 		target = 2;
 	else if (compat && (!strcmp(compat, "1.1") || !strcmp(compat, "v3")))

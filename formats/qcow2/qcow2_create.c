@@ -9,6 +9,7 @@
  * normal write-side code, so that only one allocator exists.
  */
 #include "qcow2.h"
+#include "../create_opts.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
 #include "../../common/util.h"
@@ -17,6 +18,32 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const char *const prealloc_modes[] = { "off", "metadata", "falloc", "full", NULL };
+
+const struct create_opt qcow2_create_opts[] = {
+	{ .name = "cluster_size", .type = OPT_TYPE_SIZE, .def = "65536",
+	  .help = "qcow2 cluster size" },
+	{ .name = "extended_l2", .type = OPT_TYPE_BOOL, .def = "off",
+	  .help = "Extended L2 tables" },
+	{ .name = "preallocation", .type = OPT_TYPE_ENUM, .values = prealloc_modes,
+	  .help = "Preallocation mode (allowed values: off, metadata, falloc, full)" },
+	{ .name = "compression_type", .type = OPT_TYPE_STRING, .def = "zlib",
+	  .help = "Compression method used for image cluster compression" },
+	CREATE_OPT_SIZE("Virtual disk size"),
+	{ .name = "compat", .type = OPT_TYPE_STRING,
+	  .help = "Compatibility level (v2 [0.10] or v3 [1.1])" },
+	CREATE_OPT_BACKING_FILE,
+	{ .name = "backing_fmt", .type = OPT_TYPE_STRING,
+	  .help = "Image format of the base image" },
+	{ .name = "lazy_refcounts", .type = OPT_TYPE_BOOL, .def = "off",
+	  .help = "Postpone refcount updates" },
+	{ .name = "refcount_bits", .type = OPT_TYPE_NUMBER, .def = "16",
+	  .help = "Width of a reference count entry in bits" },
+	CREATE_OPT_NOCOW,
+	CREATE_OPT_EXTENT_SIZE_HINT,
+	CREATE_OPT_END,
+};
 
 struct create_params {
 	uint64_t size;
@@ -110,9 +137,6 @@ static int parse_params(const char *fn, uint64_t size, struct opts *opts,
 	p->backing_fmt = opts_get(opts, "backing_fmt");
 	if (p->backing_file && !*p->backing_file)
 		p->backing_file = NULL;
-	ret = opts_check_used(opts, "qcow2");
-	if (ret < 0)
-		return ret;
 
 	/* combinations, with qemu's words */
 	if (p->version < 3) {

@@ -239,6 +239,8 @@ static void qcow2_close(struct image *img)
 
 const struct format_ops qcow2_format_ops = {
 	.name = "qcow2",
+	.create_opts = qcow2_create_opts,
+	.amend_opts = qcow2_amend_opts,
 	.probe = qcow2_probe,
 	.open = qcow2_open,
 	.close = qcow2_close,

@@ -5,7 +5,7 @@
  * map (SEEK_HOLE on files), zeroing from its punch/zero-range.  Raw is probed last
  * with the lowest score; image.c refuses to write into a raw guess.
  */
-#include "../format.h"
+#include "../create_opts.h"
 #include "../../common/err.h"
 #include "../../common/util.h"
 
@@ -62,9 +62,6 @@ static int raw_create(struct backend *be, const char *filename, uint64_t size,
 	if (mode == PREALLOC_METADATA)
 		return err_set(-EINVAL, filename,
 			       "Unsupported preallocation mode 'metadata' for raw (use off, falloc or full)");
-	ret = opts_check_used(opts, "raw");
-	if (ret < 0)
-		return err_set(ret, filename, "%s", err_get());
 	ret = backend_truncate(be, size);
 	if (ret < 0)
 		return ret;
@@ -133,13 +130,9 @@ static int raw_measure(struct opts *opts, uint64_t size, struct image *src,
 {
 	enum prealloc_mode mode = PREALLOC_OFF;
 	const char *p = opts_get(opts, "preallocation");
-	int ret;
 
 	if (p && parse_prealloc(p, &mode) < 0)
 		return -EINVAL;
-	ret = opts_check_used(opts, "raw");
-	if (ret < 0)
-		return ret;
 	res->required = align_up(size, 512);
 	res->fully_allocated = res->required;
 	return 0;
@@ -147,9 +140,18 @@ static int raw_measure(struct opts *opts, uint64_t size, struct image *src,
 
 static const char *const raw_aliases[] = { NULL };
 
+static const struct create_opt raw_create_opts[] = {
+	CREATE_OPT_SIZE("Virtual disk size"),
+	CREATE_OPT_NOCOW,
+	CREATE_OPT_FILE_PREALLOC,
+	CREATE_OPT_EXTENT_SIZE_HINT,
+	CREATE_OPT_END,
+};
+
 const struct format_ops raw_format_ops = {
 	.name = "raw",
 	.aliases = raw_aliases,
+	.create_opts = raw_create_opts,
 	.probe = raw_probe,
 	.open = raw_open,
 	.close = raw_close,

@@ -152,6 +152,7 @@ int vhd_flush(struct image *img);
 
 /* vhd_create.c */
 int vhd_create(struct backend *be, const char *filename, uint64_t size, struct opts *opts);
+extern const struct create_opt vhd_create_opts[];
 
 /* vhd_info.c */
 int vhd_info(struct image *img, struct image_info *info);

@@ -14,8 +14,10 @@
  *                            size, geometry computed (rounded down) from it.
  *   preallocation=off|falloc|full  (fixed) how the data area is allocated;
  *   nocow, extent_size_hint  accepted as qemu-img does, no effect here.
+ * vhd_create_opts below declares them for -o help and image_create's check.
  */
 #include "vhd.h"
+#include "../create_opts.h"
 #include "../../common/err.h"
 #include "../../common/util.h"
 
@@ -36,16 +38,34 @@ struct vhd_create_params {
 	enum prealloc_mode prealloc;  /* fixed only: how the data area is allocated */
 };
 
-/* Options qemu-img takes for the file under a vpc image: preallocation shapes a
- * fixed disk's data area (a dynamic one has none to preallocate); nocow and
- * extent_size_hint are hints we accept and do not need. */
-static int parse_file_opts(const char *filename, struct opts *opts,
-			   struct vhd_create_params *p)
+static const char *const vhd_subformats[] = { "dynamic", "fixed", NULL };
+
+const struct create_opt vhd_create_opts[] = {
+	CREATE_OPT_SIZE("Virtual disk size"),
+	{ .name = "subformat", .type = OPT_TYPE_ENUM, .values = vhd_subformats,
+	  .help = "Type of virtual hard disk format. Supported formats are "
+		  "{dynamic (default) | fixed} " },
+	{ .name = "force_size", .type = OPT_TYPE_BOOL,
+	  .help = "Force disk size calculation to use the actual size specified, rather "
+		  "than using the nearest CHS-based calculation" },
+	{ .name = "azure", .type = OPT_TYPE_BOOL,
+	  .help = "An image Azure accepts: fixed, the size rounded up to a whole MiB and "
+		  "kept exactly (imgtool)" },
+	{ .name = "hyperv", .type = OPT_TYPE_BOOL,
+	  .help = "A Hyper-V style footer: creator 'win ' 10.0, the exact size (imgtool)" },
+	CREATE_OPT_NOCOW,
+	CREATE_OPT_FILE_PREALLOC,
+	CREATE_OPT_EXTENT_SIZE_HINT,
+	CREATE_OPT_END,
+};
+
+/* preallocation shapes a fixed disk's data area (a dynamic one has none to
+ * preallocate) */
+static int parse_prealloc_opt(const char *filename, struct opts *opts,
+			      struct vhd_create_params *p)
 {
 	const char *pre = opts_get(opts, "preallocation");
 
-	(void)opts_get(opts, "nocow");
-	(void)opts_get(opts, "extent_size_hint");
 	p->prealloc = PREALLOC_OFF;
 	if (pre && parse_prealloc(pre, &p->prealloc) < 0)
 		return err_set(-EINVAL, filename, "%s", err_get());
@@ -75,12 +95,9 @@ static int parse_create_opts(const char *filename, struct opts *opts,
 		ret = opts_get_bool(opts, "hyperv", &p->hyperv);
 	if (ret < 0 && ret != -ENOENT)
 		return err_set(ret, filename, "%s", err_get());
-	ret = parse_file_opts(filename, opts, p);
+	ret = parse_prealloc_opt(filename, opts, p);
 	if (ret < 0)
 		return ret;
-	ret = opts_check_used(opts, "vpc");
-	if (ret < 0)
-		return err_set(ret, filename, "%s", err_get());
 	if (p->azure) {
 		if (sub && p->type != VHD_TYPE_FIXED)
 			return err_set(-EINVAL, filename,

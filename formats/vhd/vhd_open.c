@@ -494,6 +494,7 @@ static const char *const vhd_aliases[] = { "vhd", NULL };
 const struct format_ops vhd_format_ops = {
 	.name = "vpc",
 	.aliases = vhd_aliases,
+	.create_opts = vhd_create_opts,
 	.probe = vhd_probe,
 	.open = vhd_open,
 	.close = vhd_close,

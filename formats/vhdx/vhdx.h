@@ -202,6 +202,7 @@ int vhdx_flush(struct image *img);
 /* vhdx_create.c */
 int vhdx_create(struct backend *be, const char *filename, uint64_t size,
 		struct opts *opts);
+extern const struct create_opt vhdx_create_opts[];
 
 /* vhdx_check.c */
 int vhdx_info(struct image *img, struct image_info *info);

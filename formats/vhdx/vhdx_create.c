@@ -15,10 +15,14 @@
  *   block_state_zero=on|off   accepted as qemu-img does; new blocks are not present
  *                             (reads as zeros) either way.
  *
+ * vhdx_create_opts below declares them (and the file's nocow, extent_size_hint)
+ * for -o help and image_create's check.
+ *
  * Layout: file identifier, two headers, two region tables, then 1 MiB aligned the
  * log, the metadata region (1 MiB) and the BAT.
  */
 #include "vhdx.h"
+#include "../create_opts.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
 #include "../../common/util.h"
@@ -37,6 +41,28 @@ struct vhdx_params {
 	uint32_t logical, physical;
 	uint64_t log_off, meta_off, bat_off, bat_len, data_off;
 	uint64_t data_blocks, chunk_ratio, bat_entries;
+};
+
+static const char *const vhdx_subformats[] = { "dynamic", "fixed", NULL };
+
+const struct create_opt vhdx_create_opts[] = {
+	CREATE_OPT_SIZE("Virtual disk size; max of 64TB."),
+	{ .name = "log_size", .type = OPT_TYPE_SIZE, .def = "1048576",
+	  .help = "Log size; min 1MB." },
+	{ .name = "block_size", .type = OPT_TYPE_SIZE, .def = "0",
+	  .help = "Block Size; min 1MB, max 256MB. 0 means auto-calculate based on image size." },
+	{ .name = "subformat", .type = OPT_TYPE_ENUM, .values = vhdx_subformats,
+	  .help = "VHDX format type, can be either 'dynamic' or 'fixed'. Default is 'dynamic'." },
+	{ .name = "block_state_zero", .type = OPT_TYPE_BOOL,
+	  .help = "Force use of payload blocks of type 'ZERO'. Non-standard, but default.  Do not "
+		  "set to 'off' when using 'qemu-img convert' with subformat=dynamic." },
+	{ .name = "logical_sector_size", .type = OPT_TYPE_SIZE,
+	  .help = "Logical sector size, 512 (default) or 4096 (imgtool)" },
+	{ .name = "physical_sector_size", .type = OPT_TYPE_SIZE,
+	  .help = "Physical sector size, 512 (default) or 4096 (imgtool)" },
+	CREATE_OPT_NOCOW,
+	CREATE_OPT_EXTENT_SIZE_HINT,
+	CREATE_OPT_END,
 };
 
 static uint32_t default_block_size(uint64_t size)
@@ -83,9 +109,6 @@ static int parse_opts(const char *filename, struct opts *opts, struct vhdx_param
 		return ret;
 	ret = opts_get_bool(opts, "block_state_zero", &bsz);
 	if (ret < 0 && ret != -ENOENT)
-		return err_set(ret, filename, "%s", err_get());
-	ret = opts_check_used(opts, "vhdx");
-	if (ret < 0)
 		return err_set(ret, filename, "%s", err_get());
 	if (bs == 0)
 		bs = default_block_size(p->size);

@@ -642,6 +642,7 @@ static void vhdx_close(struct image *img)
 
 const struct format_ops vhdx_format_ops = {
 	.name = "vhdx",
+	.create_opts = vhdx_create_opts,
 	.probe = vhdx_probe,
 	.open = vhdx_open,
 	.close = vhdx_close,

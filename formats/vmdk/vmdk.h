@@ -231,6 +231,7 @@ int vmdk_open_extents(struct image *img, struct vmdk *s, int flags);
 
 /* vmdk_create.c */
 int vmdk_create(struct backend *be, const char *filename, uint64_t size, struct opts *opts);
+extern const struct create_opt vmdk_create_opts[];
 
 /* vmdk_info.c, vmdk_check.c */
 int vmdk_info(struct image *img, struct image_info *info);

@@ -8,6 +8,7 @@
  * uses VMware's layout (vmdk_stream.c) and descriptor conventions.
  */
 #include "vmdk.h"
+#include "../create_opts.h"
 #include "../../common/err.h"
 #include "../../common/util.h"
 
@@ -27,6 +28,29 @@ enum subformat { SUB_MONO_SPARSE, SUB_MONO_FLAT, SUB_SPLIT_SPARSE, SUB_SPLIT_FLA
 static const char *const subformat_names[] = {
 	"monolithicSparse", "monolithicFlat", "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
 	"streamOptimized",
+};
+
+const struct create_opt vmdk_create_opts[] = {
+	CREATE_OPT_SIZE("Virtual disk size"),
+	{ .name = "adapter_type", .type = OPT_TYPE_STRING,
+	  .help = "Virtual adapter type, can be one of ide (default), lsilogic, buslogic or "
+		  "legacyESX" },
+	CREATE_OPT_BACKING_FILE,
+	{ .name = "backing_fmt", .type = OPT_TYPE_STRING, .help = "Must be 'vmdk' if present" },
+	{ .name = "compat6", .type = OPT_TYPE_BOOL, .def = "off",
+	  .help = "VMDK version 6 image" },
+	{ .name = "hwversion", .type = OPT_TYPE_STRING, .def = "undefined",
+	  .help = "VMDK hardware version" },
+	{ .name = "toolsversion", .type = OPT_TYPE_STRING, .help = "VMware guest tools version" },
+	{ .name = "subformat", .type = OPT_TYPE_STRING,
+	  .help = "VMDK flat extent format, can be one of {monolithicSparse (default) | "
+		  "monolithicFlat | twoGbMaxExtentSparse | twoGbMaxExtentFlat | streamOptimized} " },
+	{ .name = "zeroed_grain", .type = OPT_TYPE_BOOL,
+	  .help = "Enable efficient zero writes using the zeroed-grain GTE feature" },
+	CREATE_OPT_NOCOW,
+	CREATE_OPT_FILE_PREALLOC,
+	CREATE_OPT_EXTENT_SIZE_HINT,
+	CREATE_OPT_END,
 };
 
 struct create_args {
@@ -111,9 +135,6 @@ static int parse_args(struct opts *opts, const char *filename, struct create_arg
 		return err_set(-EINVAL, filename, "a streamOptimized image cannot have a backing file");
 	if (a->backing && a->sub != SUB_MONO_SPARSE && a->sub != SUB_SPLIT_SPARSE)
 		return err_set(-EINVAL, filename, "a backing file needs a sparse subformat");
-	ret = opts_check_used(opts, "vmdk");
-	if (ret < 0)
-		return err_set(ret, filename, "%s", err_get());
 	return 0;
 }
 

@@ -493,6 +493,7 @@ static const char *const vmdk_aliases[] = { NULL };
 const struct format_ops vmdk_format_ops = {
 	.name = "vmdk",
 	.aliases = vmdk_aliases,
+	.create_opts = vmdk_create_opts,
 	.probe = vmdk_probe,
 	.open = vmdk_open,
 	.close = vmdk_close,
