@@ -13,6 +13,8 @@ PKG_CONFIG ?= pkg-config
 
 DEBIAN_PACKAGES = build-essential pkg-config zlib1g-dev libzstd-dev libjson-c-dev \
 	libcunit1-dev libdeflate-dev qemu-utils python3 libisal-dev
+# tests/bad-input/test_memory.sh: peak RSS of hostile images (/usr/bin/time -f %M)
+DEBIAN_PACKAGES += time
 # network backends (libraries) and the real servers tests/backends/ starts
 DEBIAN_PACKAGES += libnfs-dev libiscsi-dev librbd-dev librados-dev qemu-block-extra \
 	nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils tgt libiscsi-bin \

@@ -352,5 +352,22 @@ for set in $SETS; do
 done
 
 [ -s "$msgs" ] && cat "$msgs"
+
+# test files beside this script (test_memory.sh, ...): "PASS name" / "FAIL name" lines
+for t in tests/bad-input/test_*.sh; do
+	[ -f "$t" ] || continue
+	out=$(bash "$t" "$BUILD" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | grep -E '^(PASS|FAIL) |^    '
+	p=$(printf '%s\n' "$out" | grep -c '^PASS ')
+	f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		printf '%s\n' "$out" | tail -n 5
+		echo "FAIL ${t##*/} exited $rc"
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
