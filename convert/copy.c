@@ -512,7 +512,7 @@ static void *copy_worker(void *opaque)
 			break;
 		ret = run_task(s, buf, bbuf, &t);
 		if (ret < 0) {
-			err_set_default(ret, s->p->dst->filename, "copy failed at byte %llu",
+			err_set_default(ret, s->p->dst->filename, "copy failed at offset %#llx",
 					(unsigned long long)t.off);
 			record_error(s, ret);
 			break;

@@ -10,7 +10,9 @@
 # A crash, sanitizer report, leak, timeout (a single input running FUZZ_TIMEOUT s,
 # default 25) or allocation above FUZZ_MALLOC_MB (default 1024: no header may ask
 # for more) fails the harness; the input is kept as FUZZ_BUILD/crashes/NAME/* and
-# the report's first lines are shown.  Each harness's log is FUZZ_BUILD/logs/NAME.log.
+# the report's first lines are shown.  Each harness's log is FUZZ_BUILD/logs/NAME.log
+# (libFuzzer's own lines and sanitizer reports; -close_fd_mask=3 silences the
+# per-cluster chatter of check on stdout/stderr, which would fill gigabytes).
 # Every crash found belongs in tests/bad-input/ with its fix.
 set -u
 mode=${1:?usage: run.sh check|fuzz SECONDS [FUZZ_BUILD] [HARNESS...]}
@@ -53,7 +55,7 @@ for n in "${names[@]}"; do
 	[ "${maxlen:-0}" -lt 65536 ] && maxlen=65536
 	"$bin" -max_total_time="$secs" -max_len="$maxlen" -timeout="${FUZZ_TIMEOUT:-25}" \
 		-rss_limit_mb=2048 -malloc_limit_mb="${FUZZ_MALLOC_MB:-1024}" \
-		-handle_xfsz=0 -print_final_stats=1 -artifact_prefix="$fb/crashes/$n/" \
+		-close_fd_mask=3 -handle_xfsz=0 -print_final_stats=1 -artifact_prefix="$fb/crashes/$n/" \
 		"$live" "$seeds" >"$log" 2>&1
 	rc=$?
 	[ "$mode" = check ] && rm -rf "$live"

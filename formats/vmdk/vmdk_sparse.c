@@ -204,7 +204,7 @@ int vmdk_gt_load(struct vmdk_extent *e, uint32_t j)
 	off = (uint64_t)e->gd[j] * 512;
 	if (off >= e->file_size)
 		return err_set(-EINVAL, e->path,
-			       "grain table %" PRIu32 " at offset %" PRIu64 " past the end of the file",
+			       "grain table %" PRIu32 " at offset %#" PRIx64 " past the end of the file",
 			       j, off);
 	ret = backend_pread(e->be, raw, sizeof(raw), off);
 	if (ret < 0)
@@ -262,7 +262,7 @@ static int classify(struct vmdk_extent *e, uint64_t gi, uint64_t *host, enum gra
 		*k = G_DATA;
 	if (*k >= G_DATA && *host >= MAX(e->file_size, 512))
 		return err_set(-EIO, e->path,
-			       "grain %" PRIu64 " at offset %" PRIu64 " past the end of the file",
+			       "grain %" PRIu64 " at offset %#" PRIx64 " past the end of the file",
 			       gi, *host);
 	return 0;
 }

@@ -51,7 +51,7 @@ refused_1g() {
 			measured "$IMGTOOL" convert -O raw grain-1g.vmdk o.raw
 		fi
 		[ "$RC" = 1 ] || { echo "    $cmd exit $RC"; return 1; }
-		grep -q '^imgtool: grain-1g.vmdk: invalid grain size 2097152 sectors' err.txt ||
+		grep -q "^imgtool: Could not open 'grain-1g.vmdk': invalid grain size 2097152 sectors" err.txt ||
 			{ cat err.txt; return 1; }
 		rss_ok || return 1
 	done
