@@ -86,14 +86,10 @@ static void repair(const char *path)
 	image_close(img);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+int fuzz_setup(void)
 {
 	struct rlimit fsize = { MAX_FILE_BYTES, MAX_FILE_BYTES };
 
-	fuzz_quiet_init();
 	signal(SIGXFSZ, SIG_IGN);
 	setrlimit(RLIMIT_FSIZE, &fsize);
 	buf = malloc(READ_CHUNK);

@@ -58,14 +58,10 @@ static void *drain_replies(void *arg)
 	return NULL;
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+int fuzz_setup(void)
 {
 	const char *path;
 
-	fuzz_quiet_init();
 	signal(SIGPIPE, SIG_IGN);
 	zeros = calloc(1, EXPORT_BYTES);
 	path = fuzz_write_file("export.raw", zeros, EXPORT_BYTES);

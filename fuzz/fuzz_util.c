@@ -62,9 +62,9 @@ const char *fuzz_write_file(const char *name, const uint8_t *data, size_t len)
 	return path;
 }
 
-void fuzz_quiet_init(void)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	/* the v2v parsers print warnings for odd input: not interesting here */
 	if (!freopen("/dev/null", "w", stdout))
 		perror("fuzz: /dev/null");
+	return fuzz_setup ? fuzz_setup() : 0;
 }

@@ -15,7 +15,11 @@
  * exit) and return its path (static storage, valid until the next call). */
 const char *fuzz_write_file(const char *name, const uint8_t *data, size_t len);
 
-/* Keep the library quiet: messages go to err_set's buffer only, never a crash. */
-void fuzz_quiet_init(void);
+/* libFuzzer's entry points.  fuzz_util.c defines LLVMFuzzerInitialize: it sends
+ * stdout to /dev/null (the v2v parsers print warnings) and then calls the
+ * harness's fuzz_setup() when it has one (a weak symbol). */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int fuzz_setup(void) __attribute__((weak));
 
 #endif

@@ -10,15 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_quiet_init();
-	return 0;
-}
-
 static void rewrite(const struct vmdk_desc *d)
 {
 	struct vmdk_desc_params p = {
