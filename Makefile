@@ -16,6 +16,10 @@ PKG_CONFIG ?= pkg-config
 DEBIAN_PACKAGES = build-essential pkg-config zlib1g-dev libzstd-dev libjson-c-dev libssl-dev \
 	libyaml-dev libsqlite3-dev \
 	libcunit1-dev libdeflate-dev qemu-utils python3 libisal-dev
+# tests/bad-input/test_memory.sh: peak RSS of hostile images (/usr/bin/time -f %M)
+DEBIAN_PACKAGES += time
+# make fuzz / check-fuzz: clang's libFuzzer and sanitizer runtimes
+DEBIAN_PACKAGES += clang libclang-rt-dev
 # network backends (libraries) and the real servers tests/backends/ starts
 DEBIAN_PACKAGES += libnfs-dev libiscsi-dev librbd-dev librados-dev qemu-block-extra \
 	nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils tgt libiscsi-bin \
@@ -162,6 +166,7 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 LIBA := $(BUILD)/libimgtool.a
 
 .PHONY: all install install-lib install-man install-completion man deb deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest check-v2v check-windows check-serve check-docs check-packaging bench demo clean
+.PHONY: fuzz fuzz-build fuzz-corpus check-fuzz
 
 all: $(BIN) $(LIBA) libimgtool.a
 
@@ -340,6 +345,54 @@ check-docs: tools man
 check-packaging: tools
 	tests/packaging/run.sh $(BUILD)
 
+# ---- in-tree fuzzing (fuzz/): one libFuzzer harness per format and per parser of
+# outside text, built with clang under ASan+UBSan into build-fuzz/.  fuzz/run.sh
+# runs them (see its header); the seeds come from fuzz/make-corpus.sh.
+FUZZ_CC ?= clang
+FUZZ_BUILD := build-fuzz
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread -I. \
+	$(FEATURE_CFLAGS) $(PKG_CFLAGS) -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined -fno-omit-frame-pointer -fsanitize=fuzzer-no-link
+FUZZ_FORMATS := qcow2 vmdk vpc vhdx raw
+FUZZ_PARSERS := vmdk_desc vmx ovf ova nbd
+FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_FORMATS) $(FUZZ_PARSERS))
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_SECONDS ?= 60
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/libimgtool.a: $(FUZZ_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+# a format harness is fuzz/fuzz_image.c built for that format
+$(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_FORMATS)): $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_image.c \
+		fuzz/fuzz_util.c fuzz/fuzz_util.h $(FUZZ_BUILD)/libimgtool.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -DFUZZ_FORMAT='"$*"' -o $@ \
+		fuzz/fuzz_image.c fuzz/fuzz_util.c $(FUZZ_BUILD)/libimgtool.a $(LIBS_ALL)
+
+$(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_PARSERS)): $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c \
+		fuzz/fuzz_util.c fuzz/fuzz_util.h $(FUZZ_BUILD)/libimgtool.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
+		$< fuzz/fuzz_util.c $(FUZZ_BUILD)/libimgtool.a $(LIBS_ALL)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz-corpus:
+	rm -rf $(FUZZ_BUILD)/corpus
+	fuzz/make-corpus.sh $(FUZZ_BUILD)/corpus
+
+$(FUZZ_BUILD)/corpus/nbd/go-simple:
+	fuzz/make-corpus.sh $(FUZZ_BUILD)/corpus
+
+fuzz: fuzz-build $(FUZZ_BUILD)/corpus/nbd/go-simple
+	fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_BUILD)
+
+check-fuzz: fuzz-build $(FUZZ_BUILD)/corpus/nbd/go-simple
+	fuzz/run.sh check 30 $(FUZZ_BUILD)
+
 bench: tools
 	bench/run.sh $(BUILD)
 
@@ -347,6 +400,6 @@ demo: deps $(BIN)
 	./demo.sh
 
 clean:
-	rm -rf build build-asan libimgtool.a
+	rm -rf build build-asan build-fuzz libimgtool.a
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d)

@@ -65,3 +65,21 @@ void err_copy(const char *msg)
 {
 	snprintf(err_buf, sizeof(err_buf), "%s", msg ? msg : "");
 }
+
+int err_reword_open(int ret, const char *name)
+{
+	char rest[ERR_MSG_MAX], out[2 * ERR_MSG_MAX + 32];
+	size_t n = strlen(name);
+	const char *msg = err_buf;
+
+	if (!strncmp(msg, "Could not open '", 16))
+		return ret;
+	if (!strncmp(msg, name, n) && !strncmp(msg + n, ": ", 2))
+		msg += n + 2;
+	snprintf(rest, sizeof(rest), "%s", msg[0] ? msg : strerror(-ret));
+	snprintf(out, sizeof(out), "Could not open '%s': %s", name, rest);
+	n = strnlen(out, ERR_MSG_MAX - 1);   /* cut like every message */
+	memcpy(err_buf, out, n);
+	err_buf[n] = '\0';
+	return ret;
+}

@@ -27,6 +27,10 @@ int err_vset(int ret, const char *where, const char *fmt, va_list ap);
 int err_set_default(int ret, const char *where, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Reword the message as qemu-img's "Could not open 'NAME': reason" (scripts grep
+ * for it): a message that starts with "NAME: " loses that prefix.  Returns ret. */
+int err_reword_open(int ret, const char *name);
+
 /* The current thread's message, or "" when none. */
 const char *err_get(void);
 bool err_is_set(void);

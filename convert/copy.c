@@ -604,7 +604,7 @@ static void *copy_worker(void *opaque)
 		if (ret == 0)
 			ret = maybe_checkpoint(s, slot);
 		if (ret < 0) {
-			err_set_default(ret, s->p->dst->filename, "copy failed at byte 0x%llx",
+			err_set_default(ret, s->p->dst->filename, "copy failed at offset %#llx",
 					(unsigned long long)t.off);
 			record_error(s, ret);
 			break;

@@ -199,7 +199,7 @@ static void *rebase_worker(void *opaque)
 			break;
 		ret = do_chunk(s, o, n, off, len);
 		if (ret < 0) {
-			err_set_default(ret, s->p->img->filename, "rebase failed at byte %llu",
+			err_set_default(ret, s->p->img->filename, "rebase failed at offset %#llx",
 					(unsigned long long)off);
 			record_error(s, ret);
 			break;

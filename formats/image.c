@@ -9,6 +9,7 @@
  */
 #include "format.h"
 #include "../common/err.h"
+#include "../backends/net.h"
 #include "../common/util.h"
 
 #include <errno.h>
@@ -183,6 +184,16 @@ fail:
 	return ret;
 }
 
+/* qemu-img's words for any failure to open an image, with the name as the user
+ * gave it (secrets in a URL masked). */
+static void open_failed(int ret, const char *filename)
+{
+	char *masked = net_url_mask(filename);
+
+	err_reword_open(ret, masked ? masked : filename);
+	free(masked);
+}
+
 int image_open(const char *filename, const char *format, int flags, struct image **out)
 {
 	char *seen[MAX_CHAIN_DEPTH] = { 0 };
@@ -191,6 +202,8 @@ int image_open(const char *filename, const char *format, int flags, struct image
 	ret = image_open_depth(filename, format, flags, 0, seen, out);
 	for (int i = 0; i < MAX_CHAIN_DEPTH; i++)
 		free(seen[i]);
+	if (ret < 0)
+		open_failed(ret, filename);
 	return ret;
 }
 
@@ -285,7 +298,7 @@ static int check_range(struct image *img, uint64_t off, uint64_t len)
 
 	if (!add_ok(off, len, &end) || end > img->size)
 		return err_set(-EINVAL, img->filename,
-			       "request at %llu+%llu beyond the virtual size %llu",
+			       "request at %#llx+%llu beyond the virtual size %llu",
 			       (unsigned long long)off, (unsigned long long)len,
 			       (unsigned long long)img->size);
 	return 0;

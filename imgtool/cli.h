@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../convert/progress.h"
 
@@ -78,6 +79,9 @@ void cli_print_json(struct json_object *obj);
 void cli_size_str(uint64_t v, char *buf, size_t len);
 /* Walk a JSON object as qemu's "Format specific information" dump. */
 void cli_print_specific(struct json_object *obj, int indent);
+/* Print a name read from an image with its control characters escaped
+ * (common/escape.h). */
+void cli_fputs_escaped(const char *s, FILE *f);
 /* Keys of a json object in QDict iteration order: fills keys[] (max n); returns count. */
 int cli_json_keys(struct json_object *obj, const char **keys, int n);
 

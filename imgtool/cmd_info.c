@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "../common/err.h"
+#include "../common/escape.h"
 #include "../formats/format.h"
 
 #include <getopt.h>
@@ -101,8 +102,14 @@ static void print_snapshot_line(const struct snapshot_info *sn)
 		snprintf(icount, sizeof(icount), "%llu", (unsigned long long)sn->icount);
 	else
 		icount[0] = '\0';
-	printf("%-9s %-16s %8s%20s%13s%11s\n", sn->id ? sn->id : "", sn->name ? sn->name : "",
+	/* snapshot ids and tags are written by whoever made the image */
+	char *id = str_escape_ctrl_dup(sn->id ? sn->id : "");
+	char *name = str_escape_ctrl_dup(sn->name ? sn->name : "");
+
+	printf("%-9s %-16s %8s%20s%13s%11s\n", id ? id : "?", name ? name : "?",
 	       size, date, clock, icount);
+	free(id);
+	free(name);
 }
 
 static void info_human(struct image *img, const struct image_info *info,
@@ -115,9 +122,11 @@ static void info_human(struct image *img, const struct image_info *info,
 		cli_size_str((uint64_t)info->actual_size, dsize, sizeof(dsize));
 	else
 		snprintf(dsize, sizeof(dsize), "unavailable");
-	printf("image: %s\nfile format: %s\nvirtual size: %s (%llu bytes)\ndisk size: %s\n",
-	       img->filename, img->ops->name, vsize, (unsigned long long)info->virtual_size,
-	       dsize);
+	/* with --backing-chain, a layer's name comes from the layer above it */
+	fputs("image: ", stdout);
+	cli_fputs_escaped(img->filename, stdout);
+	printf("\nfile format: %s\nvirtual size: %s (%llu bytes)\ndisk size: %s\n",
+	       img->ops->name, vsize, (unsigned long long)info->virtual_size, dsize);
 	if (info->encrypted)
 		printf("encrypted: yes\n");
 	if (info->cluster_size)
@@ -125,14 +134,21 @@ static void info_human(struct image *img, const struct image_info *info,
 	if (info->dirty_flag)
 		printf("cleanly shut down: no\n");
 	if (img->backing_name && img->backing_name[0]) {
-		printf("backing file: %s", img->backing_name);
-		if (!full_backing)
+		fputs("backing file: ", stdout);
+		cli_fputs_escaped(img->backing_name, stdout);
+		if (!full_backing) {
 			printf(" (cannot determine actual path)");
-		else if (strcmp(full_backing, img->backing_name))
-			printf(" (actual path: %s)", full_backing);
+		} else if (strcmp(full_backing, img->backing_name)) {
+			fputs(" (actual path: ", stdout);
+			cli_fputs_escaped(full_backing, stdout);
+			putchar(')');
+		}
 		printf("\n");
-		if (img->backing_format)
-			printf("backing file format: %s\n", img->backing_format);
+		if (img->backing_format) {
+			fputs("backing file format: ", stdout);
+			cli_fputs_escaped(img->backing_format, stdout);
+			putchar('\n');
+		}
 	}
 	if (info->nb_snapshots > 0) {
 		printf("Snapshot list:\n");

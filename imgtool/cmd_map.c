@@ -82,10 +82,13 @@ static int dump_entry(enum output_format of, const struct map_entry *e, struct m
 			cli_error("File contains external, encrypted or compressed clusters.");
 			return -EINVAL;
 		}
-		if (e->data && !e->zero)
-			printf("%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64 "%s\n", e->start,
-			       e->length, e->has_offset ? e->offset : 0,
-			       e->filename ? e->filename : "");
+		if (e->data && !e->zero) {
+			printf("%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64, e->start,
+			       e->length, e->has_offset ? e->offset : 0);
+			/* a backing file's name comes from the image above it */
+			cli_fputs_escaped(e->filename ? e->filename : "", stdout);
+			putchar('\n');
+		}
 		if (n && (!n->data || n->zero)) {
 			n->data = false;
 			n->zero = true;

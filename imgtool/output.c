@@ -9,6 +9,7 @@
  */
 #include "cli.h"
 #include "../common/err.h"
+#include "../common/escape.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,16 +23,26 @@
 #define QDICT_BUCKETS 512
 #define MAX_KEYS 256
 
+/* Messages name files and quote names read from images: control characters in
+ * them are escaped (common/escape.h), so one error is always one line. */
 void cli_error(const char *fmt, ...)
 {
+	char msg[2 * ERR_MSG_MAX], esc[ESCAPED_SIZE(2 * ERR_MSG_MAX)];
 	va_list ap;
 
 	fflush(stdout);
-	fprintf(stderr, "%s: ", PROG_NAME);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s: %s\n", PROG_NAME, str_escape_ctrl(msg, esc, sizeof(esc)));
+}
+
+void cli_fputs_escaped(const char *s, FILE *f)
+{
+	char *esc = str_escape_ctrl_dup(s);
+
+	fputs(esc ? esc : "?", f);
+	free(esc);
 }
 
 void cli_report(int ret, const char *where)
@@ -304,7 +315,8 @@ static void specific_scalar(struct json_object *v)
 		printf("%g", json_object_get_double(v));
 		break;
 	case json_type_string:
-		fputs(json_object_get_string(v), stdout);
+		/* extent file names, parent names...: read from the image */
+		cli_fputs_escaped(json_object_get_string(v), stdout);
 		break;
 	default:
 		break;

@@ -90,7 +90,7 @@ static int do_read(struct nbd_conn *c, const struct nbd_req *q, void *buf)
 	int r = LOCKED(c->exp, image_read(c->exp->img, buf, q->off, q->len));
 
 	if (r) {
-		nbd_log(c, "read at %llu: %s", (unsigned long long)q->off, err_get());
+		nbd_log(c, "read at %#llx: %s", (unsigned long long)q->off, err_get());
 		return reply_error(c, q, r);
 	}
 	if (!c->structured)
@@ -116,7 +116,7 @@ static int do_write(struct nbd_conn *c, const struct nbd_req *q, const void *buf
 
 	r = flush_if_fua(c, q, r);
 	if (r)
-		nbd_log(c, "write at %llu: %s", (unsigned long long)q->off, err_get());
+		nbd_log(c, "write at %#llx: %s", (unsigned long long)q->off, err_get());
 	return r ? reply_error(c, q, r) : reply_simple(c, q, 0, NULL, 0);
 }
 
@@ -132,7 +132,7 @@ static int do_zero(struct nbd_conn *c, const struct nbd_req *q)
 	r = LOCKED(c->exp, image_write_zeroes(c->exp->img, q->off, q->len, flags));
 	r = flush_if_fua(c, q, r);
 	if (r)
-		nbd_log(c, "zeroing at %llu: %s", (unsigned long long)q->off, err_get());
+		nbd_log(c, "zeroing at %#llx: %s", (unsigned long long)q->off, err_get());
 	return r ? reply_error(c, q, r) : reply_simple(c, q, 0, NULL, 0);
 }
 
@@ -186,7 +186,7 @@ static int do_block_status(struct nbd_conn *c, const struct nbd_req *q)
 		off += bs.length;
 	}
 	if (r && n == 0) {
-		nbd_log(c, "block status at %llu: %s", (unsigned long long)q->off, err_get());
+		nbd_log(c, "block status at %#llx: %s", (unsigned long long)q->off, err_get());
 		free(d);
 		return reply_error(c, q, r);
 	}

@@ -140,7 +140,7 @@ static int file_pread_plain(struct backend *be, void *buf, size_t len, uint64_t 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return err_set(-errno, be->url, "read error at offset %llu: %s",
+			return err_set(-errno, be->url, "read error at offset %#llx: %s",
 				       (unsigned long long)off, strerror(errno));
 		}
 		if (n == 0) {
@@ -164,7 +164,7 @@ static int file_pwrite_plain(struct backend *be, const void *buf, size_t len, ui
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return err_set(-errno, be->url, "write error at offset %llu: %s",
+			return err_set(-errno, be->url, "write error at offset %#llx: %s",
 				       (unsigned long long)off, strerror(errno));
 		}
 		b += n;

@@ -65,29 +65,29 @@ static int task_fail(struct backend *be, struct iscsi_context *is, struct scsi_t
 	if (!t) {
 		*broken = true;
 		if (has(detail, "imed out") || has(detail, "imeout"))
-			return err_set(-ETIMEDOUT, be->url, "%s at offset %llu: the target did not answer within %d s",
+			return err_set(-ETIMEDOUT, be->url, "%s at offset %#llx: the target did not answer within %d s",
 				       what, (unsigned long long)off, net_timeout());
-		return err_set(-EIO, be->url, "%s at offset %llu failed: %s", what,
+		return err_set(-EIO, be->url, "%s at offset %#llx failed: %s", what,
 			       (unsigned long long)off, detail ? detail : "connection lost");
 	}
 	if (t->status == SCSI_STATUS_CHECK_CONDITION) {
 		if (t->sense.key == SCSI_SENSE_DATA_PROTECTION)
 			ret = err_set(-EROFS, be->url, "%s: the LUN is write-protected", what);
 		else if (t->sense.ascq == SCSI_SENSE_ASCQ_LBA_OUT_OF_RANGE)
-			ret = err_set(-ENOSPC, be->url, "%s at offset %llu: beyond the end of the LUN",
+			ret = err_set(-ENOSPC, be->url, "%s at offset %#llx: beyond the end of the LUN",
 				      what, (unsigned long long)off);
 		else if (t->sense.key == SCSI_SENSE_ILLEGAL_REQUEST &&
 			 (t->sense.ascq == 0x2000 || t->sense.ascq == 0x2400))
 			ret = err_set(-ENOTSUP, be->url, "%s: not supported by the target", what);
 		else
-			ret = err_set(-EIO, be->url, "%s at offset %llu: %s / %s", what,
+			ret = err_set(-EIO, be->url, "%s at offset %#llx: %s / %s", what,
 				      (unsigned long long)off, iscsi_lib.scsi_sense_key_str(t->sense.key),
 				      iscsi_lib.scsi_sense_ascq_str(t->sense.ascq));
 	} else {
 		*broken = t->status == SCSI_STATUS_ERROR || t->status == SCSI_STATUS_TIMEOUT ||
 			  t->status == SCSI_STATUS_CANCELLED;
 		ret = err_set(t->status == SCSI_STATUS_TIMEOUT ? -ETIMEDOUT : -EIO, be->url,
-			      "%s at offset %llu failed: %s", what, (unsigned long long)off,
+			      "%s at offset %#llx failed: %s", what, (unsigned long long)off,
 			      detail ? detail : "SCSI error");
 	}
 	iscsi_lib.scsi_free_scsi_task(t);
@@ -275,7 +275,7 @@ static int read_blocks(struct iscsi_priv *p, struct iscsi_context *is, uint64_t 
 		return task_fail(p->be, is, t, "read", lba * p->bs, broken);
 	if (t->datain.size < 0 || (uint32_t)t->datain.size != bytes) {
 		iscsi_lib.scsi_free_scsi_task(t);
-		return err_set(-EIO, p->be->url, "short read from the LUN at offset %llu",
+		return err_set(-EIO, p->be->url, "short read from the LUN at offset %#llx",
 			       (unsigned long long)(lba * p->bs));
 	}
 	memcpy(buf, t->datain.data, bytes);

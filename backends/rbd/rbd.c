@@ -273,7 +273,7 @@ static int rbd_pwrite_be(struct backend *be, const void *buf, size_t len, uint64
 		if (r < 0)
 			return rbd_err(be, (int)r, "write");
 		if (r == 0)
-			return err_set(-EIO, be->url, "write at offset %llu made no progress",
+			return err_set(-EIO, be->url, "write at offset %#llx made no progress",
 				       (unsigned long long)off);
 		b += r;
 		off += (uint64_t)r;

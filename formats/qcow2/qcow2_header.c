@@ -182,9 +182,12 @@ static int parse_extensions(struct qcow2_state *s, const uint8_t *buf, uint64_t 
 	return 0;
 }
 
-/* A table (L1, refcount table) must be cluster aligned and lie inside the file. */
+/* A table (L1, refcount table) must be cluster aligned and lie inside the file.
+ * past_eof_ok: `check` opens an image whose table runs past the end (what lies
+ * there reads as zeros) to diagnose it, as qemu-img check does (a corruption,
+ * exit 2), instead of refusing it. */
 static int check_table(struct qcow2_state *s, const char *what, uint64_t offset,
-		       uint64_t entries, uint64_t entry_size)
+		       uint64_t entries, uint64_t entry_size, bool past_eof_ok)
 {
 	const char *fn = s->img->filename;
 	uint64_t bytes = entries * entry_size, end;
@@ -196,7 +199,7 @@ static int check_table(struct qcow2_state *s, const char *what, uint64_t offset,
 			       what, offset);
 	if (!add_ok(offset, bytes, &end) || end > (uint64_t)INT64_MAX)
 		return err_set(-EINVAL, fn, "%s at %#" PRIx64 " too large", what, offset);
-	if (end > s->file_size)
+	if (end > s->file_size && !past_eof_ok)
 		return err_set(-EINVAL, fn, "%s at %#" PRIx64 " beyond end of file", what, offset);
 	return 0;
 }
@@ -318,7 +321,8 @@ static int check_tables(struct qcow2_state *s)
 	if (h->l1_size < need)
 		return err_set(-EINVAL, fn, "L1 table is too small (%u entries for %" PRIu64 " needed)",
 			       h->l1_size, need);
-	ret = check_table(s, "L1 table", h->l1_table_offset, h->l1_size, 8);
+	ret = check_table(s, "L1 table", h->l1_table_offset, h->l1_size, 8,
+			  s->img->flags & (IMG_CHECK | IMG_REPAIR));
 	if (ret < 0)
 		return ret;
 	reft_bytes = (uint64_t)h->refcount_table_clusters << h->cluster_bits;
@@ -327,7 +331,7 @@ static int check_tables(struct qcow2_state *s)
 	if (h->refcount_table_clusters == 0)
 		return err_set(-EINVAL, fn, "Image does not contain a reference count table");
 	ret = check_table(s, "Reference count table", h->refcount_table_offset,
-			  reft_bytes / 8, 8);
+			  reft_bytes / 8, 8, false);
 	if (ret < 0)
 		return ret;
 	if (h->nb_snapshots > QCOW2_MAX_SNAPSHOTS)

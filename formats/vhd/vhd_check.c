@@ -7,7 +7,11 @@
  * check), blocks overlapping the metadata or each other.  Space after the last
  * block and its footer, and block-sized holes between blocks, count as leaked
  * (what a writer killed between reserving a block and publishing it leaves).
- * Repair (-r leaks/all) trims a leaked tail only; nothing else is rewritten.
+ * Zeros shorter than a block before the footer are not: Windows (Hyper-V, Disk
+ * Management) pads the file to a 4 KiB boundary that way.
+ * Repair (-r leaks/all) trims a leaked tail only, of dynamic and differencing
+ * images alike (parent locators after the last block are kept); nothing else is
+ * rewritten.
  */
 #include "vhd.h"
 #include "../../common/err.h"
@@ -89,6 +93,10 @@ static int check_layout(struct image *img, struct vhd_state *s, struct check_res
 			add_meta(r, &n, l->data_offset, l->data_length);
 	}
 	*max_end = align_up(s->bat_offset + (uint64_t)s->nb_entries * 4, VHD_SECTOR);
+	/* a parent locator may follow the blocks: the image ends after it */
+	for (size_t i = 0; i < n; i++)
+		if (r[i].start > 0)
+			*max_end = MAX(*max_end, align_up(r[i].end, VHD_SECTOR));
 	for (uint32_t i = 0; i < s->nb_entries; i++) {
 		uint32_t e = s->bat[i];
 		uint64_t start = (uint64_t)e * VHD_SECTOR;
@@ -97,7 +105,7 @@ static int check_layout(struct image *img, struct vhd_state *s, struct check_res
 			continue;
 		res->allocated_clusters++;
 		if (start + blk > s->file_size) {
-			report("ERROR BAT entry %u points to %llu, past the end of the file (%llu bytes)\n",
+			report("ERROR BAT entry %u points to %#llx, past the end of the file (%llu bytes)\n",
 			       i, (unsigned long long)start, (unsigned long long)s->file_size);
 			res->corruptions++;
 			continue;
@@ -116,7 +124,7 @@ static int check_layout(struct image *img, struct vhd_state *s, struct check_res
 			uint64_t gap = r[i].start - r[i - 1].end;
 
 			if (gap >= blk) {
-				report("Leaked space: %llu bytes at %llu\n",
+				report("Leaked space: %llu bytes at %#llx\n",
 				       (unsigned long long)gap,
 				       (unsigned long long)r[i - 1].end);
 				res->leaks += (int)MIN(gap / blk, (uint64_t)INT32_MAX);
@@ -126,10 +134,10 @@ static int check_layout(struct image *img, struct vhd_state *s, struct check_res
 		if (r[i].idx == UINT32_MAX && r[i - 1].idx == UINT32_MAX)
 			continue;   /* metadata over metadata: not ours to judge */
 		if (r[i].idx != UINT32_MAX && r[i - 1].idx != UINT32_MAX)
-			report("ERROR blocks %u and %u overlap at %llu\n", r[i - 1].idx,
+			report("ERROR blocks %u and %u overlap at %#llx\n", r[i - 1].idx,
 			       r[i].idx, (unsigned long long)r[i].start);
 		else
-			report("ERROR block %u overlaps the image metadata at %llu\n",
+			report("ERROR block %u overlaps the image metadata at %#llx\n",
 			       r[i].idx != UINT32_MAX ? r[i].idx : r[i - 1].idx,
 			       (unsigned long long)r[i].start);
 		res->corruptions++;
@@ -157,6 +165,48 @@ static int vhd_trim_tail(struct image *img, struct vhd_state *s, uint64_t max_en
 	pthread_mutex_lock(&s->lock);
 	s->free_off = max_end;
 	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* Is [off, off+len) all zeros?  (len is less than a block) */
+static int all_zero(struct image *img, uint64_t off, uint64_t len, bool *zero)
+{
+	uint8_t buf[65536];
+	int ret = 0;
+
+	*zero = true;
+	while (len && *zero && ret == 0) {
+		size_t n = (size_t)MIN(len, sizeof(buf));
+
+		ret = backend_pread(img->be, buf, n, off);
+		*zero = ret == 0 && buffer_is_zero(buf, n);
+		off += n;
+		len -= n;
+	}
+	return ret;
+}
+
+/* Leaked blocks after the last block; a zero-filled tail shorter than a block is
+ * Windows' padding, not a leak. */
+static int count_tail(struct image *img, struct vhd_state *s, uint64_t max_end,
+		      struct check_result *res, int *tail)
+{
+	uint64_t blk = (uint64_t)s->bitmap_size + s->block_size;
+	uint64_t len = s->file_size - res->image_end_offset;
+	bool zero = false;
+	int ret;
+
+	*tail = 0;
+	if (len < blk) {
+		ret = all_zero(img, max_end, len, &zero);
+		if (ret < 0)
+			return ret;
+		if (zero)
+			return 0;
+	}
+	*tail = (int)MIN(div_round_up(len, blk), (uint64_t)INT32_MAX);
+	res->leaks += *tail;
+	report("Leaked space: %llu bytes after the last block\n", (unsigned long long)len);
 	return 0;
 }
 
@@ -188,16 +238,11 @@ int vhd_check(struct image *img, int fix, struct check_result *res)
 	res->image_end_offset = max_end + VHD_FOOTER_SIZE;
 	/* with blocks past the end, the tail is not leaked: it is what is left */
 	if (!s->bad_bat_entries && s->file_size > res->image_end_offset) {
-		uint64_t blk = (uint64_t)s->bitmap_size + s->block_size;
-
-		tail = (int)MIN(div_round_up(s->file_size - res->image_end_offset, blk),
-				(uint64_t)INT32_MAX);
-		res->leaks += tail;
-		report("Leaked space: %llu bytes after the last block\n",
-		       (unsigned long long)(s->file_size - res->image_end_offset));
+		ret = count_tail(img, s, max_end, res, &tail);
+		if (ret < 0)
+			return ret;
 	}
-	if ((fix & CHECK_FIX_LEAKS) && !res->corruptions && s->type == VHD_TYPE_DYNAMIC &&
-	    s->file_size > res->image_end_offset) {
+	if ((fix & CHECK_FIX_LEAKS) && !res->corruptions && tail) {
 		ret = vhd_trim_tail(img, s, max_end, tail, res);
 		if (ret < 0)
 			return ret;

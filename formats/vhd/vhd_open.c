@@ -92,14 +92,14 @@ static int vhd_load_dyn_header(struct image *img, struct vhd_state *s)
 
 	if (!add_ok(off, VHD_DYN_HEADER_SIZE, &end) || end > s->file_size)
 		return err_set(-EINVAL, img->filename,
-			       "dynamic disk header offset %llu beyond the end of the file",
+			       "dynamic disk header offset %#llx beyond the end of the file",
 			       (unsigned long long)off);
 	ret = backend_pread(img->be, buf, sizeof(buf), off);
 	if (ret < 0)
 		return ret;
 	if (memcmp(buf, VHD_DYN_COOKIE, 8))
 		return err_set(-EINVAL, img->filename,
-			       "no dynamic disk header ('cxsparse') at offset %llu",
+			       "no dynamic disk header ('cxsparse') at offset %#llx",
 			       (unsigned long long)off);
 	/* qemu does not check this checksum; `check` reports it */
 	vhd_dyn_header_decode(buf, &s->dyn);
@@ -133,7 +133,7 @@ static int vhd_check_dyn_geometry(struct image *img, struct vhd_state *s)
 	s->bat_offset = s->dyn.table_offset;
 	if (!add_ok(s->bat_offset, (uint64_t)s->nb_entries * 4, &end) || end > s->file_size)
 		return err_set(-EINVAL, img->filename,
-			       "BAT at %llu (%u entries) beyond the end of the file (%llu bytes)",
+			       "BAT at %#llx (%u entries) beyond the end of the file (%llu bytes)",
 			       (unsigned long long)s->bat_offset, s->nb_entries,
 			       (unsigned long long)s->file_size);
 	s->data_start = align_up(end, VHD_SECTOR);
@@ -190,7 +190,7 @@ static int vhd_load_bat(struct image *img, struct vhd_state *s)
 		    overlaps_metadata(s, start, blk)) {
 			/* reading it is harmless; writing it would destroy metadata */
 			ret = err_set(-EINVAL, img->filename,
-				      "BAT entry %u points into the image metadata at %llu; refusing to write (run check)",
+				      "BAT entry %u points into the image metadata at %#llx; refusing to write (run check)",
 				      i, (unsigned long long)start);
 			break;
 		}
@@ -421,7 +421,8 @@ static int vhd_open_dynamic(struct image *img, struct vhd_state *s, int flags)
 {
 	int ret;
 
-	if (s->type == VHD_TYPE_DIFF && (flags & IMG_RDWR))
+	/* check -r may trim a leaked tail (all it writes) */
+	if (s->type == VHD_TYPE_DIFF && (flags & IMG_RDWR) && !(flags & IMG_REPAIR))
 		return err_set(-ENOTSUP, img->filename,
 			       "differencing VHD images can only be opened read-only");
 	ret = vhd_load_dyn_header(img, s);

@@ -124,14 +124,14 @@ static int check_layout(struct image *img, struct vhdx_state *s, struct check_re
 		if (r[i].start >= r[i - 1].end)
 			continue;
 		if (r[i].idx == UINT64_MAX && r[i - 1].idx == UINT64_MAX)
-			report(res, "metadata regions overlap at %llu",
+			report(res, "metadata regions overlap at %#llx",
 			       (unsigned long long)r[i].start);
 		else if (r[i].idx != UINT64_MAX && r[i - 1].idx != UINT64_MAX)
-			report(res, "blocks of BAT entries %llu and %llu overlap at %llu",
+			report(res, "blocks of BAT entries %llu and %llu overlap at %#llx",
 			       (unsigned long long)r[i - 1].idx, (unsigned long long)r[i].idx,
 			       (unsigned long long)r[i].start);
 		else
-			report(res, "block of BAT entry %llu overlaps the image metadata at %llu",
+			report(res, "block of BAT entry %llu overlaps the image metadata at %#llx",
 			       (unsigned long long)(r[i].idx != UINT64_MAX ? r[i].idx : r[i - 1].idx),
 			       (unsigned long long)r[i].start);
 		if (r[i].end < r[i - 1].end)

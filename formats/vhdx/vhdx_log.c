@@ -145,7 +145,7 @@ static int replay_entry(struct log_scan *ls, uint32_t i, struct vhdx_overlay *o)
 		if (off % VHDX_LOG_SECTOR || len % VHDX_LOG_SECTOR || len == 0 ||
 		    off < VHDX_MiB || len > VHDX_MAX_SIZE || off > 2 * VHDX_MAX_SIZE)
 			return err_set(-EINVAL, ls->filename,
-				       "corrupt VHDX log: entry %llu writes %llu bytes at %llu (must be 4 KiB aligned, past the header area)",
+				       "corrupt VHDX log: entry %llu writes %llu bytes at %#llx (must be 4 KiB aligned, past the header area)",
 				       (unsigned long long)e->seq, (unsigned long long)len,
 				       (unsigned long long)off);
 		if (data) {
@@ -263,7 +263,7 @@ int vhdx_log_load(struct image *img, struct vhdx_state *s)
 	    h->log_offset < VHDX_MiB || !add_ok(h->log_offset, h->log_length, &end) ||
 	    end > s->file_size)
 		return err_set(-EINVAL, img->filename,
-			       "VHDX log at %llu (%u bytes) is misaligned or beyond the end of the file",
+			       "VHDX log at %#llx (%u bytes) is misaligned or beyond the end of the file",
 			       (unsigned long long)h->log_offset, h->log_length);
 	if (h->log_length > VHDX_MAX_LOG)
 		return err_set(-EFBIG, img->filename,

@@ -79,11 +79,11 @@ static int check_region(struct image *img, struct vhdx_state *s, const char *wha
 	if (off % VHDX_MiB || len % VHDX_MiB || len == 0 || off < VHDX_MiB ||
 	    !add_ok(off, len, &end) || end > s->file_size)
 		return err_set(-EINVAL, img->filename,
-			       "%s region at %llu (%llu bytes) is misaligned or beyond the end of the file",
+			       "%s region at %#llx (%llu bytes) is misaligned or beyond the end of the file",
 			       what, (unsigned long long)off, (unsigned long long)len);
 	if (range_overlap(off, len, s->hdr.log_offset, s->hdr.log_length))
 		return err_set(-EINVAL, img->filename,
-			       "%s region at %llu overlaps the log", what,
+			       "%s region at %#llx overlaps the log", what,
 			       (unsigned long long)off);
 	return 0;
 }
@@ -186,7 +186,7 @@ static int meta_table(struct image *img, struct vhdx_state *s, struct meta_item 
 	n = load_le16(buf + 10);
 	if (memcmp(buf, VHDX_METADATA_SIG, 8) || n > VHDX_METADATA_MAX_ENTRIES) {
 		ret = err_set(-EINVAL, img->filename,
-			      "no valid metadata table at %llu", (unsigned long long)s->meta_off);
+			      "no valid metadata table at %#llx", (unsigned long long)s->meta_off);
 		goto out;
 	}
 	for (uint16_t i = 0; i < n && ret == 0; i++) {
@@ -201,7 +201,7 @@ static int meta_table(struct image *img, struct vhdx_state *s, struct meta_item 
 		if (len && (off < VHDX_METADATA_TABLE_SIZE || off > s->meta_len ||
 			    len > s->meta_len - off)) {
 			ret = err_set(-EINVAL, img->filename,
-				      "metadata item %u at %u (%u bytes) lies outside the metadata region",
+				      "metadata item %u at %#x (%u bytes) lies outside the metadata region",
 				      i, off, len);
 		} else if (!known[k]) {
 			if (flags & VHDX_META_REQUIRED)
@@ -341,7 +341,7 @@ static int check_bat_entry(struct image *img, struct vhdx_state *s, uint64_t i,
 	}
 	if (in_metadata(s, off, blen) && !(img->flags & IMG_CHECK))
 		return err_set(-EINVAL, img->filename,
-			       "BAT entry %llu points into the image metadata at %llu",
+			       "BAT entry %llu points into the image metadata at %#llx",
 			       (unsigned long long)i, (unsigned long long)off);
 	*end = off + blen;
 	return 0;

@@ -46,7 +46,12 @@
 
 #define VMDK_GTES            512              /* entries per grain table */
 #define VMDK_GT_BYTES        (VMDK_GTES * 4)
-#define VMDK_MAX_GRAIN_SECTORS (2u * 1024 * 1024)   /* 1 GiB grains */
+/* VMware (Workstation, ESXi's streamOptimized export, OVF Tool), qemu-img and
+ * VirtualBox all write 128-sector (64 KiB) grains; the format allows any power of
+ * two.  qemu accepts up to 1 GiB, which lets a 1 MiB stream of compressed zeros
+ * declare a grain that must be inflated whole: a memory bomb.  1 MiB (16 times
+ * what anyone writes) bounds every per-grain buffer. */
+#define VMDK_MAX_GRAIN_SECTORS 2048u
 #define VMDK_MAX_DESC_BYTES  (1024 * 1024)    /* descriptor text cap */
 #define VMDK_MAX_EXTENTS     4096
 #define VMDK_MAX_CAPACITY    (64ULL << 40)    /* bytes; VMware's limit is 62 TiB */
@@ -114,6 +119,7 @@ struct vmdk_header {
 };
 
 struct vmdk_stream_writer;
+struct vmdk_grain_cache;
 
 /* One extent of an open image. */
 struct vmdk_extent {
@@ -151,6 +157,7 @@ struct vmdk {
 	uint64_t desc_file_len;
 	bool cid_updated;        /* CID rewritten after the first write */
 	pthread_mutex_t lock;
+	struct vmdk_grain_cache *gcache; /* recently inflated grains (reads) */
 };
 
 /* vmdk_descriptor.c */
@@ -218,6 +225,14 @@ int vmdk_stream_finish(struct image *img, struct vmdk_extent *e);
 void vmdk_stream_writer_free(struct vmdk_extent *e);
 int vmdk_stream_create(struct backend *be, const char *filename, uint64_t capacity,
 		       const char *desc);
+
+/* vmdk_grain_cache.c: reads of part of a compressed grain (a guest reading 4 KiB
+ * at a time) inflate each grain once, not once per read. */
+int vmdk_grain_cache_read(struct vmdk *s, struct vmdk_extent *e, uint64_t host,
+			  uint64_t grain_idx, uint8_t *buf, uint64_t in, uint64_t len);
+void vmdk_grain_cache_free(struct vmdk *s);
+/* Grains inflated by reads so far (for tests). */
+uint64_t vmdk_grain_cache_inflates(struct vmdk *s);
 
 /* vmdk_flat.c */
 int vmdk_flat_read(struct vmdk_extent *e, uint8_t *buf, uint64_t off, uint64_t len);

@@ -7,23 +7,30 @@
 #include "vmdk.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
+#include "../../common/escape.h"
 #include "../../common/util.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static int check_extent(struct image *img, struct vmdk_extent *e, struct check_result *res)
 {
 	uint64_t grains = div_round_up(e->length, e->grain);
+	/* the extent's name comes from the descriptor */
+	char *name = str_escape_ctrl_dup(e->path);
+
+	if (!name)
+		return err_set(-ENOMEM, img->filename, "out of memory");
 
 	for (uint32_t j = 0; j < e->gd_entries; j++) {
 		uint64_t gtoff = (uint64_t)e->gd[j] * 512;
 		int ret;
 
 		if (!e->gt[j] && e->gd[j] && gtoff + VMDK_GT_BYTES > e->file_size) {
-			fprintf(stderr, "ERROR: %s: grain table %" PRIu32 " at offset %" PRIu64
-				" points after end of file\n", e->path, j, gtoff);
+			fprintf(stderr, "ERROR: %s: grain table %" PRIu32 " at offset %#" PRIx64
+				" points after end of file\n", name, j, gtoff);
 			res->corruptions++;
 			continue;
 		}
@@ -31,7 +38,9 @@ static int check_extent(struct image *img, struct vmdk_extent *e, struct check_r
 		ret = vmdk_gt_load(e, j);
 		pthread_mutex_unlock(&e->lock);
 		if (ret < 0) {
-			fprintf(stderr, "ERROR: %s\n", err_get());
+			char msg[ESCAPED_SIZE(ERR_MSG_MAX)];
+
+			fprintf(stderr, "ERROR: %s\n", str_escape_ctrl(err_get(), msg, sizeof(msg)));
 			res->check_errors++;
 			continue;
 		}
@@ -46,7 +55,7 @@ static int check_extent(struct image *img, struct vmdk_extent *e, struct check_r
 			if (host >= e->file_size ||
 			    (!e->compressed && host + e->grain > e->file_size)) {
 				fprintf(stderr, "ERROR: %s: cluster offset for sector %" PRIu64
-					" points after end of file (%" PRIu64 ")\n", e->path,
+					" points after end of file (%#" PRIx64 ")\n", name,
 					(e->start + gi * e->grain) / 512, host);
 				res->corruptions++;
 			} else if (e->markers) {
@@ -56,13 +65,14 @@ static int check_extent(struct image *img, struct vmdk_extent *e, struct check_r
 				    (load_le32(m + 8) == 0 || load_le32(m + 8) > 2 * e->grain + 4096 ||
 				     host + 12 + load_le32(m + 8) > e->file_size)) {
 					fprintf(stderr, "ERROR: %s: grain marker for sector %" PRIu64
-						" has a bad size\n", e->path,
+						" has a bad size\n", name,
 						(e->start + gi * e->grain) / 512);
 					res->corruptions++;
 				}
 			}
 		}
 	}
+	free(name);
 	return 0;
 }
 

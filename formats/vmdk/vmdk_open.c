@@ -262,6 +262,7 @@ static void vmdk_close(struct image *img)
 	}
 	free(s->ext);
 	vmdk_desc_free(&s->desc);
+	vmdk_grain_cache_free(s);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	img->priv = NULL;

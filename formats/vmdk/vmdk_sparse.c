@@ -70,8 +70,8 @@ int vmdk_header_validate(const struct vmdk_header *h, const char *filename, uint
 	}
 	if (!is_power_of_2(h->grain_size) || h->grain_size > VMDK_MAX_GRAIN_SECTORS)
 		return err_set(-EINVAL, filename,
-			       "invalid grain size %" PRIu64 " sectors (must be a power of two, at most 1 GiB)",
-			       h->grain_size);
+			       "invalid grain size %" PRIu64 " sectors (must be a power of two, at most %u: 1 MiB)",
+			       h->grain_size, VMDK_MAX_GRAIN_SECTORS);
 	if (h->num_gtes != VMDK_GTES)
 		return err_set(-EINVAL, filename,
 			       "unsupported %" PRIu32 " entries per grain table (expected 512)",
@@ -204,7 +204,7 @@ int vmdk_gt_load(struct vmdk_extent *e, uint32_t j)
 	off = (uint64_t)e->gd[j] * 512;
 	if (off >= e->file_size)
 		return err_set(-EINVAL, e->path,
-			       "grain table %" PRIu32 " at offset %" PRIu64 " past the end of the file",
+			       "grain table %" PRIu32 " at offset %#" PRIx64 " past the end of the file",
 			       j, off);
 	ret = backend_pread(e->be, raw, sizeof(raw), off);
 	if (ret < 0)
@@ -262,7 +262,7 @@ static int classify(struct vmdk_extent *e, uint64_t gi, uint64_t *host, enum gra
 		*k = G_DATA;
 	if (*k >= G_DATA && *host >= MAX(e->file_size, 512))
 		return err_set(-EIO, e->path,
-			       "grain %" PRIu64 " at offset %" PRIu64 " past the end of the file",
+			       "grain %" PRIu64 " at offset %#" PRIx64 " past the end of the file",
 			       gi, *host);
 	return 0;
 }
@@ -270,7 +270,6 @@ static int classify(struct vmdk_extent *e, uint64_t gi, uint64_t *host, enum gra
 int vmdk_sparse_read(struct image *img, struct vmdk_extent *e, uint8_t *buf,
 		     uint64_t off, uint64_t len)
 {
-	uint8_t *tmp = NULL;
 	int ret = 0;
 
 	while (len && ret == 0) {
@@ -306,26 +305,13 @@ int vmdk_sparse_read(struct image *img, struct vmdk_extent *e, uint8_t *buf,
 			ret = backend_pread(e->be, buf, (size_t)n, host + in);
 			break;
 		case G_COMPRESSED:
-			if (!tmp)
-				tmp = malloc((size_t)e->grain);
-			if (!tmp) {
-				ret = err_set(-ENOMEM, e->path, "out of memory");
-				break;
-			}
-			if (in == 0 && n == e->grain) {
-				ret = vmdk_read_compressed_grain(e, host, gi, buf);
-			} else {
-				ret = vmdk_read_compressed_grain(e, host, gi, tmp);
-				if (ret == 0)
-					memcpy(buf, tmp + in, (size_t)n);
-			}
+			ret = vmdk_grain_cache_read(img->priv, e, host, gi, buf, in, n);
 			break;
 		}
 		buf += n;
 		off += n;
 		len -= n;
 	}
-	free(tmp);
 	return ret;
 }
 

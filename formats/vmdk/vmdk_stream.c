@@ -227,7 +227,7 @@ int vmdk_read_compressed_grain(struct vmdk_extent *e, uint64_t host, uint64_t gi
 		uint32_t size;
 
 		if (avail < MARKER_BYTES)
-			return err_set(-EIO, e->path, "grain marker at %" PRIu64 " past the end of the file",
+			return err_set(-EIO, e->path, "grain marker at %#" PRIx64 " past the end of the file",
 				       host);
 		ret = backend_pread(e->be, m, sizeof(m), host);
 		if (ret < 0)
@@ -235,7 +235,7 @@ int vmdk_read_compressed_grain(struct vmdk_extent *e, uint64_t host, uint64_t gi
 		size = load_le32(m + 8);
 		if (size == 0 || size > 2 * e->grain + 4096 || size > avail - MARKER_BYTES)
 			return err_set(-EIO, e->path,
-				       "grain %" PRIu64 ": bad compressed size %" PRIu32 " at offset %" PRIu64,
+				       "grain %" PRIu64 ": bad compressed size %" PRIu32 " at offset %#" PRIx64,
 				       gi, size, host);
 		want = size;
 		data_off = host + MARKER_BYTES;
@@ -247,7 +247,7 @@ int vmdk_read_compressed_grain(struct vmdk_extent *e, uint64_t host, uint64_t gi
 		return err_set(-ENOMEM, e->path, "out of memory");
 	ret = backend_pread(e->be, cbuf, (size_t)want, data_off);
 	if (ret == 0 && vmdk_inflate(cbuf, (size_t)want, out, (size_t)e->grain, &olen) < 0)
-		ret = err_set(-EIO, e->path, "grain %" PRIu64 " at offset %" PRIu64
+		ret = err_set(-EIO, e->path, "grain %" PRIu64 " at offset %#" PRIx64
 			      ": compressed data is corrupt", gi, host);
 	free(cbuf);
 	if (ret == 0 && olen < e->grain)

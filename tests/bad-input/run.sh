@@ -16,7 +16,8 @@
 # -f FORMAT (a fixed VHD does not probe), and `check -r all` on a copy, each with a
 # 10 s timeout and a memory limit, and must:
 #   - not crash: exit code < 124 (no timeout, no signal), no sanitizer report;
-#   - when failing: print exactly one stderr line "imgtool: FILE: reason"
+#   - when failing: print exactly one stderr line "imgtool: FILE: reason", or
+#     "imgtool: Could not open 'FILE': reason" as qemu-img words a failed open
 #     (check may print its per-cluster ERROR lines before it);
 #   - meet the expectation of the image's kind (MANIFEST).
 # When `check -r all` calls the copy clean, qemu-img check must agree (not for vpc:
@@ -230,14 +231,14 @@ generic_ok() {
 	if [ "$cmd" = check ]; then
 		# per-cluster diagnostics may come first; the reason is the last line
 		# (qemu-img adds "Check failed" after the message)
-		if ! tail -n 1 "$ERR" | grep -qE '^imgtool: [^ ]+: .+|^imgtool: Check failed'; then
+		if ! tail -n 1 "$ERR" | grep -qE "^imgtool: ([^ ]+|Could not open '[^']+'): .+|^imgtool: Check failed"; then
 			fail "$img: $cmd: exit $RC without an 'imgtool: FILE: reason' line"
 			return 1
 		fi
 		return 0
 	fi
 	if [ "$(wc -l <"$ERR")" -ne 1 ] || [ "$lines" -ne 1 ] ||
-	   ! grep -qE '^imgtool: [^ ]+: [^ ].*$' "$ERR"; then
+	   ! grep -qE "^imgtool: ([^ ]+|Could not open '[^']+'): [^ ].*\$" "$ERR"; then
 		fail "$img: $cmd: exit $RC; stderr is not exactly one 'imgtool: FILE: reason' line"
 		return 1
 	fi
@@ -352,5 +353,22 @@ for set in $SETS; do
 done
 
 [ -s "$msgs" ] && cat "$msgs"
+
+# test files beside this script (test_memory.sh, ...): "PASS name" / "FAIL name" lines
+for t in tests/bad-input/test_*.sh; do
+	[ -f "$t" ] || continue
+	out=$(bash "$t" "$BUILD" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | grep -E '^(PASS|FAIL) |^    '
+	p=$(printf '%s\n' "$out" | grep -c '^PASS ')
+	f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		printf '%s\n' "$out" | tail -n 5
+		echo "FAIL ${t##*/} exited $rc"
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -180,7 +180,7 @@ case_d() {   # IMAGE KIND
 	case $2 in
 	reject|either)
 		lines=$(wc -l <err)
-		[ $rc -eq 1 ] && [ "$lines" -eq 1 ] && grep -q "^imgtool: .*$1: " err ;;
+		[ $rc -eq 1 ] && [ "$lines" -eq 1 ] && grep -qE "^imgtool: .*$1'?: " err ;;
 	*) return 0 ;;
 	esac
 }

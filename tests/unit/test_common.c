@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/escape.h"
 #include "common/opts.h"
 #include "common/utf16.h"
 #include "common/util.h"
@@ -465,6 +466,47 @@ static void test_utf16_round_trip(void)
 	free(u);
 }
 
+static void test_escape_ctrl(void)
+{
+	char out[64], tiny[5];
+	char *d;
+
+	CU_ASSERT_STRING_EQUAL(str_escape_ctrl("base.qcow2", out, sizeof(out)), "base.qcow2");
+	CU_ASSERT_STRING_EQUAL(str_escape_ctrl("a\nb\x1b[2Jc\td\r", out, sizeof(out)),
+			       "a\\nb\\x1b[2Jc\\td\\r");
+	CU_ASSERT_STRING_EQUAL(str_escape_ctrl("\x01\x7f", out, sizeof(out)), "\\x01\\x7f");
+	/* Windows paths and UTF-8 stay as they are */
+	CU_ASSERT_STRING_EQUAL(str_escape_ctrl("C:\\VMs\\d\xc3\xa9.vhd", out, sizeof(out)),
+			       "C:\\VMs\\d\xc3\xa9.vhd");
+	/* cut short, never in the middle of an escape */
+	CU_ASSERT_STRING_EQUAL(str_escape_ctrl("ab\ncd", tiny, sizeof(tiny)), "ab\\n");
+	CU_ASSERT_STRING_EQUAL(str_escape_ctrl("abc\n", tiny, sizeof(tiny)), "abc");
+	d = str_escape_ctrl_dup("x\x1by");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_STRING_EQUAL(d, "x\\x1by");
+	free(d);
+}
+
+static void test_err_reword_open(void)
+{
+	err_clear();
+	err_set(-EINVAL, "a.qcow2", "bad header");
+	CU_ASSERT_EQUAL(err_reword_open(-EINVAL, "a.qcow2"), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err_get(), "Could not open 'a.qcow2': bad header");
+	/* already worded: unchanged */
+	CU_ASSERT_EQUAL(err_reword_open(-EINVAL, "a.qcow2"), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err_get(), "Could not open 'a.qcow2': bad header");
+	/* a message naming another file keeps it */
+	err_set(-ENOENT, "ext.vmdk", "No such file or directory");
+	err_reword_open(-ENOENT, "d.vmdk");
+	CU_ASSERT_STRING_EQUAL(err_get(), "Could not open 'd.vmdk': ext.vmdk: No such file or directory");
+	/* no message: the errno's words */
+	err_clear();
+	err_reword_open(-ENOENT, "x");
+	CU_ASSERT_STRING_EQUAL(err_get(), "Could not open 'x': No such file or directory");
+	err_clear();
+}
+
 static void test_resolve_backing(void)
 {
 	/* relative names are relative to the image's folder, not the cwd */
@@ -509,6 +551,8 @@ static const struct test_def common_tests[] = {
 	{ "err: long messages truncate", test_err_truncates },
 	{ "err: thread-local", test_err_thread_local },
 	{ "image_resolve_backing", test_resolve_backing },
+	{ "str_escape_ctrl: control characters of image-supplied names", test_escape_ctrl },
+	{ "err_reword_open: qemu-img's Could not open prefix", test_err_reword_open },
 };
 
 int main(void)

@@ -235,6 +235,11 @@ static void test_header_bad(void)
 	h = good_header(); h.grain_size = 100; expect_bad_header(h, -EINVAL);
 	h = good_header(); h.grain_size = 0; expect_bad_header(h, -EINVAL);
 	h = good_header(); h.grain_size = 1ULL << 22; expect_bad_header(h, -EINVAL);
+	/* 1 MiB grains are the cap: qemu's 1 GiB would be a memory bomb */
+	h = good_header(); h.grain_size = 2048;
+	CU_ASSERT_EQUAL(vmdk_header_validate(&h, "h.vmdk", 1 << 20), 0);
+	h = good_header(); h.grain_size = 4096; expect_bad_header(h, -EINVAL);
+	h = good_header(); h.grain_size = 1ULL << 21; expect_bad_header(h, -EINVAL);
 	h = good_header(); h.num_gtes = 4096; expect_bad_header(h, -EINVAL);
 	h = good_header(); h.capacity = 0; expect_bad_header(h, -EFBIG);
 	h = good_header(); h.capacity = 1ULL << 62; expect_bad_header(h, -EFBIG);
@@ -294,6 +299,41 @@ static void test_sparse_roundtrip(void)
 static void test_stream_roundtrip(void)
 {
 	roundtrip("stream.vmdk", "subformat=streamOptimized");
+}
+
+/* Reading a compressed grain 4 KiB at a time inflates it once (the grain cache);
+ * whole-grain reads bypass the cache and inflate once per read. */
+static void test_stream_small_reads(void)
+{
+	const uint64_t size = 4 * 65536;
+	struct opts opts = { 0 };
+	struct image *img;
+	uint8_t *ref = malloc(size), *buf = malloc(size);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	fill(ref, size, 14);
+	CU_ASSERT_EQUAL(opts_parse(&opts, "subformat=streamOptimized"), 0);
+	CU_ASSERT_EQUAL_FATAL(image_create(tmp_path("small.vmdk"), "vmdk", size, &opts), 0);
+	opts_free(&opts);
+	CU_ASSERT_EQUAL_FATAL(image_open(tmp_path("small.vmdk"), NULL, IMG_RDWR, &img), 0);
+	CU_ASSERT_EQUAL(image_write(img, ref, 0, size), 0);
+	image_close(img);
+	CU_ASSERT_EQUAL_FATAL(image_open(tmp_path("small.vmdk"), NULL, 0, &img), 0);
+	for (uint64_t off = 0; off < size; off += 4096)
+		CU_ASSERT_EQUAL(image_read(img, buf + off, off, 4096), 0);
+	CU_ASSERT_EQUAL(memcmp(buf, ref, size), 0);
+	CU_ASSERT_EQUAL(vmdk_grain_cache_inflates(img->priv), 4);
+	/* the same again: every piece comes from the cache (4 grains, 4 slots) */
+	for (uint64_t off = 0; off < size; off += 4096)
+		CU_ASSERT_EQUAL(image_read(img, buf + off, off, 4096), 0);
+	CU_ASSERT_EQUAL(vmdk_grain_cache_inflates(img->priv), 4);
+	CU_ASSERT_EQUAL(image_read(img, buf, 0, size), 0);
+	CU_ASSERT_EQUAL(memcmp(buf, ref, size), 0);
+	CU_ASSERT_EQUAL(vmdk_grain_cache_inflates(img->priv), 8);
+	image_close(img);
+	free(ref);
+	free(buf);
 }
 
 static void test_split_roundtrip(void)
@@ -358,6 +398,7 @@ static const struct {
 	{ "sparse header bad values", test_header_bad },
 	{ "monolithicSparse write/read", test_sparse_roundtrip },
 	{ "streamOptimized out-of-order write/read", test_stream_roundtrip },
+	{ "streamOptimized 4 KiB reads inflate each grain once", test_stream_small_reads },
 	{ "twoGbMaxExtentSparse and monolithicFlat", test_split_roundtrip },
 	{ "zeroed grain", test_zeroed_grain },
 	{ "create: bad options", test_create_bad_opts },

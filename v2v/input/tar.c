@@ -99,7 +99,7 @@ static int read_at(int fd, const char *path, void *buf, size_t len, uint64_t off
 		if (n < 0)
 			return err_set(-errno, path, "read error: %s", strerror(errno));
 		if (n == 0)
-			return err_set(-EINVAL, path, "truncated tar archive (ends inside a header at byte %llu)",
+			return err_set(-EINVAL, path, "truncated tar archive (ends inside a header at offset %#llx)",
 				       (unsigned long long)off);
 		got += (size_t)n;
 	}
@@ -224,7 +224,7 @@ static int walk(int fd, const char *path, uint64_t fsize, struct tar_list *l)
 			break;
 		if (!checksum_ok(h) || !octal_field(h + H_SIZE, 12, &size)) {
 			ret = off == 0 ? err_set(-EINVAL, path, "not an OVA: not a tar archive")
-				       : err_set(-EINVAL, path, "bad tar header at byte %llu",
+				       : err_set(-EINVAL, path, "bad tar header at offset %#llx",
 						 (unsigned long long)off);
 			break;
 		}
@@ -233,7 +233,7 @@ static int walk(int fd, const char *path, uint64_t fsize, struct tar_list *l)
 			size = p.size;
 		off += TAR_BLOCK;
 		if (!add_ok(off, size, &end) || end > fsize) {
-			ret = err_set(-EINVAL, path, "truncated tar archive: a member of %llu bytes at byte %llu runs past its end",
+			ret = err_set(-EINVAL, path, "truncated tar archive: a member of %llu bytes at offset %#llx runs past its end",
 				      (unsigned long long)size, (unsigned long long)off);
 			break;
 		}
