@@ -61,7 +61,8 @@ _imgtool_optspec() {
 
 # _imgtool_create_opts FMT: the -o option names of a format
 _imgtool_create_opts() {
-	_imgtool_run create -f "$1" -o help | sed -n 's/^  \([a-z0-9_.-]*\)=.*/\1/p'
+	# with a file name, the options of the file under the image (preallocation...) too
+	_imgtool_run create -f "$1" -o help /nonexistent/imgtool-completion | sed -n 's/^  \([a-z0-9_.-]*\)=.*/\1/p'
 }
 
 # _imgtool_word_after OPT: the value given to OPT earlier on the line
