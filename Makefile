@@ -75,12 +75,15 @@ PKGS += libisal
 FEATURE_CFLAGS += -DHAVE_ISAL=1
 endif
 
+# common/dl.c loads the optional libraries below at first use rather than linking
+# them (glibc 2.34+ has dlopen in libc; older ones need libdl).
+DL_LIBS := -ldl
+
 # v2v -i ova parses the OVF with libxml2 and checks the manifest's SHA sums with
 # libcrypto; without them -i ova is refused with a message.  Both are dlopen()ed
 # by v2v/input/ova_dl.c: linked, they add ICU and libstdc++ to every command.
 ifeq ($(shell $(PKG_CONFIG) --exists libxml-2.0 libcrypto && echo 1),1)
 FEATURE_CFLAGS += -DHAVE_OVA=1 $(shell $(PKG_CONFIG) --cflags libxml-2.0 libcrypto)
-DL_LIBS := -ldl
 else
 $(info imgtool: libxml2 or libcrypto not found (apt-get install libxml2-dev libssl-dev): building without v2v -i ova)
 endif
@@ -96,7 +99,6 @@ endif
 # linked, it loads libibverbs, librdmacm and libnl into every command (~0.9 ms).
 ifeq ($(shell $(PKG_CONFIG) --exists libiscsi && echo 1),1)
 FEATURE_CFLAGS += -DHAVE_LIBISCSI=1 $(shell $(PKG_CONFIG) --cflags libiscsi)
-DL_LIBS := -ldl
 else
 $(info imgtool: libiscsi not found (apt-get install libiscsi-dev): building without iscsi:// support)
 endif
@@ -106,7 +108,6 @@ endif
 # start-up loading libceph-common, boost and libstdc++.
 ifneq ($(wildcard /usr/include/rbd/librbd.h),)
 FEATURE_CFLAGS += -DHAVE_LIBRBD=1
-DL_LIBS := -ldl
 else
 $(info imgtool: librbd not found (apt-get install librbd-dev): building without rbd: support)
 endif
@@ -123,7 +124,6 @@ ifeq ($(SANITIZE),1)
 # NULL (a crash in guestfs_launch).  Load it at start-up in sanitizer builds.
 GUESTFS_LIBS += -Wl,--no-as-needed -ltirpc -Wl,--as-needed
 endif
-DL_LIBS := -ldl
 else
 $(info imgtool: libguestfs not found (apt-get install libguestfs-dev): building without inspect/customize/sysprep)
 endif

@@ -68,7 +68,7 @@ static int split2(enum cust_kind k, const char *value, struct cust_op *op, const
 		return bad(k, value, form);
 	op->a = strndup(value, (size_t)(c - value));
 	op->b = strdup(c + 1);
-	return op->a && op->b ? 0 : -ENOMEM;
+	return op->a && op->b ? 0 : err_set(-ENOMEM, NULL, "--%s: out of memory", customize_option_names[k]);
 }
 
 static int need_abs(enum cust_kind k, const char *value, const char *path)
@@ -126,7 +126,7 @@ int customize_parse_op(enum cust_kind k, const char *v, struct cust_op *op)
 		op->a = strndup(v, (size_t)(c - v));
 		op->b = strdup(c + 1);
 		if (!op->a || !op->b) {
-			r = -ENOMEM;
+			r = err_set(-ENOMEM, NULL, "--%s: out of memory", customize_option_names[k]);
 			goto fail;
 		}
 		return 0;
@@ -174,7 +174,7 @@ int customize_parse_op(enum cust_kind k, const char *v, struct cust_op *op)
 		} else {
 			return bad(k, "...", "expected password:PASSWORD, file:FILENAME or random");
 		}
-		return op->a ? 0 : -ENOMEM;
+		return op->a ? 0 : err_set(-ENOMEM, NULL, "--%s: out of memory", customize_option_names[k]);
 	case CUST_SSH_INJECT: {
 		const char *c = strchr(v, ':');
 
@@ -183,7 +183,7 @@ int customize_parse_op(enum cust_kind k, const char *v, struct cust_op *op)
 		op->a = strndup(v, (size_t)(c - v));
 		op->b = strdup(c + 6);
 		if (!op->a || !op->b) {
-			r = -ENOMEM;
+			r = err_set(-ENOMEM, NULL, "--%s: out of memory", customize_option_names[k]);
 			goto fail;
 		}
 		if (strpbrk(op->a, "/: \n")) {
@@ -193,10 +193,10 @@ int customize_parse_op(enum cust_kind k, const char *v, struct cust_op *op)
 		return 0;
 	}
 	default:
-		return -EINVAL;
+		return err_set(-EINVAL, NULL, "unknown customize operation %d", (int)k);
 	}
 	op->a = strdup(v);
-	return op->a ? 0 : -ENOMEM;
+	return op->a ? 0 : err_set(-ENOMEM, NULL, "--%s: out of memory", customize_option_names[k]);
 fail:
 	customize_free_op(op);
 	return r;
@@ -223,7 +223,7 @@ int customize_hash_password(const char *password, const char *prefix, char **out
 	cd = calloc(1, sizeof(*cd));
 	if (!cd) {
 		free(salt);
-		return -ENOMEM;
+		return err_set(-ENOMEM, NULL, "hash a password: out of memory");
 	}
 	h = crypt_r(password, salt, cd);
 	free(salt);
@@ -233,7 +233,7 @@ int customize_hash_password(const char *password, const char *prefix, char **out
 	}
 	*out = strdup(h);
 	free(cd);
-	return *out ? 0 : -ENOMEM;
+	return *out ? 0 : err_set(-ENOMEM, NULL, "hash a password: out of memory");
 }
 
 #ifndef HAVE_LIBGUESTFS
@@ -258,7 +258,7 @@ int cust_read_host_file(const char *path, char **out)
 	buf = malloc(HOST_SMALL_MAX + 1);
 	if (!buf) {
 		fclose(f);
-		return -ENOMEM;
+		return err_set(-ENOMEM, path, "out of memory");
 	}
 	n = fread(buf, 1, HOST_SMALL_MAX + 1, f);
 	fclose(f);
@@ -325,7 +325,7 @@ static int op_append_line(struct guest *gu, const struct cust_op *op, char *msg,
 	free(old);
 	line = malloc(l + 3);
 	if (!line)
-		return -ENOMEM;
+		return err_set(-ENOMEM, gu->image, "%s: out of memory", op->a);
 	snprintf(line, l + 3, "%s%s\n", nl ? "\n" : "", op->b);
 	if (r == -ENOENT)
 		r = do_write(gu, op->a, line, strlen(line));
@@ -406,7 +406,7 @@ static int op_ssh_inject(struct guest *gu, const struct cust_op *op, char *msg, 
 	}
 	add = malloc(kl + 3);
 	if (!add) {
-		r = -ENOMEM;
+		r = err_set(-ENOMEM, gu->image, "%s: out of memory", ak);
 		goto out;
 	}
 	snprintf(add, kl + 3, "%s%s\n", old && on && old[on - 1] != '\n' ? "\n" : "", key);
@@ -471,7 +471,7 @@ static int op_firstboot(struct guest *gu, const struct cust_op *op, char *msg, s
 	snprintf(path, sizeof(path), FB_DIR "/scripts/%04zu", n + 1);
 	script = malloc(strlen(op->a) + 32);
 	if (!script)
-		return -ENOMEM;
+		return err_set(-ENOMEM, gu->image, "%s: out of memory", path);
 	sprintf(script, "#!/bin/sh\n%s\n", op->a);
 	r = do_write(gu, path, script, strlen(script));
 	free(script);
@@ -597,7 +597,7 @@ static int run_one(struct guest *gu, const struct cust_op *op, bool network, cha
 	case CUST_UPDATE: return cust_op_packages(gu, op, network, msg, len);
 	case CUST_SELINUX_RELABEL: return cust_op_selinux_relabel(gu, msg, len);
 	}
-	return -EINVAL;
+	return err_set(-EINVAL, gu->image, "unknown customize operation %d", (int)op->kind);
 }
 
 int customize_run(struct guest *gu, const struct cust_op *ops, size_t n, const char *prefix,

@@ -170,10 +170,10 @@ static int get_password(const struct cust_op *op, char **pw)
 	}
 	if (op->pw_kind == 2) {
 		if (!(*pw = malloc(RANDOM_PW_LEN + 1)))
-			return -ENOMEM;
+			return err_set(-ENOMEM, NULL, "--root-password: out of memory");
 		return random_password(*pw, RANDOM_PW_LEN + 1);
 	}
-	return (*pw = strdup(op->a)) ? 0 : -ENOMEM;
+	return (*pw = strdup(op->a)) ? 0 : err_set(-ENOMEM, NULL, "--root-password: out of memory");
 }
 
 /* Replace the password field of root's line in text (n bytes) by hash. */
@@ -193,7 +193,7 @@ static int replace_root_field(struct guest *gu, const char *file, const char *te
 		return err_set(-EINVAL, gu->image, "%s: malformed root entry", file);
 	*out = malloc(n + strlen(hash) + 1);
 	if (!*out)
-		return -ENOMEM;
+		return err_set(-ENOMEM, gu->image, "%s: out of memory", file);
 	memcpy(*out, text, (size_t)(field - text));
 	strcpy(*out + (field - text), hash);
 	strcat(*out, fend);

@@ -196,7 +196,8 @@ int cust_op_packages(struct guest *gu, const struct cust_op *op, bool network,
 		goto done;
 	}
 	if (!(cmd = pm_command(m, op))) {
-		r = -ENOMEM;
+		r = err_set(-ENOMEM, gu->image, "%s: out of memory",
+			    op->kind == CUST_INSTALL ? "--install" : "--update");
 		goto done;
 	}
 	out = guestfs_sh(guest_h(gu), cmd);

@@ -18,29 +18,12 @@
 
 #ifndef HAVE_LIBGUESTFS
 
-int guest_open(const char *image, const char *format, enum guest_mode mode,
-	       struct guest **out)
+int guest_open(const struct guest_opts *o, struct guest **out)
 {
-	return err_set(-ENOTSUP, image, "imgtool was built without libguestfs "
+	*out = NULL;
+	return err_set(-ENOTSUP, o->nb_disks > 0 ? o->disks[0].path : NULL,
+		       "imgtool was built without libguestfs "
 		       "(apt-get install libguestfs-dev, then rebuild)");
-}
-
-int guest_open_net(const char *image, const char *format, enum guest_mode mode,
-		   bool network, struct guest **out)
-{
-	return guest_open(image, format, mode, out);
-}
-
-int guest_open_disks(int n, const char *const *images, const char *const *formats,
-		     enum guest_mode mode, struct guest **out)
-{
-	return guest_open(images[0], formats[0], mode, out);
-}
-
-int guest_open_all(int n, const char *const *images, const char *const *formats,
-		   enum guest_mode mode, bool network, struct guest **out)
-{
-	return guest_open(images[0], formats[0], mode, out);
 }
 
 int guest_close(struct guest *gu)
@@ -66,14 +49,14 @@ static int resolve_format(const char *image, const char *format, char **out)
 
 	if (format) {
 		*out = strdup(format);
-		return *out ? 0 : -ENOMEM;
+	} else {
+		r = image_open(image, NULL, 0, &img);
+		if (r)
+			return r;
+		*out = strdup(img->ops->name);
+		image_close(img);
 	}
-	r = image_open(image, NULL, 0, &img);
-	if (r)
-		return r;
-	*out = strdup(img->ops->name);
-	image_close(img);
-	return *out ? 0 : -ENOMEM;
+	return *out ? 0 : err_set(-ENOMEM, image, "out of memory");
 }
 
 /* KVM is used only when the launcher's probe boot proved it runs guests: here a
@@ -152,68 +135,49 @@ static int mount_all(struct guest *gu)
 	return r;
 }
 
-int guest_open(const char *image, const char *format, enum guest_mode mode,
-	       struct guest **out)
-{
-	return guest_open_net(image, format, mode, false, out);
-}
-
-int guest_open_net(const char *image, const char *format, enum guest_mode mode,
-		   bool network, struct guest **out)
-{
-	return guest_open_all(1, &image, &format, mode, network, out);
-}
-
-int guest_open_disks(int n, const char *const *images, const char *const *formats,
-		     enum guest_mode mode, struct guest **out)
-{
-	return guest_open_all(n, images, formats, mode, false, out);
-}
-
 /* Add the disks in the guest's order, so that the appliance's /dev/sda, /dev/sdb...
  * are the guest's own first, second... disks (v2v: a guest whose /boot, / or /home
  * lie on different disks). */
-static int add_drives(struct guest *gu, int n, const char *const *images,
-		      const char *const *formats)
+static int add_drives(struct guest *gu, const struct guest_opts *o)
 {
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < o->nb_disks; i++) {
+		const char *path = o->disks[i].path;
 		char *fmt = NULL;
-		int r = resolve_format(images[i], formats[i], &fmt);
+		int r = resolve_format(path, o->disks[i].format, &fmt);
 
 		if (r)
 			return r;
-		r = guestfs_add_drive_opts(guest_h(gu), images[i],
+		r = guestfs_add_drive_opts(guest_h(gu), path,
 					   GUESTFS_ADD_DRIVE_OPTS_FORMAT, fmt,
 					   GUESTFS_ADD_DRIVE_OPTS_READONLY, gu->mode != GUEST_WRITE, -1);
 		free(fmt);
 		if (r < 0)
-			return err_set(-EIO, images[i], "add drive: %s",
+			return err_set(-EIO, path, "add drive: %s",
 				       guestfs_last_error(guest_h(gu)));
 	}
 	return 0;
 }
 
-int guest_open_all(int n, const char *const *images, const char *const *formats,
-		   enum guest_mode mode, bool network, struct guest **out)
+int guest_open(const struct guest_opts *o, struct guest **out)
 {
 	struct guest *gu;
 	char **roots = NULL;
 	int r;
 
 	*out = NULL;
-	if (n < 1)
-		return -EINVAL;
+	if (o->nb_disks < 1)
+		return err_set(-EINVAL, NULL, "no disk to open in the libguestfs appliance");
 	if ((r = guest_dl_load()))
 		return r;
 	gu = calloc(1, sizeof(*gu));
-	if (!gu || !(gu->image = strdup(images[0]))) {
+	if (!gu || !(gu->image = strdup(o->disks[0].path))) {
 		free(gu);
-		return -ENOMEM;
+		return err_set(-ENOMEM, o->disks[0].path, "out of memory");
 	}
-	gu->mode = mode;
+	gu->mode = o->mode;
 	gu->g = guestfs_create();
 	if (!gu->g) {
-		r = err_set(-ENOMEM, images[0], "cannot create a libguestfs handle");
+		r = err_set(-ENOMEM, gu->image, "cannot create a libguestfs handle");
 		goto fail;
 	}
 	/* errors are reported once, by us, from guestfs_last_error */
@@ -222,10 +186,10 @@ int guest_open_all(int n, const char *const *images, const char *const *formats,
 		r = guest_err(gu, "libguestfs backend");
 		goto fail;
 	}
-	if ((r = add_drives(gu, n, images, formats)))
+	if ((r = add_drives(gu, o)))
 		goto fail;
 	/* user-mode networking, before launch (customize --install) */
-	if (network && guestfs_set_network(guest_h(gu), 1) < 0) {
+	if (o->network && guestfs_set_network(guest_h(gu), 1) < 0) {
 		r = guest_err(gu, "enable the appliance's network");
 		goto fail;
 	}
@@ -240,14 +204,14 @@ int guest_open_all(int n, const char *const *images, const char *const *formats,
 		goto fail;
 	}
 	if (!roots[0]) {
-		r = err_set(-ENOENT, images[0], "no operating system found in the %s",
-			    n > 1 ? "disks" : "image");
+		r = err_set(-ENOENT, gu->image, "no operating system found in the %s",
+			    o->nb_disks > 1 ? "disks" : "image");
 		goto fail;
 	}
 	/* more than one OS: the first root is used, as virt-customize does with -a */
 	gu->root = strdup(roots[0]);
 	if (!gu->root) {
-		r = -ENOMEM;
+		r = err_set(-ENOMEM, gu->image, "out of memory");
 		goto fail;
 	}
 	if ((r = mount_all(gu)))

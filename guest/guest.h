@@ -1,7 +1,7 @@
 /*
- * guest.h - a libguestfs handle on one disk image, shared by inspect, customize and
- * sysprep: the image is added with its format given explicitly (probed by imgtool,
- * never by qemu), the appliance is launched once, the guest's operating system is
+ * guest.h - a libguestfs handle on one guest's disk images, shared by inspect,
+ * customize, sysprep and v2v: each image is added with its format given explicitly
+ * (probed by imgtool, never by qemu), the appliance is launched once, the guest's operating system is
  * found and its filesystems are mounted.  Every operation then works on that one
  * handle, because each launch costs 10-20 s under TCG.
  *
@@ -27,20 +27,26 @@ struct guest {
 	enum guest_mode mode;
 };
 
-/* Open image (format NULL: probed by imgtool), launch, inspect and mount. */
-int guest_open(const char *image, const char *format, enum guest_mode mode,
-	       struct guest **out);
-/* The same, with the appliance's user-mode network on when network is true (for
- * programs run in the guest that fetch packages: customize --install). */
-int guest_open_net(const char *image, const char *format, enum guest_mode mode,
-		   bool network, struct guest **out);
-/* Several disks of one guest on one appliance, in the guest's disk order (the
- * appliance names them /dev/sda, /dev/sdb...); formats[i] NULL: probed. */
-int guest_open_disks(int n, const char *const *images, const char *const *formats,
-		     enum guest_mode mode, struct guest **out);
-/* What the three above share: n disks, with or without the network. */
-int guest_open_all(int n, const char *const *images, const char *const *formats,
-		   enum guest_mode mode, bool network, struct guest **out);
+/* One disk of the guest. */
+struct guest_disk {
+	const char *path;
+	const char *format;       /* NULL: probed by imgtool */
+};
+
+/* What to open and how. */
+struct guest_opts {
+	/* the guest's disks in its own order (the appliance names them /dev/sda,
+	 * /dev/sdb...: v2v's guests may have /boot, / or /home on different disks) */
+	const struct guest_disk *disks;
+	int nb_disks;
+	enum guest_mode mode;
+	/* the appliance's user-mode network, for programs run in the guest that fetch
+	 * packages (customize --install) */
+	bool network;
+};
+
+/* Add the disks, launch, inspect and mount.  Errors name the first disk. */
+int guest_open(const struct guest_opts *o, struct guest **out);
 /* Unmount and shut the appliance down; for GUEST_WRITE a failure to sync is
  * reported (returns negative errno).  Frees gu. */
 int guest_close(struct guest *gu);

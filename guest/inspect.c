@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "common/err.h"
+#include "guest/agents.h"
 
 #ifndef HAVE_LIBGUESTFS
 
@@ -188,46 +189,31 @@ static void inspect_boot_files(struct guest *gu, struct json_object *o)
 	json_object_object_add(o, "initramfs", i);
 }
 
-struct agent_def {
-	const char *name;
-	const char *hypervisor;
-	const char *paths[10];
-};
+/* The agent already reported under name, or NULL. */
+static struct json_object *find_agent(struct json_object *arr, const char *name)
+{
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
 
-static const struct agent_def agent_defs[] = {
-	{ "open-vm-tools", "vmware", {
-		"/lib/systemd/system/open-vm-tools.service",
-		"/usr/lib/systemd/system/open-vm-tools.service",
-		"/etc/init.d/open-vm-tools",
-		"/var/lib/dpkg/info/open-vm-tools.list",
-		"/usr/lib/x86_64-linux-gnu/open-vm-tools", NULL } },
-	{ "vmware-tools", "vmware", {
-		"/usr/bin/vmtoolsd", "/usr/sbin/vmtoolsd", "/etc/vmware-tools",
-		"/usr/lib/vmware-tools", "/etc/init.d/vmware-tools",
-		"/usr/lib/systemd/system/vmtoolsd.service",
-		"/lib/systemd/system/vmtoolsd.service", NULL } },
-	{ "hyperv-daemons", "hyperv", {
-		"/usr/sbin/hv_kvp_daemon", "/usr/sbin/hv_vss_daemon",
-		"/usr/sbin/hv_fcopy_daemon", "/usr/sbin/hypervkvpd",
-		"/lib/systemd/system/hv-kvp-daemon.service",
-		"/usr/lib/systemd/system/hypervkvpd.service", NULL } },
-	{ "virtualbox-guest-additions", "virtualbox", {
-		"/usr/sbin/VBoxService", "/usr/bin/VBoxClient", "/etc/init.d/vboxadd",
-		"/etc/init.d/vboxadd-service", "/lib/systemd/system/vboxadd.service",
-		"/opt/VBoxGuestAdditions-*", NULL } },
-	{ "qemu-guest-agent", "kvm", {
-		"/usr/sbin/qemu-ga", "/usr/bin/qemu-ga", NULL } },
-};
+		if (!strcmp(json_object_get_string(json_object_object_get(o, "name")), name))
+			return o;
+	}
+	return NULL;
+}
 
 static struct json_object *inspect_agents(struct guest *gu)
 {
 	struct json_object *arr = json_object_new_array();
 
-	for (size_t a = 0; a < sizeof(agent_defs) / sizeof(agent_defs[0]); a++) {
-		struct json_object *files = json_object_new_array(), *o;
+	for (size_t a = 0; a < guest_nb_agents; a++) {
+		const struct guest_agent *d = &guest_agents[a];
+		struct json_object *files, *o, *pf;
 
-		for (size_t p = 0; agent_defs[a].paths[p]; p++) {
-			char **v = guest_glob(gu, agent_defs[a].paths[p]);
+		if (!d->linux_files[0])
+			continue;
+		files = json_object_new_array();
+		for (size_t p = 0; d->linux_files[p]; p++) {
+			char **v = guest_glob(gu, d->linux_files[p]);
 
 			for (size_t i = 0; v && v[i]; i++)
 				json_object_array_add(files, json_object_new_string(v[i]));
@@ -237,24 +223,17 @@ static struct json_object *inspect_agents(struct guest *gu)
 			json_object_put(files);
 			continue;
 		}
-		/* vmtoolsd and /etc/vmware-tools are open-vm-tools' files too: one agent */
-		if (!strcmp(agent_defs[a].name, "vmware-tools") && json_object_array_length(arr)) {
-			struct json_object *prev = json_object_array_get_idx(arr,
-						json_object_array_length(arr) - 1), *pf;
-
-			if (json_object_object_get_ex(prev, "files", &pf) &&
-			    !strcmp(json_object_get_string(json_object_object_get(prev, "name")),
-				    "open-vm-tools")) {
-				for (size_t i = 0; i < json_object_array_length(files); i++)
-					json_object_array_add(pf, json_object_get(
-						json_object_array_get_idx(files, i)));
-				json_object_put(files);
-				continue;
-			}
+		o = d->linux_part_of ? find_agent(arr, d->linux_part_of) : NULL;
+		if (o && json_object_object_get_ex(o, "files", &pf)) {
+			for (size_t i = 0; i < json_object_array_length(files); i++)
+				json_object_array_add(pf, json_object_get(
+					json_object_array_get_idx(files, i)));
+			json_object_put(files);
+			continue;
 		}
 		o = json_object_new_object();
-		add_str(o, "name", agent_defs[a].name);
-		add_str(o, "hypervisor", agent_defs[a].hypervisor);
+		add_str(o, "name", d->name);
+		add_str(o, "hypervisor", d->hypervisor);
 		json_object_object_add(o, "files", files);
 		json_object_array_add(arr, o);
 	}
@@ -469,33 +448,6 @@ static struct json_object *win_applications(struct guest *gu)
 	return arr;
 }
 
-struct win_agent_def {
-	const char *name;
-	const char *hypervisor;
-	const char *apps[4];    /* display-name prefixes in the Uninstall key */
-	const char *paths[10];  /* "%S" = the system root, "%P" = /Program Files */
-};
-
-static const struct win_agent_def win_agent_defs[] = {
-	{ "vmware-tools", "vmware", { "VMware Tools", NULL }, {
-		"%P/VMware/VMware Tools/vmtoolsd.exe",
-		"%S/System32/drivers/pvscsi.sys", "%S/System32/drivers/vmxnet3.sys",
-		"%S/System32/drivers/vm3dmp.sys", "%S/System32/drivers/vmci.sys",
-		"%S/System32/drivers/vmmouse.sys", "%S/System32/drivers/vmhgfs.sys",
-		"%S/System32/drivers/vmmemctl.sys", NULL } },
-	{ "virtualbox-guest-additions", "virtualbox",
-	  { "Oracle VM VirtualBox Guest Additions", NULL }, {
-		"%P/Oracle/VirtualBox Guest Additions/VBoxService.exe",
-		"%S/System32/drivers/VBoxGuest.sys", NULL } },
-	{ "xen-pv-drivers", "xen", { "Citrix XenServer", "XenServer VM Tools",
-				     "Citrix VM Tools", NULL }, {
-		"%S/System32/drivers/xenvbd.sys", "%S/System32/drivers/xennet.sys", NULL } },
-	{ "parallels-tools", "parallels", { "Parallels Tools", NULL }, {
-		"%P/Parallels/Parallels Tools/prl_tools.exe", NULL } },
-	{ "qemu-guest-agent", "kvm", { "QEMU guest agent", NULL }, {
-		"%P/Qemu-ga/qemu-ga.exe", NULL } },
-};
-
 /* The application of apps whose display name starts with one of prefixes, or NULL. */
 static struct json_object *find_app(struct json_object *apps, const char *const *prefixes)
 {
@@ -518,21 +470,25 @@ static struct json_object *win_agents(struct guest *gu, const char *sysroot,
 	struct json_object *arr = json_object_new_array();
 	char path[4096];
 
-	for (size_t a = 0; a < sizeof(win_agent_defs) / sizeof(win_agent_defs[0]); a++) {
-		const struct win_agent_def *d = &win_agent_defs[a];
-		struct json_object *files = json_object_new_array(), *app, *o;
+	for (size_t a = 0; a < guest_nb_agents; a++) {
+		const struct guest_agent *d = &guest_agents[a];
+		struct json_object *files, *app, *o;
 
-		for (size_t p = 0; d->paths[p]; p++) {
+		if (!d->windows_apps[0] && !d->windows_files[0])
+			continue;
+		files = json_object_new_array();
+		for (size_t p = 0; d->windows_files[p]; p++) {
+			const char *f = d->windows_files[p];
 			char *real;
 
 			snprintf(path, sizeof(path), "%s%s",
-				 d->paths[p][1] == 'S' ? sysroot : "/Program Files", d->paths[p] + 2);
+				 f[1] == 'S' ? sysroot : "/Program Files", f + 2);
 			if ((real = win_path(gu, path))) {
 				json_object_array_add(files, json_object_new_string(real));
 				free(real);
 			}
 		}
-		app = find_app(apps, d->apps);
+		app = find_app(apps, d->windows_apps);
 		if (!app && !json_object_array_length(files)) {
 			json_object_put(files);
 			continue;

@@ -431,7 +431,7 @@ static int op_user_accounts(struct guest *gu, char *msg, size_t len)
 	int r;
 
 	if (!c)
-		return -ENOMEM;
+		return err_set(-ENOMEM, gu->image, "user-account: out of memory");
 	c->collect = true;
 	r = edit_lines(gu, "/etc/passwd", drop_users, c, &changed);
 	c->collect = false;
@@ -487,7 +487,7 @@ int sysprep_parse_operations(const char *list, bool *enabled)
 	int r = 0;
 
 	if (!copy)
-		return -ENOMEM;
+		return err_set(-ENOMEM, NULL, "--operations: out of memory");
 	memset(enabled, 0, sysprep_nops * sizeof(bool));
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		bool on = *t != '-';

@@ -107,7 +107,10 @@ int cmd_customize(int argc, char **argv)
 		goto out;
 	}
 	net = !no_net && customize_wants_network(ops, nops);
-	r = guest_open_net(image, fmt, dry ? GUEST_OVERLAY : GUEST_WRITE, net, &gu);
+	r = guest_open(&(struct guest_opts){
+			.disks = &(struct guest_disk){ .path = image, .format = fmt },
+			.nb_disks = 1, .mode = dry ? GUEST_OVERLAY : GUEST_WRITE,
+			.network = net }, &gu);
 	if (r) {
 		cli_report(r, image);
 		goto out;

@@ -59,7 +59,9 @@ int cmd_inspect(int argc, char **argv)
 		cli_error("Unexpected argument: %s", argv[optind + 1]);
 		return 1;
 	}
-	r = guest_open(argv[optind], fmt, GUEST_READONLY, &gu);
+	r = guest_open(&(struct guest_opts){
+			.disks = &(struct guest_disk){ .path = argv[optind], .format = fmt },
+			.nb_disks = 1, .mode = GUEST_READONLY }, &gu);
 	if (r) {
 		cli_report(r, argv[optind]);
 		return 1;

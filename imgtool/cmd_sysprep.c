@@ -75,7 +75,9 @@ int cmd_sysprep(int argc, char **argv)
 		goto out;
 	}
 	image = argv[optind];
-	r = guest_open(image, fmt, dry ? GUEST_OVERLAY : GUEST_WRITE, &gu);
+	r = guest_open(&(struct guest_opts){
+			.disks = &(struct guest_disk){ .path = image, .format = fmt },
+			.nb_disks = 1, .mode = dry ? GUEST_OVERLAY : GUEST_WRITE }, &gu);
 	if (r) {
 		cli_report(r, image);
 		goto out;

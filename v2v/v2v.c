@@ -183,13 +183,19 @@ static int convert_guest(struct run *u)
 		.nb_disks = u->src.nb_disks,
 	};
 	struct v2v_windows_opts wo = { .bus = u->p->bus, .virtio_win = u->p->virtio_win };
+	struct guest_disk *disks = calloc((size_t)u->src.nb_disks, sizeof(*disks));
 	struct guest *gu = NULL;
 	char detail[512] = "";
 	int r, c;
 
+	if (!disks)
+		return err_set(-ENOMEM, u->p->src, "out of memory");
+	for (int i = 0; i < u->src.nb_disks; i++)
+		disks[i] = (struct guest_disk){ .path = u->disks[i], .format = u->formats[i] };
 	v2v_step_begin(u->r, "inspect");
-	r = guest_open_disks(u->src.nb_disks, (const char *const *)u->disks,
-			     (const char *const *)u->formats, GUEST_WRITE, &gu);
+	r = guest_open(&(struct guest_opts){ .disks = disks, .nb_disks = u->src.nb_disks,
+					     .mode = GUEST_WRITE }, &gu);
+	free(disks);
 	if (!r)
 		r = describe_guest(u, gu, detail, sizeof(detail));
 	v2v_step_end(u->r, r, "%s", detail);

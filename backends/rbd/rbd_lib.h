@@ -14,33 +14,36 @@
 #include <rados/librados.h>
 #include <rbd/librbd.h>
 
-/* X(library, function): every function rbd.c calls. */
+/* Every function rbd.c calls, by library. */
+#define RADOS_LIB_FUNCS(X) \
+	X(rados_create) \
+	X(rados_conf_read_file) \
+	X(rados_conf_parse_env) \
+	X(rados_conf_set) \
+	X(rados_connect) \
+	X(rados_ioctx_create) \
+	X(rados_ioctx_set_namespace) \
+	X(rados_ioctx_destroy) \
+	X(rados_shutdown)
+
 #define RBD_LIB_FUNCS(X) \
-	X(rados, rados_create) \
-	X(rados, rados_conf_read_file) \
-	X(rados, rados_conf_parse_env) \
-	X(rados, rados_conf_set) \
-	X(rados, rados_connect) \
-	X(rados, rados_ioctx_create) \
-	X(rados, rados_ioctx_set_namespace) \
-	X(rados, rados_ioctx_destroy) \
-	X(rados, rados_shutdown) \
-	X(rbd, rbd_open) \
-	X(rbd, rbd_open_read_only) \
-	X(rbd, rbd_close) \
-	X(rbd, rbd_image_options_create) \
-	X(rbd, rbd_image_options_destroy) \
-	X(rbd, rbd_create4) \
-	X(rbd, rbd_resize) \
-	X(rbd, rbd_get_size) \
-	X(rbd, rbd_read) \
-	X(rbd, rbd_write) \
-	X(rbd, rbd_flush) \
-	X(rbd, rbd_write_zeroes) \
-	X(rbd, rbd_discard)
+	X(rbd_open) \
+	X(rbd_open_read_only) \
+	X(rbd_close) \
+	X(rbd_image_options_create) \
+	X(rbd_image_options_destroy) \
+	X(rbd_create4) \
+	X(rbd_resize) \
+	X(rbd_get_size) \
+	X(rbd_read) \
+	X(rbd_write) \
+	X(rbd_flush) \
+	X(rbd_write_zeroes) \
+	X(rbd_discard)
 
 struct rbd_lib {
-#define RBD_LIB_MEMBER(lib, fn) __typeof__(&fn) fn;
+#define RBD_LIB_MEMBER(fn) __typeof__(&fn) fn;
+	RADOS_LIB_FUNCS(RBD_LIB_MEMBER)
 	RBD_LIB_FUNCS(RBD_LIB_MEMBER)
 #undef RBD_LIB_MEMBER
 };

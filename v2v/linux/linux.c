@@ -1,5 +1,5 @@
 /*
- * v2v_linux.c - make a Linux guest copied from VMware/Hyper-V/VirtualBox (or a
+ * linux.c - make a Linux guest copied from VMware/Hyper-V/VirtualBox (or a
  * physical machine) boot and run on KVM with virtio, in one libguestfs session:
  *
  *   agents      remove VMware tools / open-vm-tools, Hyper-V daemons, VirtualBox
@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "guest/agents.h"
 #include "guest/guest.h"
 #include "v2v/v2v.h"
 
@@ -73,18 +74,6 @@ static int write_file(struct lx *x, const char *path, const char *text)
 
 /* ---------------------------------------------------------------- agents */
 
-static const char *const dpkg_agents[] = {
-	"open-vm-tools-desktop", "open-vm-tools-sdmp", "open-vm-tools-dev", "open-vm-tools",
-	"hyperv-daemons", "virtualbox-guest-x11", "virtualbox-guest-utils",
-	"virtualbox-guest-dkms", NULL,
-};
-static const char *const rpm_agents[] = {
-	"open-vm-tools-desktop", "open-vm-tools-sdmp", "open-vm-tools", "hyperv-daemons",
-	"hyperv-daemons-license", "hypervkvpd", "hypervvssd", "hypervfcopyd", "hyperv-tools",
-	"virtualbox-guest-additions", NULL,
-};
-
-
 #define MAX_PKGS 16
 
 struct pkg {
@@ -95,7 +84,6 @@ struct pkg {
 /* The installed agent packages, from the guest's package database. */
 static int installed_agents(struct lx *x, bool dpkg, struct pkg *pk, int *n)
 {
-	const char *const *names = dpkg ? dpkg_agents : rpm_agents;
 	char cmd[1024], *out = NULL, *save = NULL;
 	size_t len;
 	int r;
@@ -103,8 +91,13 @@ static int installed_agents(struct lx *x, bool dpkg, struct pkg *pk, int *n)
 	len = (size_t)snprintf(cmd, sizeof(cmd), "%s", dpkg ?
 		"dpkg-query -W -f='${Status} ${Package} ${Version}\\n'" :
 		"rpm -q --qf 'install ok installed %{NAME} %{VERSION}-%{RELEASE}\\n'");
-	for (int i = 0; names[i]; i++)
-		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, " %s", names[i]);
+	for (size_t a = 0; a < guest_nb_agents; a++) {
+		const char *const *names = dpkg ? guest_agents[a].dpkg_packages
+						: guest_agents[a].rpm_packages;
+
+		for (int i = 0; names[i]; i++)
+			len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, " %s", names[i]);
+	}
 	snprintf(cmd + len, sizeof(cmd) - len, "%s",
 		 " 2>/dev/null | grep -E '^[a-z]+ ok (installed|config-files) ' || true");
 	r = run_sh(x, "list the agent packages", cmd, &out);
@@ -171,18 +164,24 @@ static int remove_packages(struct lx *x, bool dpkg, const struct pkg *pk, int n)
 	return 0;
 }
 
-/* VMware Tools installed from VMware's tarball (not a package): its own uninstaller. */
-static int remove_vmware_tarball(struct lx *x)
+/* An agent installed without a package (VMware Tools from VMware's tarball): its
+ * own uninstaller. */
+static int remove_unpackaged(struct lx *x)
 {
-	static const char u[] = "/usr/bin/vmware-uninstall-tools.pl";
-	int r;
+	for (size_t a = 0; a < guest_nb_agents; a++) {
+		const char *u = guest_agents[a].linux_uninstaller;
+		char what[256];
+		int r;
 
-	if (guestfs_is_file(x->g, u) != 1)
-		return 0;
-	r = run_sh(x, "vmware-uninstall-tools.pl", u, NULL);
-	if (!r)
-		v2v_change(x->r, u, "VMware Tools (tarball install) uninstalled", "installed", "removed");
-	return r;
+		if (!u || guestfs_is_file(x->g, u) != 1)
+			continue;
+		r = run_sh(x, strrchr(u, '/') + 1, u, NULL);
+		if (r)
+			return r;
+		snprintf(what, sizeof(what), "%s uninstalled", guest_agents[a].uninstalled_title);
+		v2v_change(x->r, u, what, "installed", "removed");
+	}
+	return 0;
 }
 
 static int step_agents(struct lx *x, char *detail, size_t dlen)
@@ -203,7 +202,7 @@ static int step_agents(struct lx *x, char *detail, size_t dlen)
 	l = (size_t)snprintf(detail, dlen, n ? "removed:" : "no hypervisor agents installed");
 	for (int i = 0; i < n && l < dlen; i++)
 		l += (size_t)snprintf(detail + l, dlen - l, " %s", pk[i].name);
-	return remove_vmware_tarball(x);
+	return remove_unpackaged(x);
 }
 
 /* ---------------------------------------------------------------- device names */
