@@ -40,6 +40,12 @@ int cli_parse_workers(const char *s, int *out);
 /* A plain decimal unsigned number (e.g. --start-offset), with size suffixes. */
 int cli_parse_offset(const char *s, uint64_t *out);
 
+/* ---- policy_args.c: the reference-policy options of every command ---- */
+
+/* Take --untrusted, --allow-ref-urls, --allow-ref-paths and --max-*-size=SIZE out
+ * of argv (compacting it) and make them the policy of every image opened after. */
+int cli_take_policy_options(int *argc, char **argv);
+
 /* ---- output.c: printing ---- */
 
 /* "imgtool: <fmt...>" on stderr, one line. */

@@ -2,9 +2,11 @@
  * rbd.c - the Ceph RBD backend: images in a RADOS pool through librbd.
  *
  * Name: rbd:pool[/namespace]/image[@snap][:id=USER][:conf=FILE][:keyring=FILE][:key=val]
- * (or rbd://pool/image[@snap]?id=..; parsed in ../net.c).  Other key=value pairs
- * are passed to rados_conf_set() as qemu does; a ":key=" secret is masked in
- * messages, and a keyring file is the way to give cephx credentials.
+ * (or rbd://pool/image[@snap]?id=..; parsed in ../net.c).  A few more key=value
+ * pairs (mon_host, key, auth_*) are passed to rados_conf_set(); unlike qemu, no
+ * other Ceph option is, so a name cannot make librados write files (net.h).  A
+ * ":key=" secret is masked in messages, and a keyring file is the way to give
+ * cephx credentials.
  * librbd itself is loaded on the first open (rbd_lib.c), not linked.
  *
  * One cluster handle, one I/O context and one image handle serve every thread:

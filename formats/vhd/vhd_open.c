@@ -8,6 +8,7 @@
  * records (a mismatch means the parent was replaced and reading would mix disks).
  */
 #include "vhd.h"
+#include "../reference.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
 #include "../../common/utf16.h"
@@ -286,12 +287,17 @@ static int vhd_locator_path(struct image *img, struct vhd_state *s, int i, char 
 	return 0;
 }
 
-static bool path_exists(const char *image, const char *name)
+/* Only a name the policy lets us follow is looked for on disk. */
+static bool path_exists(const struct image *img, const char *name)
 {
-	char *p = image_resolve_backing(image, name);
+	char *p;
 	struct stat st;
-	bool ok = p && stat(p, &st) == 0;
+	bool ok;
 
+	if (!ref_allowed(REF_PARENT, name, img->flags))
+		return false;
+	p = image_resolve_backing(img->filename, name);
+	ok = p && stat(p, &st) == 0;
 	free(p);
 	return ok;
 }
@@ -344,15 +350,13 @@ static int vhd_parent_candidates(struct image *img, struct vhd_state *s, char **
 /* The parent's unique id must be the one the child was made against. */
 static int vhd_check_parent_uuid(struct image *img, struct vhd_state *s)
 {
-	char *path = image_resolve_backing(img->filename, img->backing_name);
+	const char *path = img->backing_path;
 	struct backend *be = NULL;
 	uint8_t buf[VHD_FOOTER_SIZE];
 	uint64_t size;
 	char want[37], got[37];
 	int ret;
 
-	if (!path)
-		return err_set(-ENOMEM, img->filename, "out of memory");
 	/* if the parent cannot be opened here, image.c reports it while opening
 	 * the chain, with its usual message */
 	if (backend_open(path, 0, &be) < 0 || backend_size(be, &size) < 0 ||
@@ -379,14 +383,13 @@ static int vhd_check_parent_uuid(struct image *img, struct vhd_state *s)
 	}
 out:
 	backend_close(be);
-	free(path);
 	return ret;
 }
 
 static int vhd_open_parent(struct image *img, struct vhd_state *s, int flags)
 {
 	char *cand[MAX_CANDIDATES] = { 0 };
-	int n = 0, pick = 0;
+	int n = 0, pick;
 	int ret = vhd_parent_candidates(img, s, cand, &n);
 
 	if (ret < 0)
@@ -396,12 +399,17 @@ static int vhd_open_parent(struct image *img, struct vhd_state *s, int flags)
 			      "differencing VHD without a usable parent locator");
 		goto out;
 	}
-	for (int i = 0; i < n; i++) {
-		if (cand[i] && path_exists(img->filename, cand[i])) {
+	/* the first candidate that exists, else the first the policy allows (its
+	 * absence is reported with the chain), else the first (refused below) */
+	pick = -1;
+	for (int i = 0; i < n && pick < 0; i++)
+		if (cand[i] && path_exists(img, cand[i]))
 			pick = i;
-			break;
-		}
-	}
+	for (int i = 0; i < n && pick < 0; i++)
+		if (cand[i] && ref_allowed(REF_PARENT, cand[i], img->flags))
+			pick = i;
+	if (pick < 0)
+		pick = 0;
 	img->backing_name = cand[pick];
 	cand[pick] = NULL;
 	img->backing_format = strdup("vpc");
@@ -410,6 +418,9 @@ static int vhd_open_parent(struct image *img, struct vhd_state *s, int flags)
 		goto out;
 	}
 	if (!(flags & IMG_NO_BACKING))
+		ret = ref_resolve(img->filename, REF_PARENT, img->backing_name, flags,
+				  &img->backing_path);
+	if (ret == 0 && !(flags & IMG_NO_BACKING))
 		ret = vhd_check_parent_uuid(img, s);
 out:
 	for (int i = 0; i < n; i++)

@@ -9,6 +9,7 @@
  * GUID the child recorded (a mismatch means the parent changed under the child).
  */
 #include "vhdx.h"
+#include "../reference.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
 #include "../../common/utf16.h"
@@ -467,12 +468,17 @@ static void normalize_path(char *p)
 		memmove(p, p + 2, strlen(p + 2) + 1);
 }
 
-static bool parent_exists(const char *image, const char *name)
+/* Only a name the policy lets us follow is looked for on disk. */
+static bool parent_exists(const struct image *img, const char *name)
 {
-	char *p = image_resolve_backing(image, name);
+	char *p;
 	struct stat st;
-	bool ok = p && stat(p, &st) == 0;
+	bool ok;
 
+	if (!ref_allowed(REF_PARENT, name, img->flags))
+		return false;
+	p = image_resolve_backing(img->filename, name);
+	ok = p && stat(p, &st) == 0;
 	free(p);
 	return ok;
 }
@@ -494,7 +500,7 @@ static char *pick_parent(struct image *img, struct locator *l)
 			c = b + 1;
 		if (!first)
 			first = c;
-		if (parent_exists(img->filename, c))
+		if (parent_exists(img, c))
 			return strdup(c);
 	}
 	return first ? strdup(first) : NULL;
@@ -502,14 +508,12 @@ static char *pick_parent(struct image *img, struct locator *l)
 
 static int check_parent_guid(struct image *img, struct vhdx_state *s)
 {
-	char *path = image_resolve_backing(img->filename, img->backing_name);
+	const char *path = img->backing_path;
 	struct backend *be = NULL;
 	struct vhdx_header h;
 	char got[40];
 	int ret = 0;
 
-	if (!path)
-		return err_set(-ENOMEM, img->filename, "out of memory");
 	/* a parent that cannot be opened is reported by image.c with the chain */
 	if (backend_open(path, 0, &be) < 0) {
 		err_clear();
@@ -526,7 +530,6 @@ static int check_parent_guid(struct image *img, struct vhdx_state *s)
 			      path, got, s->parent_linkage);
 out:
 	backend_close(be);
-	free(path);
 	return ret;
 }
 
@@ -552,6 +555,9 @@ static int vhdx_open_parent(struct image *img, struct vhdx_state *s,
 		goto out;
 	}
 	if (!(flags & IMG_NO_BACKING))
+		ret = ref_resolve(img->filename, REF_PARENT, img->backing_name, flags,
+				  &img->backing_path);
+	if (ret == 0 && !(flags & IMG_NO_BACKING))
 		ret = check_parent_guid(img, s);
 out:
 	free(l.linkage);
