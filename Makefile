@@ -13,6 +13,8 @@ PKG_CONFIG ?= pkg-config
 
 DEBIAN_PACKAGES = build-essential pkg-config zlib1g-dev libzstd-dev libjson-c-dev \
 	libcunit1-dev libdeflate-dev qemu-utils python3 libisal-dev
+# tests/security traces every open and connect of an attack
+DEBIAN_PACKAGES += strace
 # network backends (libraries) and the real servers tests/backends/ starts
 DEBIAN_PACKAGES += libnfs-dev libiscsi-dev librbd-dev librados-dev qemu-block-extra \
 	nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils tgt libiscsi-bin \
@@ -137,7 +139,7 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 LIBA := $(BUILD)/libimgtool.a
 
-.PHONY: all install deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest check-v2v check-windows check-serve bench demo clean
+.PHONY: all install deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest check-v2v check-windows check-serve check-security bench demo clean
 
 all: $(BIN) $(LIBA) libimgtool.a
 
@@ -226,6 +228,9 @@ check-windows: tools
 
 check-serve: tools
 	tests/serve/run.sh $(BUILD)
+
+check-security: tools
+	tests/security/run.sh $(BUILD)
 
 bench: tools
 	bench/run.sh $(BUILD)

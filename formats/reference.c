@@ -16,6 +16,7 @@
 #include <string.h>
 
 static int policy_flags;
+static __thread const char *last_refusal;
 static struct ref_limits policy_limits = {
 	.max_virtual_size = REF_DEFAULT_MAX_VIRTUAL_SIZE,
 	.max_metadata_size = REF_DEFAULT_MAX_METADATA_SIZE,
@@ -129,11 +130,18 @@ int ref_check(const char *image, enum ref_kind kind, const char *name, int img_f
 	const char *why = refusal(kind, name, img_flags);
 	char shown[512];
 
+	static const char *const checks[] = {
+		[REF_BACKING] = "backing-file", [REF_EXTENT] = "extent",
+		[REF_PARENT] = "parent", [REF_DISK] = "disk-file",
+	};
+
 	if (!why)
 		return 0;
+	last_refusal = checks[kind];
 	shown_name(name, shown, sizeof(shown));
-	return err_set(-EPERM, NULL, "Could not open '%s': %s '%s' %s", image,
-		       kind_name(kind), shown, why);
+	/* "IMAGE: Could not open 'REF': ..." - qemu-img's inner message, after
+	 * the image's name as every imgtool message starts */
+	return err_set(-EPERM, image, "Could not open '%s': %s %s", shown, kind_name(kind), why);
 }
 
 /* The part of an rbd: name before its ":key=value" options, and the options. */
@@ -221,12 +229,24 @@ int ref_resolve(const char *image, enum ref_kind kind, const char *name, int img
 	return *out ? 0 : err_set(-ENOMEM, image, "out of memory");
 }
 
+const char *ref_last_refusal(void)
+{
+	return last_refusal;
+}
+
+void ref_refusal_reset(void)
+{
+	last_refusal = NULL;
+}
+
 static int over_cap(const struct image *img, const char *what, uint64_t v, uint64_t cap,
 		    const char *option)
 {
-	return err_set(-EFBIG, NULL,
-		       "Could not open '%s': %s of %" PRIu64 " bytes is over the --untrusted cap of %" PRIu64 " (raise it with %s=SIZE)",
-		       img->filename, what, v, cap, option);
+	last_refusal = !strcmp(option, "--max-virtual-size") ? "virtual-size"
+		     : !strcmp(option, "--max-metadata-size") ? "metadata-size" : "inflate-size";
+	return err_set(-EFBIG, img->filename,
+		       "%s of %" PRIu64 " bytes is over the --untrusted cap of %" PRIu64 " (raise it with %s=SIZE)",
+		       what, v, cap, option);
 }
 
 int ref_check_virtual_size(const struct image *img, uint64_t size)

@@ -80,4 +80,10 @@ int ref_check_virtual_size(const struct image *img, uint64_t size);
 int ref_check_metadata_size(const struct image *img, const char *what, uint64_t bytes);
 int ref_check_inflate_size(const struct image *img, const char *what, uint64_t bytes);
 
+/* What the last refusal on this thread was about ("backing-file", "extent",
+ * "parent", "disk-file", "virtual-size", "metadata-size", "inflate-size"), or
+ * NULL since ref_refusal_reset(): for `info --untrusted`'s safety report. */
+const char *ref_last_refusal(void);
+void ref_refusal_reset(void);
+
 #endif

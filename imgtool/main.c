@@ -33,7 +33,7 @@ static const struct command commands[] = {
 	{ "customize", cmd_customize,
 	  "customize [-f fmt] [--dry-run] [--hostname name] [--timezone tz] [--write file:content] [--append-line file:line] [--upload src:dst] [--mkdir dir] [--chmod mode:file] [--delete path] [--link target:link] [--root-password password:pw|file:f] [--ssh-inject user:file:key] [--firstboot-command cmd] [--run-command cmd] filename" },
 	{ "info", cmd_info,
-	  "info [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename" },
+	  "info [-f fmt] [--output=ofmt] [--backing-chain] [-U] [--untrusted] filename" },
 	{ "inspect", cmd_inspect,
 	  "inspect [-f fmt] [--output=ofmt] filename" },
 	{ "launch", cmd_launch,

@@ -175,16 +175,16 @@ static int rbd_open_be(struct backend *be, const char *url, int flags)
 		return err_set(-ENOMEM, NULL, "out of memory");
 	free(be->url);
 	be->url = masked;
-	/* librbd is loaded only now, so commands without rbd: never pay for it */
-	ret = rbd_lib_load(be->url);
-	if (ret < 0)
-		return ret;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return err_set(-ENOMEM, be->url, "out of memory");
 	pthread_mutex_init(&p->size_lock, NULL);
 	be->priv = p;
+	/* the name is judged (its options allow-listed) before librbd is even
+	 * loaded, which happens only now so commands without rbd: never pay for it */
 	ret = rbd_spec_parse(url, &p->s);
+	if (ret == 0)
+		ret = rbd_lib_load(be->url);
 	if (ret == 0)
 		ret = connect_cluster(be, p);
 	if (ret == 0)

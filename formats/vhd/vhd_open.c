@@ -160,8 +160,10 @@ static int vhd_load_bat(struct image *img, struct vhd_state *s)
 	uint64_t blk = (uint64_t)s->bitmap_size + s->block_size;
 	uint64_t free_off = s->data_start;
 	uint8_t *raw;
-	int ret;
+	int ret = ref_check_metadata_size(img, "BAT", bytes);
 
+	if (ret < 0)
+		return ret;
 	s->bat = malloc(bytes ? bytes : 4);
 	raw = malloc(bytes ? bytes : 4);
 	if (!s->bat || !raw) {

@@ -354,8 +354,10 @@ static int vhdx_load_bat(struct image *img, struct vhdx_state *s)
 	uint64_t free_off = align_up(s->file_size, VHDX_MiB);
 	bool fixed = !s->has_parent && s->data_blocks > 0;
 	uint8_t *raw;
-	int ret;
+	int ret = ref_check_metadata_size(img, "BAT", bytes);
 
+	if (ret < 0)
+		return ret;
 	s->bat = malloc(bytes ? bytes : 8);
 	raw = malloc(bytes ? bytes : 8);
 	if (!s->bat || !raw) {

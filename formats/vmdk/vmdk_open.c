@@ -118,6 +118,11 @@ int vmdk_open_extents(struct image *img, struct vmdk *s, int flags)
 		}
 		if (is_sparse(e)) {
 			ret = vmdk_sparse_open(e, flags);
+			if (ret == 0)
+				ret = ref_check_metadata_size(img, "grain directory",
+							      (uint64_t)e->gd_entries * 4);
+			if (ret == 0 && e->compressed)
+				ret = ref_check_inflate_size(img, "grain", e->grain);
 			if (ret < 0)
 				return ret;
 			if (e->h.capacity < x->sectors)
