@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int policy_flags;
 static __thread const char *last_refusal;
@@ -237,6 +238,20 @@ const char *ref_last_refusal(void)
 void ref_refusal_reset(void)
 {
 	last_refusal = NULL;
+}
+
+bool ref_exists(const char *image, enum ref_kind kind, const char *name, int img_flags)
+{
+	struct stat st;
+	char *path;
+	bool ok;
+
+	if (!ref_allowed(kind, name, img_flags))
+		return false;
+	path = image_resolve_backing(image, name);
+	ok = path && !ref_has_scheme(path) && stat(path, &st) == 0;
+	free(path);
+	return ok;
 }
 
 static int over_cap(const struct image *img, const char *what, uint64_t v, uint64_t cap,

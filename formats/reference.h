@@ -73,6 +73,10 @@ bool ref_allowed(enum ref_kind kind, const char *name, int img_flags);
 int ref_resolve(const char *image, enum ref_kind kind, const char *name, int img_flags,
 		char **out);
 
+/* Is name a candidate the policy allows and a local file that exists?  (A
+ * format choosing among several recorded parent paths tries only these.) */
+bool ref_exists(const char *image, enum ref_kind kind, const char *name, int img_flags);
+
 /* --untrusted's caps, for formats: refuse an image whose virtual size, one
  * metadata table (what names it, e.g. "L1 table") or one compressed unit is
  * larger than the limits allow.  No-ops without IMG_UNTRUSTED. */

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define VHD_MAX_BAT_ENTRIES (64u * 1024 * 1024)  /* a 256 MiB table; 2 MiB blocks need 1M */
 
@@ -289,21 +288,6 @@ static int vhd_locator_path(struct image *img, struct vhd_state *s, int i, char 
 	return 0;
 }
 
-/* Only a name the policy lets us follow is looked for on disk. */
-static bool path_exists(const struct image *img, const char *name)
-{
-	char *p;
-	struct stat st;
-	bool ok;
-
-	if (!ref_allowed(REF_PARENT, name, img->flags))
-		return false;
-	p = image_resolve_backing(img->filename, name);
-	ok = p && stat(p, &st) == 0;
-	free(p);
-	return ok;
-}
-
 #define MAX_CANDIDATES (2 * VHD_NB_LOCATORS + 1)
 
 /* Gather the candidate parent names in preference order. */
@@ -405,7 +389,7 @@ static int vhd_open_parent(struct image *img, struct vhd_state *s, int flags)
 	 * absence is reported with the chain), else the first (refused below) */
 	pick = -1;
 	for (int i = 0; i < n && pick < 0; i++)
-		if (cand[i] && path_exists(img, cand[i]))
+		if (cand[i] && ref_exists(img->filename, REF_PARENT, cand[i], img->flags))
 			pick = i;
 	for (int i = 0; i < n && pick < 0; i++)
 		if (cand[i] && ref_allowed(REF_PARENT, cand[i], img->flags))

@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #define VHDX_MAX_LOCATOR      (64u * 1024)   /* a parent locator item bigger than this is bogus */
 
@@ -470,21 +469,6 @@ static void normalize_path(char *p)
 		memmove(p, p + 2, strlen(p + 2) + 1);
 }
 
-/* Only a name the policy lets us follow is looked for on disk. */
-static bool parent_exists(const struct image *img, const char *name)
-{
-	char *p;
-	struct stat st;
-	bool ok;
-
-	if (!ref_allowed(REF_PARENT, name, img->flags))
-		return false;
-	p = image_resolve_backing(img->filename, name);
-	ok = p && stat(p, &st) == 0;
-	free(p);
-	return ok;
-}
-
 /* relative_path first; absolute Windows paths only by their file name beside us */
 static char *pick_parent(struct image *img, struct locator *l)
 {
@@ -502,7 +486,7 @@ static char *pick_parent(struct image *img, struct locator *l)
 			c = b + 1;
 		if (!first)
 			first = c;
-		if (parent_exists(img, c))
+		if (ref_exists(img->filename, REF_PARENT, c, img->flags))
 			return strdup(c);
 	}
 	return first ? strdup(first) : NULL;
