@@ -117,7 +117,7 @@ if server_up nfs; then
 		sh -c "cd '$W' && '$I' compare '$NFS_DIR/chain/top.qcow2' '$N/chain/top.qcow2'"
 	check "nfs: info shows the backing's URL" \
 		sh -c "cd '$W' && '$I' info '$N/chain/top.qcow2' | grep -qF 'actual path: $N/chain/base.qcow2'"
-	qemu-img create -q -f qcow2 -u -b "$N/chain/base.qcow2" -F qcow2 "$W/urltop.qcow2"
+	qemu-img create -q -f qcow2 -u -b "$N/chain/base.qcow2" -F qcow2 "$W/urltop.qcow2" 1M
 	expect_err "nfs: a backing URL inside an image is refused" "names a URL or protocol" \
 		"$I" convert -O raw "$W/urltop.qcow2" "$W/urltop.raw"
 	check "nfs: --allow-ref-urls follows it" "$I" compare --allow-ref-urls "$W/urltop.qcow2" "$NFS_DIR/chain/top.qcow2"
