@@ -20,6 +20,9 @@ DEBIAN_PACKAGES = build-essential pkg-config zlib1g-dev libzstd-dev libjson-c-de
 DEBIAN_PACKAGES += time
 # make fuzz / check-fuzz: clang's libFuzzer and sanitizer runtimes
 DEBIAN_PACKAGES += clang libclang-rt-dev
+
+# tests/security traces every open and connect of an attack
+DEBIAN_PACKAGES += strace
 # network backends (libraries) and the real servers tests/backends/ starts
 DEBIAN_PACKAGES += libnfs-dev libiscsi-dev librbd-dev librados-dev qemu-block-extra \
 	nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils tgt libiscsi-bin \
@@ -165,7 +168,7 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 LIBA := $(BUILD)/libimgtool.a
 
-.PHONY: all install install-lib install-man install-completion man deb deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest check-v2v check-windows check-serve check-docs check-packaging bench demo clean
+.PHONY: all install install-lib install-man install-completion man deb deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest check-v2v check-windows check-serve check-docs check-packaging check-security bench demo clean
 .PHONY: fuzz fuzz-build fuzz-corpus check-fuzz
 
 all: $(BIN) $(LIBA) libimgtool.a
@@ -392,6 +395,9 @@ fuzz: fuzz-build $(FUZZ_BUILD)/corpus/nbd/go-simple
 
 check-fuzz: fuzz-build $(FUZZ_BUILD)/corpus/nbd/go-simple
 	fuzz/run.sh check 30 $(FUZZ_BUILD)
+
+check-security: tools
+	tests/security/run.sh $(BUILD)
 
 bench: tools
 	bench/run.sh $(BUILD)

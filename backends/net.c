@@ -520,6 +520,22 @@ static char *rbd_token(const char **s, const char *stops)
 	return out;
 }
 
+/* The Ceph options a name may set with rados_conf_set(): where the cluster is
+ * and how to authenticate.  Whatever else librados takes (log_file,
+ * log_to_file, admin_socket, ...) can write files or change where logs go, so a
+ * name cannot set it, whoever wrote the name. */
+static const char *const rbd_conf_allowed[] = {
+	"mon_host", "key", "auth_supported", "auth_client_required", "rbd_cache",
+};
+
+static bool rbd_conf_key_allowed(const char *k)
+{
+	for (size_t i = 0; i < sizeof(rbd_conf_allowed) / sizeof(rbd_conf_allowed[0]); i++)
+		if (!strcmp(k, rbd_conf_allowed[i]))
+			return true;
+	return false;
+}
+
 static int rbd_kv(struct rbd_spec *s, const char *url, const char *k, const char *v)
 {
 	char **dst = NULL;
@@ -530,10 +546,18 @@ static int rbd_kv(struct rbd_spec *s, const char *url, const char *k, const char
 		dst = &s->conf;
 	else if (!strcmp(k, "keyring"))
 		dst = &s->keyring;
+	else if (!strcmp(k, "namespace"))
+		dst = &s->ns;
+	else if (!strcmp(k, "snap"))
+		dst = &s->snap;
 	if (dst)
 		return set_str(dst, v, url);
 	if (!*k)
 		return err_set(-EINVAL, url, "empty option name");
+	if (!rbd_conf_key_allowed(k))
+		return err_set(-EPERM, url,
+			       "rbd option '%s' is not allowed (allowed: id, conf, keyring, namespace, snap, mon_host, key, auth_supported, auth_client_required, rbd_cache)",
+			       k);
 	if (s->nopts >= RBD_MAX_OPTS)
 		return err_set(-EINVAL, url, "too many rbd options");
 	s->keys[s->nopts] = strdup(k);

@@ -67,7 +67,10 @@ int iscsi_url_secrets(struct iscsi_url_parts *u, const char *where);
 
 /* rbd:pool[/namespace]/image[@snap][:id=USER][:conf=FILE][:keyring=FILE][:key=val...]
  * (also rbd://pool/image[@snap][?id=..&conf=..&keyring=..]).  Backslash escapes ':'
- * '@' '/' and '\' inside names.  Other key=value pairs go to rados_conf_set. */
+ * '@' '/' and '\' inside names.  Besides id, conf, keyring, namespace and snap,
+ * only mon_host, key, auth_supported, auth_client_required and rbd_cache are accepted (they
+ * go to rados_conf_set); any other option is refused (-EPERM): log_file,
+ * admin_socket and their like would let a name write files. */
 #define RBD_MAX_OPTS 16
 struct rbd_spec {
 	char *pool;

@@ -34,6 +34,11 @@ struct image;
 #define IMG_NO_BACKING  0x0002  /* do not open the backing chain */
 #define IMG_REPAIR      0x0004  /* opened by check -r: allow opening a corrupt image */
 #define IMG_CHECK       0x0008  /* opened by check: do not auto-repair a dirty image */
+/* reference policy (formats/reference.h); inherited by the whole backing chain */
+#define IMG_UNTRUSTED       0x0010  /* follow no reference out of the image; cap sizes */
+#define IMG_ALLOW_REF_URLS  0x0020  /* references inside images may name URLs */
+#define IMG_ALLOW_REF_PATHS 0x0040  /* extents and parents may leave the image's folder */
+#define IMG_REF_FLAGS (IMG_UNTRUSTED | IMG_ALLOW_REF_URLS | IMG_ALLOW_REF_PATHS)
 #define IMG_BE_SHIFT    8       /* BE_NOCACHE etc. (cache mode) live above this shift */
 #define IMG_BE_FLAGS(f) ((f) << IMG_BE_SHIFT)
 
@@ -303,8 +308,10 @@ int image_snapshot_open(struct image *img, const char *id, const char *name);
 /* Change options of an existing image (amend -o). */
 int image_amend(struct image *img, struct opts *opts);
 
-/* Resolve a backing file name stored in an image relative to that image's folder
- * (absolute names and URLs are returned as they are).  Returns a malloc'd string. */
+/* Resolve a name relative to an image's location: its folder, or for an image
+ * opened by URL that URL's folder (absolute names and URLs are returned as they
+ * are).  Returns a malloc'd string.  No policy check: for names the user typed;
+ * names read from an image go through ref_resolve() (reference.h). */
 char *image_resolve_backing(const char *image_filename, const char *backing_name);
 
 #endif

@@ -8,13 +8,13 @@
  * chain, and the generic half of `info`.
  */
 #include "format.h"
+#include "reference.h"
 #include "../common/err.h"
 #include "../backends/net.h"
 #include "../common/util.h"
 
 #include <errno.h>
 #include <json-c/json.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,41 +26,13 @@
 static int image_open_depth(const char *filename, const char *format, int flags,
 			    int depth, char **seen, struct image **out);
 
-static bool is_url(const char *name)
-{
-	return strstr(name, "://") || !strncmp(name, "rbd:", 4) || !strncmp(name, "file:", 5);
-}
-
-char *image_resolve_backing(const char *image_filename, const char *backing_name)
-{
-	char *dir_copy, *dir, *out;
-	size_t len;
-
-	if (backing_name[0] == '/' || is_url(backing_name) || is_url(image_filename))
-		return strdup(backing_name);
-	dir_copy = strdup(image_filename);
-	if (!dir_copy)
-		return NULL;
-	dir = dirname(dir_copy);
-	len = strlen(dir) + strlen(backing_name) + 2;
-	out = malloc(len);
-	if (out) {
-		if (!strcmp(dir, "."))
-			snprintf(out, len, "%s", backing_name);
-		else
-			snprintf(out, len, "%s/%s", dir, backing_name);
-	}
-	free(dir_copy);
-	return out;
-}
-
 /* A key that identifies a file whatever path spelled it, for loop detection. */
 static char *chain_key(const char *path)
 {
 	struct stat st;
 	char buf[64];
 
-	if (!is_url(path) && stat(path, &st) == 0) {
+	if (!ref_has_scheme(path) && stat(path, &st) == 0) {
 		snprintf(buf, sizeof(buf), "dev:%llu:%llu", (unsigned long long)st.st_dev,
 			 (unsigned long long)st.st_ino);
 		return strdup(buf);
@@ -73,9 +45,14 @@ static int open_backing(struct image *img, int depth, char **seen)
 	const char *fmt = img->backing_format;
 	int ret;
 
-	img->backing_path = image_resolve_backing(img->filename, img->backing_name);
-	if (!img->backing_path)
-		return err_set(-ENOMEM, img->filename, "out of memory");
+	/* a format that had to find its parent itself (to check its id) resolved
+	 * it already, under the parent rule; anything else is a backing file */
+	if (!img->backing_path) {
+		ret = ref_resolve(img->filename, REF_BACKING, img->backing_name, img->flags,
+				  &img->backing_path);
+		if (ret < 0)
+			return ret;
+	}
 	if (depth + 1 >= MAX_CHAIN_DEPTH)
 		return err_set(-ELOOP, img->filename,
 			       "backing chain deeper than %d images", MAX_CHAIN_DEPTH);
@@ -159,6 +136,8 @@ static int image_open_depth(const char *filename, const char *format, int flags,
 	}
 	img->ops = ops;
 	ret = ops->open(img, flags);
+	if (ret == 0)
+		ret = ref_check_virtual_size(img, img->size);
 	if (ret < 0 && format && depth > 0) {
 		/* a recorded backing format that does not match the file: say so
 		 * rather than report whatever the wrong driver tripped over */
@@ -199,7 +178,7 @@ int image_open(const char *filename, const char *format, int flags, struct image
 	char *seen[MAX_CHAIN_DEPTH] = { 0 };
 	int ret;
 
-	ret = image_open_depth(filename, format, flags, 0, seen, out);
+	ret = image_open_depth(filename, format, flags | ref_policy_flags(), 0, seen, out);
 	for (int i = 0; i < MAX_CHAIN_DEPTH; i++)
 		free(seen[i]);
 	if (ret < 0)
@@ -220,6 +199,7 @@ int image_open_backend(struct backend *be, const char *filename, const char *for
 		backend_close(be);
 		return err_set(-ENOMEM, filename, "out of memory");
 	}
+	flags |= ref_policy_flags();
 	img->be = be;
 	img->flags = flags;
 	img->cluster_size = 1;
@@ -236,6 +216,8 @@ int image_open_backend(struct backend *be, const char *filename, const char *for
 	}
 	img->ops = ops;
 	ret = ops->open(img, flags);
+	if (ret == 0)
+		ret = ref_check_virtual_size(img, img->size);
 	if (ret < 0) {
 		img->ops = NULL;
 		goto fail;

@@ -41,21 +41,18 @@ int guest_err(struct guest *gu, const char *what)
 }
 
 /* imgtool probes the format so that qemu never guesses (a raw image holding a
- * qcow2 header must stay raw). */
+ * qcow2 header must stay raw), and opens the chain first, even with -f, so the
+ * reference policy (formats/reference.h) judges what qemu would follow. */
 static int resolve_format(const char *image, const char *format, char **out)
 {
 	struct image *img;
 	int r;
 
-	if (format) {
-		*out = strdup(format);
-	} else {
-		r = image_open(image, NULL, 0, &img);
-		if (r)
-			return r;
-		*out = strdup(img->ops->name);
-		image_close(img);
-	}
+	r = image_open(image, format, 0, &img);
+	if (r)
+		return r;
+	*out = strdup(format ? format : img->ops->name);
+	image_close(img);
 	return *out ? 0 : err_set(-ENOMEM, image, "out of memory");
 }
 

@@ -64,6 +64,22 @@ int cli_image_cmd_opt(int c, char cache_letter, char **argv, struct image_cmd_op
 /* The one file name left after the options, else print qemu-img's message and -1. */
 int cli_one_image_name(int argc, char **argv, const char **file);
 
+/* ---- policy_args.c: the reference-policy options of every command ---- */
+
+/* Take --untrusted, --allow-ref-urls, --allow-ref-paths and --max-*-size=SIZE out
+ * of argv (compacting it) and make them the policy of every image opened after. */
+int cli_take_policy_options(int *argc, char **argv);
+
+/* ---- info_safety.c: info --untrusted's "safety" object ---- */
+
+struct image;
+/* The reasons to refuse img; img NULL when its open failed with open_ret and
+ * open_msg.  A new json object {"safe": bool, "reasons": [{check, message}]}. */
+struct json_object *info_safety(const struct image *img, int open_ret, const char *open_msg);
+bool info_safety_ok(struct json_object *safety);
+/* The same for human output: "safety: safe|refused" and one line per reason. */
+void info_safety_print(struct json_object *safety);
+
 /* ---- output.c: printing ---- */
 
 /* "imgtool: <fmt...>" on stderr, one line. */

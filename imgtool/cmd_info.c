@@ -6,6 +6,7 @@
 #include "../common/err.h"
 #include "../common/escape.h"
 #include "../formats/format.h"
+#include "../formats/reference.h"
 
 #include <getopt.h>
 #include <json-c/json.h>
@@ -202,7 +203,8 @@ int cmd_info(int argc, char **argv)
 	const char *fmt = NULL;
 	bool chain = false;
 	struct image *img = NULL;
-	struct json_object *arr = NULL, *one = NULL;
+	struct json_object *arr = NULL, *one = NULL, *safety = NULL;
+	bool untrusted;
 	int c, ret, rc = 1;
 
 	while ((c = cli_getopt(argc, argv, "hf:U", longopts)) != -1) {
@@ -217,7 +219,7 @@ int cmd_info(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			printf("usage: %s info [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename\n",
+			printf("usage: %s info [-f fmt] [--output=ofmt] [--backing-chain] [-U] [--untrusted] filename\n",
 			       PROG_NAME);
 			return 0;
 		default:
@@ -228,11 +230,23 @@ int cmd_info(int argc, char **argv)
 		cli_error("Expecting one image file name");
 		return 1;
 	}
+	untrusted = ref_policy_flags() & IMG_UNTRUSTED;
+	ref_refusal_reset();
 	ret = image_open(argv[optind], fmt, chain ? 0 : IMG_NO_BACKING, &img);
+	if (ret < 0 && untrusted && of == OUTPUT_JSON) {
+		/* the refusal is the report: stdout says why, stderr as usual */
+		one = json_object_new_object();
+		json_object_object_add(one, "filename", json_object_new_string(argv[optind]));
+		json_object_object_add(one, "safety", info_safety(NULL, ret, err_get()));
+		cli_print_json(one);
+		json_object_put(one);
+	}
 	if (ret < 0) {
 		cli_report(ret, argv[optind]);
 		return 1;
 	}
+	if (untrusted)
+		safety = info_safety(img, 0, NULL);
 	if (chain && of == OUTPUT_JSON)
 		arr = json_object_new_array();
 	for (struct image *l = img; l; l = chain ? l->backing : NULL) {
@@ -241,6 +255,10 @@ int cmd_info(int argc, char **argv)
 		ret = info_one(l, of, &one);
 		if (ret < 0)
 			goto out;
+		if (safety && l == img && one)
+			json_object_object_add(one, "safety", json_object_get(safety));
+		else if (safety && l == img)
+			info_safety_print(safety);
 		if (arr)
 			json_object_array_add(arr, one);
 		else if (one)
@@ -249,8 +267,11 @@ int cmd_info(int argc, char **argv)
 	}
 	if (arr)
 		cli_print_json(arr);
-	rc = 0;
+	/* --untrusted: exit 1 when the image should be refused */
+	rc = safety && !info_safety_ok(safety);
 out:
+	if (safety)
+		json_object_put(safety);
 	if (arr)
 		json_object_put(arr);
 	image_close(img);

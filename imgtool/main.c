@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "../formats/format.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,7 +36,7 @@ static const struct command commands[] = {
 	{ "customize", cmd_customize,
 	  "customize [-f fmt] [--dry-run] [--hostname name] [--timezone tz] [--write file:content] [--append-line file:line] [--upload src:dst] [--mkdir dir] [--chmod mode:file] [--delete path] [--link target:link] [--root-password password:pw|file:f] [--ssh-inject user:file:key] [--firstboot-command cmd] [--run-command cmd] filename" },
 	{ "info", cmd_info,
-	  "info [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename" },
+	  "info [-f fmt] [--output=ofmt] [--backing-chain] [-U] [--untrusted] filename" },
 	{ "inspect", cmd_inspect,
 	  "inspect [-f fmt] [--output=ofmt] filename" },
 	{ "launch", cmd_launch,
@@ -83,7 +84,13 @@ static void print_help(void)
 	printf("\n");
 	printf("\nSizes take the suffixes k, M, G, T, P, E (powers of 1024).\n"
 	       "Cache modes: none, writeback, writethrough, directsync, unsafe.\n"
-	       "Output formats (--output): human, json.\n");
+	       "Output formats (--output): human, json.\n"
+	       "\nEvery command that opens images also takes:\n"
+	       "  --untrusted            follow no reference out of the image file; cap sizes\n"
+	       "  --allow-ref-urls       let references inside images name URLs (file:, nfs://, rbd:...)\n"
+	       "  --allow-ref-paths      let extents and parents leave the image's folder\n"
+	       "  --max-virtual-size=SIZE, --max-metadata-size=SIZE, --max-inflate-size=SIZE\n"
+	       "                         --untrusted's caps (defaults 4T, 64M, 2M)\n");
 }
 
 int main(int argc, char **argv)
@@ -120,6 +127,10 @@ int main(int argc, char **argv)
 			argc -= optind;
 			argv += optind;
 			argv[0] = (char *)PROG_NAME;
+			if (cli_take_policy_options(&argc, argv) < 0) {
+				cli_report(-EINVAL, NULL);
+				return 1;
+			}
 			optind = 0;   /* full getopt reinitialisation for the command */
 			return commands[i].run(argc, argv);
 		}

@@ -3,7 +3,7 @@
 # finish with the summed "N passed, N failed" line.  Exits nonzero if any suite
 # failed (or could not run).
 #
-# The quick suites (unit, interop, bad-input, crash, backends, docs, packaging) run one after the
+# The quick suites (unit, interop, bad-input, security, crash, backends, docs, packaging) run one after the
 # other.  The guest suites spend their time in single-threaded TCG guests and
 # libguestfs appliances, so they run in two lanes side by side — serve, launcher,
 # guest and windows in one, v2v in the other — which halves their wall time on
@@ -44,7 +44,7 @@ show_suite() {
 	cat "$logs/$1.log"
 }
 
-quick="unit interop bad-input crash backends docs packaging"
+quick="unit interop bad-input security crash backends docs packaging"
 lane_a="serve launcher guest windows"
 lane_b="v2v"
 for suite in $quick; do

@@ -2,9 +2,11 @@
  * rbd.c - the Ceph RBD backend: images in a RADOS pool through librbd.
  *
  * Name: rbd:pool[/namespace]/image[@snap][:id=USER][:conf=FILE][:keyring=FILE][:key=val]
- * (or rbd://pool/image[@snap]?id=..; parsed in ../net.c).  Other key=value pairs
- * are passed to rados_conf_set() as qemu does; a ":key=" secret is masked in
- * messages, and a keyring file is the way to give cephx credentials.
+ * (or rbd://pool/image[@snap]?id=..; parsed in ../net.c).  A few more key=value
+ * pairs (mon_host, key, auth_*) are passed to rados_conf_set(); unlike qemu, no
+ * other Ceph option is, so a name cannot make librados write files (net.h).  A
+ * ":key=" secret is masked in messages, and a keyring file is the way to give
+ * cephx credentials.
  * librbd itself is loaded on the first open (rbd_lib.c), not linked.
  *
  * One cluster handle, one I/O context and one image handle serve every thread:
@@ -173,16 +175,16 @@ static int rbd_open_be(struct backend *be, const char *url, int flags)
 		return err_set(-ENOMEM, NULL, "out of memory");
 	free(be->url);
 	be->url = masked;
-	/* librbd is loaded only now, so commands without rbd: never pay for it */
-	ret = rbd_lib_load(be->url);
-	if (ret < 0)
-		return ret;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return err_set(-ENOMEM, be->url, "out of memory");
 	pthread_mutex_init(&p->size_lock, NULL);
 	be->priv = p;
+	/* the name is judged (its options allow-listed) before librbd is even
+	 * loaded, which happens only now so commands without rbd: never pay for it */
 	ret = rbd_spec_parse(url, &p->s);
+	if (ret == 0)
+		ret = rbd_lib_load(be->url);
 	if (ret == 0)
 		ret = connect_cluster(be, p);
 	if (ret == 0)

@@ -9,6 +9,7 @@
  * written by a newer QEMU survives a round trip through imgtool.
  */
 #include "qcow2.h"
+#include "../reference.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
 #include "../../common/util.h"
@@ -323,6 +324,8 @@ static int check_tables(struct qcow2_state *s)
 			       h->l1_size, need);
 	ret = check_table(s, "L1 table", h->l1_table_offset, h->l1_size, 8,
 			  s->img->flags & (IMG_CHECK | IMG_REPAIR));
+	if (ret == 0)
+		ret = ref_check_metadata_size(s->img, "L1 table", (uint64_t)h->l1_size * 8);
 	if (ret < 0)
 		return ret;
 	reft_bytes = (uint64_t)h->refcount_table_clusters << h->cluster_bits;
@@ -332,6 +335,8 @@ static int check_tables(struct qcow2_state *s)
 		return err_set(-EINVAL, fn, "Image does not contain a reference count table");
 	ret = check_table(s, "Reference count table", h->refcount_table_offset,
 			  reft_bytes / 8, 8, false);
+	if (ret == 0)
+		ret = ref_check_metadata_size(s->img, "Reference count table", reft_bytes);
 	if (ret < 0)
 		return ret;
 	if (h->nb_snapshots > QCOW2_MAX_SNAPSHOTS)

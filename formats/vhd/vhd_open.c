@@ -8,6 +8,7 @@
  * records (a mismatch means the parent was replaced and reading would mix disks).
  */
 #include "vhd.h"
+#include "../reference.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
 #include "../../common/utf16.h"
@@ -17,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define VHD_MAX_BAT_ENTRIES (64u * 1024 * 1024)  /* a 256 MiB table; 2 MiB blocks need 1M */
 
@@ -159,8 +159,10 @@ static int vhd_load_bat(struct image *img, struct vhd_state *s)
 	uint64_t blk = (uint64_t)s->bitmap_size + s->block_size;
 	uint64_t free_off = s->data_start;
 	uint8_t *raw;
-	int ret;
+	int ret = ref_check_metadata_size(img, "BAT", bytes);
 
+	if (ret < 0)
+		return ret;
 	s->bat = malloc(bytes ? bytes : 4);
 	raw = malloc(bytes ? bytes : 4);
 	if (!s->bat || !raw) {
@@ -286,16 +288,6 @@ static int vhd_locator_path(struct image *img, struct vhd_state *s, int i, char 
 	return 0;
 }
 
-static bool path_exists(const char *image, const char *name)
-{
-	char *p = image_resolve_backing(image, name);
-	struct stat st;
-	bool ok = p && stat(p, &st) == 0;
-
-	free(p);
-	return ok;
-}
-
 #define MAX_CANDIDATES (2 * VHD_NB_LOCATORS + 1)
 
 /* Gather the candidate parent names in preference order. */
@@ -344,15 +336,13 @@ static int vhd_parent_candidates(struct image *img, struct vhd_state *s, char **
 /* The parent's unique id must be the one the child was made against. */
 static int vhd_check_parent_uuid(struct image *img, struct vhd_state *s)
 {
-	char *path = image_resolve_backing(img->filename, img->backing_name);
+	const char *path = img->backing_path;
 	struct backend *be = NULL;
 	uint8_t buf[VHD_FOOTER_SIZE];
 	uint64_t size;
 	char want[37], got[37];
 	int ret;
 
-	if (!path)
-		return err_set(-ENOMEM, img->filename, "out of memory");
 	/* if the parent cannot be opened here, image.c reports it while opening
 	 * the chain, with its usual message */
 	if (backend_open(path, 0, &be) < 0 || backend_size(be, &size) < 0 ||
@@ -379,14 +369,13 @@ static int vhd_check_parent_uuid(struct image *img, struct vhd_state *s)
 	}
 out:
 	backend_close(be);
-	free(path);
 	return ret;
 }
 
 static int vhd_open_parent(struct image *img, struct vhd_state *s, int flags)
 {
 	char *cand[MAX_CANDIDATES] = { 0 };
-	int n = 0, pick = 0;
+	int n = 0, pick;
 	int ret = vhd_parent_candidates(img, s, cand, &n);
 
 	if (ret < 0)
@@ -396,12 +385,17 @@ static int vhd_open_parent(struct image *img, struct vhd_state *s, int flags)
 			      "differencing VHD without a usable parent locator");
 		goto out;
 	}
-	for (int i = 0; i < n; i++) {
-		if (cand[i] && path_exists(img->filename, cand[i])) {
+	/* the first candidate that exists, else the first the policy allows (its
+	 * absence is reported with the chain), else the first (refused below) */
+	pick = -1;
+	for (int i = 0; i < n && pick < 0; i++)
+		if (cand[i] && ref_exists(img->filename, REF_PARENT, cand[i], img->flags))
 			pick = i;
-			break;
-		}
-	}
+	for (int i = 0; i < n && pick < 0; i++)
+		if (cand[i] && ref_allowed(REF_PARENT, cand[i], img->flags))
+			pick = i;
+	if (pick < 0)
+		pick = 0;
 	img->backing_name = cand[pick];
 	cand[pick] = NULL;
 	img->backing_format = strdup("vpc");
@@ -410,6 +404,9 @@ static int vhd_open_parent(struct image *img, struct vhd_state *s, int flags)
 		goto out;
 	}
 	if (!(flags & IMG_NO_BACKING))
+		ret = ref_resolve(img->filename, REF_PARENT, img->backing_name, flags,
+				  &img->backing_path);
+	if (ret == 0 && !(flags & IMG_NO_BACKING))
 		ret = vhd_check_parent_uuid(img, s);
 out:
 	for (int i = 0; i < n; i++)

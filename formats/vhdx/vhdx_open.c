@@ -9,6 +9,7 @@
  * GUID the child recorded (a mismatch means the parent changed under the child).
  */
 #include "vhdx.h"
+#include "../reference.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
 #include "../../common/utf16.h"
@@ -19,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #define VHDX_MAX_LOCATOR      (64u * 1024)   /* a parent locator item bigger than this is bogus */
 
@@ -353,8 +353,10 @@ static int vhdx_load_bat(struct image *img, struct vhdx_state *s)
 	uint64_t free_off = align_up(s->file_size, VHDX_MiB);
 	bool fixed = !s->has_parent && s->data_blocks > 0;
 	uint8_t *raw;
-	int ret;
+	int ret = ref_check_metadata_size(img, "BAT", bytes);
 
+	if (ret < 0)
+		return ret;
 	s->bat = malloc(bytes ? bytes : 8);
 	raw = malloc(bytes ? bytes : 8);
 	if (!s->bat || !raw) {
@@ -467,16 +469,6 @@ static void normalize_path(char *p)
 		memmove(p, p + 2, strlen(p + 2) + 1);
 }
 
-static bool parent_exists(const char *image, const char *name)
-{
-	char *p = image_resolve_backing(image, name);
-	struct stat st;
-	bool ok = p && stat(p, &st) == 0;
-
-	free(p);
-	return ok;
-}
-
 /* relative_path first; absolute Windows paths only by their file name beside us */
 static char *pick_parent(struct image *img, struct locator *l)
 {
@@ -494,7 +486,7 @@ static char *pick_parent(struct image *img, struct locator *l)
 			c = b + 1;
 		if (!first)
 			first = c;
-		if (parent_exists(img->filename, c))
+		if (ref_exists(img->filename, REF_PARENT, c, img->flags))
 			return strdup(c);
 	}
 	return first ? strdup(first) : NULL;
@@ -502,14 +494,12 @@ static char *pick_parent(struct image *img, struct locator *l)
 
 static int check_parent_guid(struct image *img, struct vhdx_state *s)
 {
-	char *path = image_resolve_backing(img->filename, img->backing_name);
+	const char *path = img->backing_path;
 	struct backend *be = NULL;
 	struct vhdx_header h;
 	char got[40];
 	int ret = 0;
 
-	if (!path)
-		return err_set(-ENOMEM, img->filename, "out of memory");
 	/* a parent that cannot be opened is reported by image.c with the chain */
 	if (backend_open(path, 0, &be) < 0) {
 		err_clear();
@@ -526,7 +516,6 @@ static int check_parent_guid(struct image *img, struct vhdx_state *s)
 			      path, got, s->parent_linkage);
 out:
 	backend_close(be);
-	free(path);
 	return ret;
 }
 
@@ -552,6 +541,9 @@ static int vhdx_open_parent(struct image *img, struct vhdx_state *s,
 		goto out;
 	}
 	if (!(flags & IMG_NO_BACKING))
+		ret = ref_resolve(img->filename, REF_PARENT, img->backing_name, flags,
+				  &img->backing_path);
+	if (ret == 0 && !(flags & IMG_NO_BACKING))
 		ret = check_parent_guid(img, s);
 out:
 	free(l.linkage);

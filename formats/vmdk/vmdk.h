@@ -58,9 +58,6 @@
 #define VMDK_SPLIT_BYTES     0x80000000ULL    /* twoGbMaxExtent* split */
 #define VMDK_DEFAULT_GRAIN   128              /* sectors (64 KiB) */
 
-/* Environment variable that lets extent paths leave the descriptor's folder. */
-#define VMDK_ALLOW_PATHS_ENV "IMGTOOL_VMDK_ALLOW_EXTENT_PATHS"
-
 enum vmdk_access { VMDK_RW, VMDK_RDONLY, VMDK_NOACCESS };
 
 enum vmdk_ext_type {
@@ -168,8 +165,6 @@ void vmdk_desc_free(struct vmdk_desc *d);
 bool vmdk_desc_probe(const uint8_t *buf, size_t len);
 const char *vmdk_ext_type_name(enum vmdk_ext_type t);
 const char *vmdk_access_name(enum vmdk_access a);
-/* Is an extent file name confined to the descriptor's folder?  (relative, no "..") */
-bool vmdk_path_confined(const char *name);
 
 /* What vmdk_desc_write() prints. */
 struct vmdk_desc_params {

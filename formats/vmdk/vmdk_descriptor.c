@@ -46,24 +46,6 @@ const char *vmdk_access_name(enum vmdk_access a)
 	return a == VMDK_RW ? "RW" : a == VMDK_RDONLY ? "RDONLY" : "NOACCESS";
 }
 
-bool vmdk_path_confined(const char *name)
-{
-	const char *p = name;
-
-	if (!name[0] || name[0] == '/' || strstr(name, "://"))
-		return false;
-	while (*p) {
-		size_t n = strcspn(p, "/\\");
-
-		if (n == 2 && p[0] == '.' && p[1] == '.')
-			return false;
-		p += n;
-		if (*p)
-			p++;
-	}
-	return true;
-}
-
 void vmdk_desc_free(struct vmdk_desc *d)
 {
 	for (int i = 0; i < d->n_ext; i++)

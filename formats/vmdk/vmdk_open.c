@@ -5,12 +5,13 @@
  * An image is either a hosted sparse file with its descriptor embedded
  * (monolithicSparse, streamOptimized) or a text descriptor naming extent files
  * that sit next to it.  Extent files are opened with backend_open() on the path
- * resolved against the descriptor's folder, and must stay inside that folder
- * unless the user allows otherwise (VMDK_ALLOW_PATHS_ENV).  A delta disk
+ * resolved against the descriptor's folder, under the reference policy of
+ * ../reference.h (inside that folder unless the user allows more).  A delta disk
  * (parentFileNameHint) becomes a backing chain; its parentCID must match the
  * parent's CID.
  */
 #include "vmdk.h"
+#include "../reference.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
 #include "../../common/util.h"
@@ -58,13 +59,9 @@ static int open_extent_file(struct image *img, struct vmdk_extent *e, int flags)
 	int be_flags = flags >> IMG_BE_SHIFT;
 	int ret;
 
-	if (!vmdk_path_confined(e->name) && !getenv(VMDK_ALLOW_PATHS_ENV))
-		return err_set(-EPERM, img->filename,
-			       "extent file '%s' is outside the descriptor's folder (absolute or '..' path); set %s=1 to allow it",
-			       e->name, VMDK_ALLOW_PATHS_ENV);
-	e->path = image_resolve_backing(img->filename, e->name);
-	if (!e->path)
-		return err_set(-ENOMEM, img->filename, "out of memory");
+	ret = ref_resolve(img->filename, REF_EXTENT, e->name, flags, &e->path);
+	if (ret < 0)
+		return ret;
 	if ((flags & IMG_RDWR) && e->access == VMDK_RW)
 		be_flags |= BE_RDWR;
 	ret = backend_open(e->path, be_flags, &e->be);
@@ -121,6 +118,11 @@ int vmdk_open_extents(struct image *img, struct vmdk *s, int flags)
 		}
 		if (is_sparse(e)) {
 			ret = vmdk_sparse_open(e, flags);
+			if (ret == 0)
+				ret = ref_check_metadata_size(img, "grain directory",
+							      (uint64_t)e->gd_entries * 4);
+			if (ret == 0 && e->compressed)
+				ret = ref_check_inflate_size(img, "grain", e->grain);
 			if (ret < 0)
 				return ret;
 			if (e->h.capacity < x->sectors)
@@ -212,11 +214,9 @@ static int check_parent_cid(struct image *img, struct vmdk *s)
 {
 	struct vmdk_desc pd;
 	struct backend *be;
-	char *path = image_resolve_backing(img->filename, s->desc.parent_hint);
+	const char *path = img->backing_path;
 	int ret;
 
-	if (!path)
-		return err_set(-ENOMEM, img->filename, "out of memory");
 	ret = backend_open(path, 0, &be);
 	if (ret < 0) {
 		const char *m = err_get();
@@ -225,7 +225,6 @@ static int check_parent_cid(struct image *img, struct vmdk *s)
 		if (!strncmp(m, path, n) && !strncmp(m + n, ": ", 2))
 			m += n + 2;
 		err_set(ret, img->filename, "parent '%s': %s", path, m);
-		free(path);
 		return ret;
 	}
 	ret = vmdk_read_desc_file(be, path, &pd);
@@ -237,7 +236,6 @@ static int check_parent_cid(struct image *img, struct vmdk *s)
 				      s->desc.parent_cid, path, pd.cid);
 		vmdk_desc_free(&pd);
 	}
-	free(path);
 	return ret;
 }
 
@@ -327,7 +325,10 @@ static int vmdk_open(struct image *img, int flags)
 			goto fail;
 		}
 		if (!(flags & IMG_NO_BACKING)) {
-			ret = check_parent_cid(img, s);
+			ret = ref_resolve(img->filename, REF_PARENT, img->backing_name, flags,
+					  &img->backing_path);
+			if (ret == 0)
+				ret = check_parent_cid(img, s);
 			if (ret < 0)
 				goto fail;
 		}

@@ -228,10 +228,11 @@ allow_paths() {
 	sed 's/RW 2048 FLAT "..\/escape-flat.vmdk" 0/RW 2048 FLAT "..\/escape-flat.vmdk" 0/' \
 		fx/bad-dotdot.vmdk >sub/d.vmdk &&
 	! itool info sub/d.vmdk 2>/dev/null &&
-	IMGTOOL_VMDK_ALLOW_EXTENT_PATHS=1 itool convert -O raw sub/d.vmdk esc.raw &&
+	! IMGTOOL_VMDK_ALLOW_EXTENT_PATHS=1 itool info sub/d.vmdk 2>/dev/null &&
+	itool convert --allow-ref-paths -O raw sub/d.vmdk esc.raw &&
 	cmp esc.raw fx/vmw-f1.vmdk
 }
-run_case "extent outside the folder only with IMGTOOL_VMDK_ALLOW_EXTENT_PATHS" allow_paths
+run_case "extent outside the folder only with --allow-ref-paths (not the old variable)" allow_paths
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -216,6 +216,30 @@ static void test_rbd_parse(void)
 	rbd_spec_free(&s);
 }
 
+/* Only the allow-listed Ceph options pass: none that writes files or logs. */
+static void test_rbd_option_allow_list(void)
+{
+	static const char *const refused[] = {
+		"rbd:p/i:log_file=/tmp/x", "rbd:p/i:mon_host=10.0.0.1:log_to_file=true",
+		"rbd:p/i:admin_socket=/tmp/s", "rbd://p/i?log_file=/tmp/x", "rbd:p/i:debug_ms=20",
+	};
+	struct rbd_spec s;
+
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+		CU_ASSERT_EQUAL(rbd_spec_parse(refused[i], &s), -EPERM);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err_get(), "is not allowed"));
+		rbd_spec_free(&s);
+	}
+	CU_ASSERT_EQUAL_FATAL(rbd_spec_parse("rbd:p/i:mon_host=10.0.0.1\\:6789:namespace=n:snap=s1", &s), 0);
+	CU_ASSERT_STRING_EQUAL(s.ns, "n");
+	CU_ASSERT_STRING_EQUAL(s.snap, "s1");
+	CU_ASSERT_EQUAL(s.nopts, 1);
+	CU_ASSERT_STRING_EQUAL(s.keys[0], "mon_host");
+	CU_ASSERT_STRING_EQUAL(s.vals[0], "10.0.0.1:6789");
+	rbd_spec_free(&s);
+	err_clear();
+}
+
 /* Each backend's match() picks its own URLs only; the file backend keeps paths. */
 static void test_registry_match(void)
 {
@@ -313,6 +337,7 @@ static const struct {
 	{ "iscsi URL error is masked", test_iscsi_error_masks },
 	{ "iscsi secrets from env and files", test_iscsi_secrets },
 	{ "rbd name", test_rbd_parse },
+	{ "rbd options: allow-list", test_rbd_option_allow_list },
 	{ "registry matches", test_registry_match },
 	{ "connection pool is exclusive", test_pool_exclusive },
 	{ "network timeout", test_timeout_env },

@@ -20,6 +20,7 @@
 #include "common/utf16.h"
 #include "common/util.h"
 #include "formats/format.h"
+#include "formats/reference.h"
 
 /* ---- opts ---------------------------------------------------------------- */
 
@@ -521,8 +522,66 @@ static void test_resolve_backing(void)
 		      "nfs://server/export/base.qcow2");
 	check_resolve("dir/top.qcow2", "rbd:pool/base", "rbd:pool/base");
 	check_resolve("dir/top.qcow2", "file:base.qcow2", "file:base.qcow2");
-	/* an image opened by URL: its relative backing name is passed on untouched */
-	check_resolve("nfs://server/export/top.qcow2", "base.qcow2", "base.qcow2");
+	/* an image opened by URL: a relative name lies beside it at the same place,
+	 * never in the current folder */
+	check_resolve("nfs://server/export/top.qcow2", "base.qcow2", "nfs://server/export/base.qcow2");
+	check_resolve("nfs://h/exp/dir/top.qcow2", "sub/base.qcow2", "nfs://h/exp/dir/sub/base.qcow2");
+	check_resolve("nfs://h/exp/top.qcow2?uid=0&gid=0", "base.qcow2",
+		      "nfs://h/exp/base.qcow2?uid=0&gid=0");
+	check_resolve("nfs://h", "base.qcow2", "nfs://h/base.qcow2");
+	check_resolve("file:/d/top.qcow2", "base.qcow2", "/d/base.qcow2");
+	check_resolve("file:///d/top.qcow2", "base.qcow2", "/d/base.qcow2");
+	check_resolve("rbd:pool/top", "base", "rbd:pool/base");
+	check_resolve("rbd:pool/ns/top:id=admin:conf=/etc/ceph/ceph.conf", "base",
+		      "rbd:pool/ns/base:id=admin:conf=/etc/ceph/ceph.conf");
+}
+
+static void test_ref_classify(void)
+{
+	CU_ASSERT_TRUE(ref_has_scheme("file:/etc/passwd"));
+	CU_ASSERT_TRUE(ref_has_scheme("rbd:pool/img:log_file=/x"));
+	CU_ASSERT_TRUE(ref_has_scheme("nfs://h/e/x"));
+	CU_ASSERT_TRUE(ref_has_scheme("json:{\"driver\":\"raw\"}"));
+	CU_ASSERT_TRUE(ref_has_scheme("svn+ssh://h/x"));
+	CU_ASSERT_FALSE(ref_has_scheme("./json:x"));
+	CU_ASSERT_FALSE(ref_has_scheme("/abs:x"));
+	CU_ASSERT_FALSE(ref_has_scheme("base.qcow2"));
+	CU_ASSERT_FALSE(ref_has_scheme("1a:b"));
+
+	CU_ASSERT_TRUE(ref_is_confined("disk-flat.vmdk"));
+	CU_ASSERT_TRUE(ref_is_confined("sub/disk-flat.vmdk"));
+	CU_ASSERT_TRUE(ref_is_confined("a..b.vmdk"));
+	CU_ASSERT_FALSE(ref_is_confined("../disk-flat.vmdk"));
+	CU_ASSERT_FALSE(ref_is_confined("sub/../../x"));
+	CU_ASSERT_FALSE(ref_is_confined("sub\\..\\x"));
+	CU_ASSERT_FALSE(ref_is_confined("/etc/passwd"));
+	CU_ASSERT_FALSE(ref_is_confined(""));
+}
+
+static void test_ref_policy(void)
+{
+	/* backing files: local paths as qemu allows, no schemes */
+	CU_ASSERT_EQUAL(ref_check("t", REF_BACKING, "../b.qcow2", 0), 0);
+	CU_ASSERT_EQUAL(ref_check("t", REF_BACKING, "/abs/b.qcow2", 0), 0);
+	CU_ASSERT_EQUAL(ref_check("t", REF_BACKING, "nfs://h/e/b", 0), -EPERM);
+	CU_ASSERT_STRING_EQUAL(err_get(),
+			       "t: Could not open 'nfs://h/e/b': backing file names a URL or protocol; refused (--allow-ref-urls allows it)");
+	CU_ASSERT_EQUAL(ref_check("t", REF_BACKING, "nfs://h/e/b", IMG_ALLOW_REF_URLS), 0);
+	CU_ASSERT_EQUAL(ref_check("t", REF_BACKING, "b.qcow2", IMG_UNTRUSTED), -EPERM);
+	/* extents and parents stay in the folder */
+	CU_ASSERT_EQUAL(ref_check("d.vmdk", REF_EXTENT, "d-flat.vmdk", 0), 0);
+	CU_ASSERT_EQUAL(ref_check("d.vmdk", REF_EXTENT, "file:/etc/passwd", 0), -EPERM);
+	CU_ASSERT_EQUAL(ref_check("d.vmdk", REF_EXTENT, "file:/etc/passwd", IMG_ALLOW_REF_PATHS),
+			-EPERM);
+	CU_ASSERT_EQUAL(ref_check("d.vmdk", REF_EXTENT, "../../x", 0), -EPERM);
+	CU_ASSERT_EQUAL(ref_check("d.vmdk", REF_EXTENT, "../../x", IMG_ALLOW_REF_PATHS), 0);
+	CU_ASSERT_EQUAL(ref_check("c.vhd", REF_PARENT, "/p.vhd", 0), -EPERM);
+	CU_ASSERT_EQUAL(ref_check("c.vhd", REF_PARENT, "p.vhd", IMG_UNTRUSTED | IMG_ALLOW_REF_PATHS),
+			-EPERM);
+	/* a name from an image is shown on one line */
+	CU_ASSERT_EQUAL(ref_check("d.vmdk", REF_EXTENT, "/x\ny", 0), -EPERM);
+	CU_ASSERT_PTR_NULL(strchr(err_get(), '\n'));
+	err_clear();
 }
 
 /* ---- runner --------------------------------------------------------------- */
@@ -553,6 +612,8 @@ static const struct test_def common_tests[] = {
 	{ "image_resolve_backing", test_resolve_backing },
 	{ "str_escape_ctrl: control characters of image-supplied names", test_escape_ctrl },
 	{ "err_reword_open: qemu-img's Could not open prefix", test_err_reword_open },
+	{ "reference: scheme and folder tests", test_ref_classify },
+	{ "reference: the policy", test_ref_policy },
 };
 
 int main(void)

@@ -89,7 +89,9 @@ int v2v_disk_open(const struct v2v_disk *d, struct image **out)
 	ret = backend_open_slice(d->path, d->offset, d->length, name, &be);
 	if (ret < 0)
 		return ret;
-	return image_open_backend(be, name, d->format, 0, out);
+	/* an archive's disk comes from a stranger's package (an OVA): nothing it
+	 * names may be followed out of the archive, and --untrusted's caps apply */
+	return image_open_backend(be, name, d->format, IMG_UNTRUSTED, out);
 }
 
 void v2v_source_free(struct v2v_source *s)

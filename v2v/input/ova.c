@@ -41,6 +41,7 @@ int v2v_source_from_ova(const char *path, struct v2v_source *out)
 #include <unistd.h>
 
 #include "formats/format.h"
+#include "formats/reference.h"
 #include "v2v/input/ovf.h"
 #include "v2v/input/tar.h"
 #include "v2v/input/ova_dl.h"
@@ -146,9 +147,9 @@ static int pkg_locate(const struct pkg *p, const char *name, char **file, uint64
 		*len = m->size;
 		return *file ? 0 : err_set(-ENOMEM, p->path, "out of memory");
 	}
-	if (name[0] == '/' || !strcmp(name, "..") || !strncmp(name, "../", 3) ||
-	    strstr(name, "/../") || ends_with(name, "/.."))
-		return err_set(-EPERM, p->path, "'%s' lies outside the OVF's folder", name);
+	/* an OVA is always untrusted: its files stay in the package's folder */
+	if (ref_check(p->path, REF_DISK, name, IMG_UNTRUSTED) < 0)
+		return -EPERM;
 	if (asprintf(file, "%s/%s", p->dir, name) < 0)
 		return err_set(-ENOMEM, p->path, "out of memory");
 	if (stat(*file, &st) < 0 || !S_ISREG(st.st_mode)) {

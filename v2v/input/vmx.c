@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "formats/reference.h"
 #include "v2v/input/input.h"
 
 #define VMX_MAX_SIZE     (4u << 20)  /* real .vmx files are a few KiB */
@@ -329,18 +330,6 @@ static bool is_removable(const struct vmx *v, const struct slot *s, const char *
 	return n >= 4 && !strcasecmp(file + n - 4, ".iso");
 }
 
-static char *path_beside(const char *vmx_path, const char *name)
-{
-	const char *slash = strrchr(vmx_path, '/');
-	char *out;
-
-	if (name[0] == '/' || !slash)
-		return strdup(name);
-	if (asprintf(&out, "%.*s/%s", (int)(slash - vmx_path), vmx_path, name) < 0)
-		return NULL;
-	return out;
-}
-
 static char *lower_dup(const char *s)
 {
 	char *d = s ? strdup(s) : NULL;
@@ -356,6 +345,7 @@ static int add_disk(const struct vmx *v, const struct slot *s, struct v2v_source
 	const char *file = vmx_get(v, "%s%d:%d.fileName", bus->name, s->ctrl, s->unit);
 	struct v2v_disk *d;
 	struct stat st;
+	int ret;
 
 	if (s->ctrl > bus->max_ctrl || s->unit > bus->max_unit)
 		return err_set(-EINVAL, v->path, "%s%d:%d is not a valid %s slot", bus->name,
@@ -372,7 +362,9 @@ static int add_disk(const struct vmx *v, const struct slot *s, struct v2v_source
 		return err_set(-EFBIG, v->path, "more than %d disks", VMX_MAX_DISKS);
 	d = &out->disks[out->nb_disks];
 	memset(d, 0, sizeof(*d));
-	d->path = path_beside(v->path, file);
+	ret = ref_resolve(v->path, REF_DISK, file, ref_policy_flags(), &d->path);
+	if (ret < 0)
+		return ret;
 	d->controller = strdup(bus->name);
 	if (!d->path || !d->controller) {
 		free(d->path);
