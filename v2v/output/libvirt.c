@@ -1,165 +1,20 @@
 /*
- * v2v_output.c - what a conversion leaves behind besides the disks: the libvirt
- * domain XML (-o local, -o libvirt, which v2v.c then gives to `virsh define` at the
- * -oc URI: v2v_libvirt_check asks that libvirt before any copy, so that an
- * unreachable URI or a name already defined fails in a second, not after the
- * conversion) and a shell
- * script booting the guest with `imgtool launch` (-o qemu).  Both carry the
- * source VM's memory, vCPUs, firmware and NICs where the input knew them, and put
- * the first NIC at PCI slot 3: that is where `imgtool launch` puts its NIC
- * (-nodefaults: host bridge 0, PIIX 1, disk 2, NIC 3), so the guest sees the
- * interface name "ens3" that v2v_linux.c configured under either.
+ * libvirt.c - -o libvirt: the domain XML (domain_xml.c) written as DIR/NAME.xml,
+ * then given to `virsh define` at the -oc URI (virsh's default without it).
+ * libvirt is asked before any copy (precheck: the URI answers, no domain has the
+ * guest's name there), so that an unreachable URI or a name already defined fails
+ * in a second, not after the conversion; a name taken meanwhile still fails the
+ * define at the end, which keeps the disks and the XML for a define by hand.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/err.h"
-#include "launcher/launch.h"
-#include "v2v/v2v.h"
-
-#define DEFAULT_MEMORY_MIB 1024
-#define NIC_SLOT 3
-
-static uint64_t memory_of(const struct v2v_target *t)
-{
-	return t->memory_mib ? t->memory_mib : DEFAULT_MEMORY_MIB;
-}
-
-static int cpus_of(const struct v2v_target *t)
-{
-	return t->vcpus > 0 ? t->vcpus : 1;
-}
-
-static int write_xml(const struct v2v_target *t, const char *path)
-{
-	const struct v2v_source *s = t->src;
-	const char **fmts = NULL, **macs = NULL;
-	char why[256];
-	struct launch_config cfg = {
-		.qemu = LAUNCH_DEFAULT_QEMU,
-		.name = t->name,
-		.image = t->disks[0],
-		.format = t->format,
-		.memory_mib = memory_of(t),
-		.cpus = cpus_of(t),
-		.bus = t->bus == V2V_BUS_VIRTIO ? LAUNCH_BUS_VIRTIO : LAUNCH_BUS_VIRTIO_SCSI,
-		.cache = "writeback",
-		.net = LAUNCH_NET_USER,
-		.vnc_display = -1,
-		.firmware = t->uefi ? LAUNCH_FW_UEFI : LAUNCH_FW_BIOS,
-		.rtc_localtime = t->rtc_localtime,
-		.nb_nics = s && s->nb_nics > 0 ? s->nb_nics : 1,
-		.nic_first_slot = NIC_SLOT,
-	};
-	int r;
-
-	/* a domain type='kvm' only where KVM really runs guests (the launcher's probe) */
-	cfg.accel = accel_probe_kvm(cfg.qemu, why, sizeof(why)) == 1 ? LAUNCH_ACCEL_KVM
-								     : LAUNCH_ACCEL_TCG;
-	err_clear();
-	fmts = calloc((size_t)t->nb_disks + 1, sizeof(*fmts));
-	macs = calloc((size_t)cfg.nb_nics + 1, sizeof(*macs));
-	if (!fmts || !macs) {
-		free(fmts);
-		free(macs);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < t->nb_disks; i++)
-		fmts[i] = t->format;
-	for (int i = 0; s && i < s->nb_nics; i++)
-		macs[i] = s->nics[i].mac;
-	cfg.extra_images = (const char *const *)t->disks + 1;
-	cfg.extra_formats = fmts + 1;
-	cfg.nb_extra = t->nb_disks - 1;
-	cfg.nic_macs = macs;
-	r = launch_write_libvirt_xml(&cfg, path);
-	free(fmts);
-	free(macs);
-	return r;
-}
-
-static void put_quoted(FILE *f, const char *s)
-{
-	fputc('\'', f);
-	for (; *s; s++)
-		if (*s == '\'')
-			fputs("'\\''", f);
-		else
-			fputc(*s, f);
-	fputc('\'', f);
-}
-
-/* The imgtool that runs now, so the script boots with the same build. */
-static void self_path(char *buf, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-
-	if (n <= 0)
-		snprintf(buf, len, "imgtool");
-	else
-		buf[n] = '\0';
-}
-
-static void put_launch_words(FILE *f, const struct v2v_target *t, const char *self)
-{
-	put_quoted(f, self);
-	fprintf(f, " launch -f %s --bus %s --memory %llu --cpus %d%s", t->format,
-		t->bus == V2V_BUS_VIRTIO ? "virtio" : "virtio-scsi",
-		(unsigned long long)memory_of(t), cpus_of(t),
-		t->uefi ? " --firmware uefi" : "");
-	if (t->rtc_localtime)
-		fputs(" --rtc localtime", f);
-}
-
-static int write_script(const struct v2v_target *t, const char *path)
-{
-	char self[PATH_MAX], abs[PATH_MAX];
-	FILE *f = fopen(path, "w");
-	int r = 0;
-
-	if (!f)
-		return err_set(-errno, path, "%s", strerror(errno));
-	self_path(self, sizeof(self));
-	fprintf(f, "#!/bin/sh\n# %s: converted by imgtool v2v; boots it under imgtool launch.\n"
-		"# Extra options (--wait-for TEXT, --timeout S, --snapshot, --accel ...) are\n"
-		"# passed on.  The NIC is at PCI slot 3 (interface ens3) with the default\n"
-		"# serial console.\nset -e\n", t->name);
-	if (!realpath(t->disks[0], abs))
-		snprintf(abs, sizeof(abs), "%s", t->disks[0]);
-	if (t->nb_disks == 1) {
-		fputs("exec ", f);
-		put_launch_words(f, t, self);
-		fputs(" \"$@\" ", f);
-		put_quoted(f, abs);
-		fputc('\n', f);
-	} else {
-		/* imgtool launch boots one disk: take its command line, add the others */
-		fputs("cmd=$(", f);
-		put_launch_words(f, t, self);
-		fputs(" --print-cmdline \"$@\" ", f);
-		put_quoted(f, abs);
-		fputs(")\neval \"exec $cmd", f);
-		for (int i = 1; i < t->nb_disks; i++) {
-			if (!realpath(t->disks[i], abs))
-				snprintf(abs, sizeof(abs), "%s", t->disks[i]);
-			fprintf(f, " -drive file=%s,format=%s,if=none,id=disk%d -device %s,drive=disk%d",
-				abs, t->format, i,
-				t->bus == V2V_BUS_VIRTIO ? "virtio-blk-pci" : "scsi-hd,bus=scsi0.0", i);
-		}
-		fputs("\"\n", f);
-	}
-	if (fclose(f))
-		r = err_set(-errno, path, "%s", strerror(errno));
-	if (!r && chmod(path, 0755))
-		r = err_set(-errno, path, "chmod: %s", strerror(errno));
-	return r;
-}
+#include "v2v/output/output.h"
 
 /* Keep virsh's last line: on failure it prints what it tried ("error: Failed to
  * define domain from X", "error: failed to connect to the hypervisor") and then
@@ -242,8 +97,9 @@ static const char *uri_shown(const char *uri)
 	return uri ? uri : "virsh's default URI";
 }
 
-int v2v_libvirt_check(const char *uri, const char *name)
+static int check_libvirt(const struct v2v_params *p, const char *name)
 {
+	const char *uri = p->libvirt_uri;
 	char out[1024];
 	const char *uri_args[] = { "uri", NULL };
 	const char *dom_args[] = { "domuuid", "--domain", name, NULL };
@@ -258,37 +114,32 @@ int v2v_libvirt_check(const char *uri, const char *name)
 	return 0;
 }
 
-static void output_path(const struct v2v_target *t, enum v2v_output out, char *path, size_t len)
-{
-	snprintf(path, len, "%s/%s.%s", t->dir, t->name, out == V2V_OUT_QEMU ? "sh" : "xml");
-}
-
 /* On failure the disks and the XML stay (v2v.c keeps them when this step fails),
  * so that the guest can be defined by hand once libvirt is fixed. */
-int v2v_libvirt_define(const struct v2v_target *t, const char *uri, struct v2v_report *r)
+static int define(const struct v2v_target *t, const struct v2v_params *p, const char *xml,
+		  struct v2v_report *r, char *detail, size_t dlen)
 {
-	char xml[PATH_MAX], out[1024], what[PATH_MAX];
 	const char *args[] = { "define", "--file", xml, NULL };
+	char out[1024], what[PATH_MAX];
 
-	output_path(t, V2V_OUT_LIBVIRT, xml, sizeof(xml));
-	if (run_virsh(uri, args, out, sizeof(out)))
+	snprintf(detail, dlen, "libvirt domain %s at %s", t->name, uri_shown(p->libvirt_uri));
+	if (run_virsh(p->libvirt_uri, args, out, sizeof(out)))
 		return err_set(-EIO, xml, "virsh define failed at %s: %s; the converted disks "
-			       "and this XML are kept (virsh define it by hand)", uri_shown(uri),
-			       *out ? out : "no output");
-	snprintf(what, sizeof(what), "libvirt domain defined at %s", uri_shown(uri));
+			       "and this XML are kept (virsh define it by hand)",
+			       uri_shown(p->libvirt_uri), *out ? out : "no output");
+	snprintf(what, sizeof(what), "libvirt domain defined at %s", uri_shown(p->libvirt_uri));
 	v2v_change(r, xml, what, NULL, xml);
 	return 0;
 }
 
-int v2v_write_outputs(const struct v2v_target *t, enum v2v_output out, struct v2v_report *r)
-{
-	char path[PATH_MAX];
-	int ret;
-
-	output_path(t, out, path, sizeof(path));
-	ret = out == V2V_OUT_QEMU ? write_script(t, path) : write_xml(t, path);
-	if (!ret)
-		v2v_change(r, path, out == V2V_OUT_QEMU ? "launch script written" :
-			   "libvirt XML written", NULL, path);
-	return ret;
-}
+const struct v2v_output_ops v2v_output_libvirt = {
+	.name = "libvirt",
+	.suffix = "xml",
+	.mode = 0644,
+	.written = "libvirt XML written",
+	.takes_uri = true,
+	.precheck = check_libvirt,
+	.write = v2v_domain_xml_write,
+	.finish_step = "define",
+	.finish = define,
+};
