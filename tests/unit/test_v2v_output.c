@@ -74,6 +74,18 @@ static char *read_all(const char *path)
 	return s;
 }
 
+/* The file in the scratch folder holds exactly want. */
+static void expect_content(const char *name, const char *want)
+{
+	char *got = read_all(tmp_path(name));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+	CU_ASSERT_STRING_EQUAL(got, want);
+	if (strcmp(got, want))
+		fprintf(stderr, "\n  %s holds:\n%s\n  wanted:\n%s\n", name, got, want);
+	free(got);
+}
+
 /* Run a shell command in the scratch folder; its exit status. */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
@@ -175,10 +187,7 @@ static void test_qemu_script_one_disk(void)
 	run_script(1);
 	snprintf(want, sizeof(want), "launch\n-f\nqcow2\n--bus\nvirtio\n--memory\n2048\n--cpus\n2\n"
 		 "--rtc\nlocaltime\n--snapshot\n%s\n", tmp_path(hostile_disks[0]));
-	got = read_all(tmp_path("launch.args"));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
-	CU_ASSERT_STRING_EQUAL(got, want);
-	free(got);
+	expect_content("launch.args", want);
 	/* the comment line stays one line: the name's newline is not a command */
 	got = read_all(tmp_path("guest.sh"));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
@@ -200,29 +209,21 @@ static void qemu_value(const char *s, char *out)
 
 static void test_qemu_script_three_disks(void)
 {
-	char want[6 * PATH_MAX], v1[2 * PATH_MAX], v2[2 * PATH_MAX], *got;
+	char want[6 * PATH_MAX], v1[2 * PATH_MAX], v2[2 * PATH_MAX];
 
 	write_text("fake-imgtool", fake_imgtool, 0755);
 	write_text("fake-qemu", fake_qemu, 0755);
 	run_script(3);
 	snprintf(want, sizeof(want), "launch\n-f\nqcow2\n--bus\nvirtio\n--memory\n2048\n--cpus\n2\n"
 		 "--rtc\nlocaltime\n--print-cmdline\n--snapshot\n%s\n", tmp_path(hostile_disks[0]));
-	got = read_all(tmp_path("launch.args"));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
-	CU_ASSERT_STRING_EQUAL(got, want);
-	free(got);
+	expect_content("launch.args", want);
 	qemu_value(tmp_path(hostile_disks[1]), v1);
 	qemu_value(tmp_path(hostile_disks[2]), v2);
 	snprintf(want, sizeof(want), "it's\n-drive\nfile=disk0\n"
 		 "-drive\nfile=%s,format=qcow2,if=none,id=disk1\n-device\nvirtio-blk-pci,drive=disk1\n"
 		 "-drive\nfile=%s,format=qcow2,if=none,id=disk2\n-device\nvirtio-blk-pci,drive=disk2\n",
 		 v1, v2);
-	got = read_all(tmp_path("qemu.args"));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
-	CU_ASSERT_STRING_EQUAL(got, want);
-	if (strcmp(got, want))
-		fprintf(stderr, "\n  qemu got:\n%s\n  wanted:\n%s\n", got, want);
-	free(got);
+	expect_content("qemu.args", want);
 }
 
 /* ---- exclusive creation --------------------------------------------------- */
@@ -231,16 +232,12 @@ static void test_image_create_excl(void)
 {
 	struct opts o = { 0 };
 	struct image *img;
-	char *got;
 
 	/* an existing file is refused and left as it was */
 	write_text("precious.qcow2", "precious", 0644);
 	expect_error(image_create_flags(tmp_path("precious.qcow2"), "qcow2", 1 << 20, &o,
 					IMG_CREATE_EXCL), -EEXIST, "precious.qcow2", "already exists");
-	got = read_all(tmp_path("precious.qcow2"));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
-	CU_ASSERT_STRING_EQUAL(got, "precious");
-	free(got);
+	expect_content("precious.qcow2", "precious");
 	/* a symlink is not followed, not even to a file that does not exist yet */
 	CU_ASSERT_EQUAL(symlink(tmp_path("target.qcow2"), tmp_path("link.qcow2")), 0);
 	expect_error(image_create_flags(tmp_path("link.qcow2"), "qcow2", 1 << 20, &o,
@@ -272,7 +269,7 @@ static void test_output_write_excl(void)
 {
 	struct v2v_report *r = v2v_report_new();
 	struct v2v_target t;
-	char *disks[1], *got;
+	char *disks[1];
 	struct stat st;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
@@ -283,14 +280,8 @@ static void test_output_write_excl(void)
 	expect_error(v2v_output_write(&v2v_output_qemu, &t, r), -EEXIST, "guest.sh", "already exists");
 	write_text("guest.xml", "mine", 0644);
 	expect_error(v2v_output_write(&v2v_output_local, &t, r), -EEXIST, "guest.xml", "already exists");
-	got = read_all(tmp_path("guest.sh"));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
-	CU_ASSERT_STRING_EQUAL(got, "mine");
-	free(got);
-	got = read_all(tmp_path("guest.xml"));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
-	CU_ASSERT_STRING_EQUAL(got, "mine");
-	free(got);
+	expect_content("guest.sh", "mine");
+	expect_content("guest.xml", "mine");
 	CU_ASSERT_EQUAL(v2v_report_nb_changes(r), 0);
 	/* a free name: written, executable, recorded, and it parses */
 	CU_ASSERT_EQUAL(unlink(tmp_path("guest.sh")), 0);
