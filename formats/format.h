@@ -255,6 +255,13 @@ void image_close(struct image *img);
  * metadata.  size 0 is allowed where the format can take it from a backing file. */
 int image_create(const char *filename, const char *format, uint64_t size,
 		 struct opts *opts);
+/* image_create with IMG_CREATE_* flags. */
+#define IMG_CREATE_EXCL 0x01   /* a local file that must not exist yet (O_EXCL): an
+				* existing file is never overwritten, even one created
+				* meanwhile; on failure the new file is removed.  Single-file
+				* formats only (a vmdk's extra extent files are not covered). */
+int image_create_flags(const char *filename, const char *format, uint64_t size,
+		       struct opts *opts, int flags);
 
 /* create_opts.c: the option tables.  The entry named name, or NULL. */
 const struct create_opt *create_opt_find(const struct create_opt *list, const char *name);

@@ -11,6 +11,7 @@
 #include "reference.h"
 #include "../common/err.h"
 #include "../backends/net.h"
+#include "../common/newfile.h"
 #include "../common/util.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_CHAIN_DEPTH 64
 
@@ -250,8 +252,39 @@ void image_close(struct image *img)
 	free(img);
 }
 
-int image_create(const char *filename, const char *format, uint64_t size,
-		 struct opts *opts)
+/* IMG_CREATE_EXCL: the name is created with O_EXCL (common/newfile.h), then the
+ * backend opens that very file through /proc/self/fd/N rather than by name (the
+ * backends know no O_EXCL): whatever appears under the name meanwhile, even a
+ * symlink swapped in, is never opened, let alone truncated. */
+static int open_new_file(const char *filename, struct backend **out)
+{
+	char fdpath[64], *url;
+	int fd, ret;
+
+	if (is_url(filename))
+		return err_set(-ENOTSUP, filename, "an exclusive create (never overwriting) "
+			       "takes a local file name, not a URL");
+	fd = newfile_create(filename, 0644);
+	if (fd < 0)
+		return fd;
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	ret = backend_open(fdpath, BE_RDWR | BE_CREATE, out);
+	close(fd);
+	if (ret == 0 && !(url = strdup(filename))) {
+		backend_close(*out);
+		ret = err_set(-ENOMEM, filename, "out of memory");
+	}
+	if (ret < 0) {
+		unlink(filename);
+		return ret;
+	}
+	free((*out)->url);   /* messages name the file, not the descriptor */
+	(*out)->url = url;
+	return 0;
+}
+
+int image_create_flags(const char *filename, const char *format, uint64_t size,
+		       struct opts *opts, int flags)
 {
 	const struct format_ops *ops = format_find(format);
 	struct backend *be;
@@ -264,14 +297,26 @@ int image_create(const char *filename, const char *format, uint64_t size,
 	ret = create_opts_check(ops->create_opts, filename, opts);
 	if (ret < 0)
 		return ret;
-	ret = backend_open(filename, BE_RDWR | BE_CREATE, &be);
+	if (flags & IMG_CREATE_EXCL)
+		ret = open_new_file(filename, &be);
+	else
+		ret = backend_open(filename, BE_RDWR | BE_CREATE, &be);
 	if (ret < 0)
 		return ret;
 	ret = ops->create(be, filename, size, opts);
 	if (ret == 0)
 		ret = backend_flush(be);
 	backend_close(be);
+	/* the file is ours alone: a half-written image is not left under the name */
+	if (ret < 0 && (flags & IMG_CREATE_EXCL))
+		unlink(filename);
 	return ret;
+}
+
+int image_create(const char *filename, const char *format, uint64_t size,
+		 struct opts *opts)
+{
+	return image_create_flags(filename, format, size, opts, 0);
 }
 
 static int check_range(struct image *img, uint64_t off, uint64_t len)

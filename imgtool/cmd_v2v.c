@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 #include "../common/err.h"
+#include "v2v/output/output.h"
 #include "v2v/v2v.h"
 #include "../formats/format.h"
 #include "../launcher/launch.h"
@@ -35,19 +36,6 @@ static void usage(void)
 	       "connection URI for -o libvirt (default: virsh's), checked before any copy.\n", PROG_NAME);
 }
 
-static int parse_output(const char *s, enum v2v_output *o)
-{
-	if (!strcmp(s, "local"))
-		*o = V2V_OUT_LOCAL;
-	else if (!strcmp(s, "libvirt"))
-		*o = V2V_OUT_LIBVIRT;
-	else if (!strcmp(s, "qemu"))
-		*o = V2V_OUT_QEMU;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 static bool is_dir(const char *p)
 {
 	struct stat st;
@@ -57,6 +45,7 @@ static bool is_dir(const char *p)
 
 struct v2v_cli {
 	struct v2v_params p;
+	const char *input;        /* -i as given */
 	const char *output;       /* -o as given */
 	const char *report;
 	bool network_given;
@@ -86,7 +75,7 @@ static int parse(int argc, char **argv, struct v2v_cli *a)
 	while ((c = getopt_long_only(argc, argv, ":hi:f:o:q", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h': usage(); return 1;
-		case 'i': a->p.input = optarg; break;
+		case 'i': a->input = optarg; break;
 		case 'f': a->p.src_format = optarg; break;
 		case 'o': a->output = optarg; break;
 		case 'q': a->p.quiet = true; break;
@@ -135,17 +124,18 @@ static int check(int argc, char **argv, struct v2v_cli *a)
 	if (optind != argc - 1)
 		return cli_error("v2v: unexpected argument '%s'", argv[optind + 1]), -1;
 	p->src = argv[optind];
-	if (strcmp(p->input, "disk") && strcmp(p->input, "vmx") && strcmp(p->input, "ova"))
-		return cli_error("-i must be disk, vmx or ova, not '%s'", p->input), -1;
-	if (p->src_format && strcmp(p->input, "disk"))
-		return cli_error("-f applies to -i disk only (the %s names its disks' formats)", p->input), -1;
+	if (!(p->input = v2v_input_find(a->input)))
+		return cli_report(-EINVAL, NULL), -1;
+	if (p->src_format && !p->input->takes_format)
+		return cli_error("-f does not apply to -i %s (the source names its disks' formats)",
+				 p->input->name), -1;
 	if (p->src_format && !format_find(p->src_format))
 		return cli_error("-f: unknown format '%s'", p->src_format), -1;
 	if (!a->output)
 		return cli_error("v2v: -o local|libvirt|qemu is required"), -1;
-	if (parse_output(a->output, &p->output))
-		return cli_error("-o must be local, libvirt or qemu, not '%s'", a->output), -1;
-	if (p->libvirt_uri && p->output != V2V_OUT_LIBVIRT)
+	if (!(p->output = v2v_output_find(a->output)))
+		return cli_report(-EINVAL, NULL), -1;
+	if (p->libvirt_uri && !p->output->takes_uri)
 		return cli_error("-oc (the libvirt URI) applies to -o libvirt only"), -1;
 	if (p->libvirt_uri && !*p->libvirt_uri)
 		return cli_error("-oc: empty libvirt URI"), -1;
@@ -171,7 +161,8 @@ static int check(int argc, char **argv, struct v2v_cli *a)
 int cmd_v2v(int argc, char **argv)
 {
 	struct v2v_cli a = {
-		.p = { .input = "disk", .out_format = "qcow2", .bus = V2V_BUS_VIRTIO },
+		.p = { .out_format = "qcow2", .bus = V2V_BUS_VIRTIO },
+		.input = "disk",
 		.ofmt = OUTPUT_HUMAN,
 	};
 	struct v2v_report *r;
@@ -184,7 +175,7 @@ int cmd_v2v(int argc, char **argv)
 		return 1;
 	/* virt-v2v asks libvirt first too: an unreachable URI or a name already
 	 * defined fails in a second instead of after the whole conversion */
-	if (a.p.output == V2V_OUT_LIBVIRT && (ret = v2v_libvirt_precheck(&a.p))) {
+	if ((ret = v2v_precheck(&a.p))) {
 		cli_report(ret, a.p.src);
 		return 1;
 	}

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum launch_bus { LAUNCH_BUS_VIRTIO, LAUNCH_BUS_VIRTIO_SCSI, LAUNCH_BUS_SATA, LAUNCH_BUS_IDE };
 enum launch_net { LAUNCH_NET_USER, LAUNCH_NET_NONE, LAUNCH_NET_BRIDGE, LAUNCH_NET_TAP };
@@ -67,6 +68,8 @@ int strv_add(struct strv *s, const char *fmt, ...) __attribute__((format(printf,
 void strv_free(struct strv *s);
 /* The vector as one shell command line (each word quoted when needed); malloc'd. */
 char *strv_join_shell(const struct strv *s);
+/* A value inside a qemu "-drive k=v,..." list: commas doubled; malloc'd. */
+char *launch_qemu_escape(const char *s);
 
 /* ---- option names (parse: 0 or -EINVAL with the message set) ---- */
 int launch_parse_bus(const char *s, enum launch_bus *out);
@@ -91,6 +94,9 @@ int launch_build_argv(const struct launch_config *cfg, struct strv *out);
 /* ---- libvirt_xml.c ---- */
 /* A libvirt domain XML for cfg, written to path ("-": stdout). */
 int launch_write_libvirt_xml(const struct launch_config *cfg, const char *path);
+/* The same XML written to f (a file the caller opened: v2v creates its own
+ * exclusively); the caller closes f. */
+int launch_put_libvirt_xml(FILE *f, const struct launch_config *cfg);
 
 /* ---- accel_probe.c ---- */
 /* Does KVM really run guests here?  Returns 1 (yes), 0 (no: *why* says why, one

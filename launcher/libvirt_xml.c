@@ -204,7 +204,7 @@ static void put_net(FILE *f, const struct launch_config *cfg)
 		put_one_nic(f, cfg, i);
 }
 
-static int write_xml(FILE *f, const struct launch_config *cfg)
+int launch_put_libvirt_xml(FILE *f, const struct launch_config *cfg)
 {
 	char emu[PATH_MAX];
 	int r;
@@ -253,7 +253,7 @@ int launch_write_libvirt_xml(const struct launch_config *cfg, const char *path)
 
 	if (!f)
 		return err_set(-errno, path, "%s", strerror(errno));
-	r = write_xml(f, cfg);
+	r = launch_put_libvirt_xml(f, cfg);
 	if (to_stdout) {
 		fflush(f);
 		return r;

@@ -258,8 +258,7 @@ bool launch_is_url(const char *image)
 	return false;
 }
 
-/* A value inside a qemu "-drive k=v,..." list: commas are doubled. */
-static char *qemu_escape(const char *s)
+char *launch_qemu_escape(const char *s)
 {
 	size_t n = 0;
 	char *out, *p;
@@ -281,7 +280,7 @@ static char *qemu_escape(const char *s)
 
 static int add_disk(const struct launch_config *cfg, struct strv *a)
 {
-	char *file = qemu_escape(cfg->image);
+	char *file = launch_qemu_escape(cfg->image);
 	int r;
 
 	if (!file)

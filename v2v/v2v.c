@@ -1,9 +1,11 @@
 /*
- * v2v.c - the steps of `imgtool v2v` in order: read the source (v2v_source.h),
- * copy each disk with the copy engine into DIR/NAME-sdX.FMT (the source is only
- * ever opened read-only), open all the copies on one libguestfs appliance (one
- * launch: each costs 20-90 s under TCG), convert the guest, shut the appliance
- * down (the flush that makes the disks consistent), write the outputs.
+ * v2v.c - the steps of `imgtool v2v` in order: read the source (the -i input,
+ * input/input.h), copy each disk with the copy engine into DIR/NAME-sdX.FMT (the
+ * source is only ever opened read-only; a copy is created exclusively, never over
+ * an existing file), open all the copies on one libguestfs appliance (one launch:
+ * each costs 20-90 s under TCG), convert the guest, shut the appliance down (the
+ * flush that makes the disks consistent), write the output's file and finish it
+ * (the -o output, output/output.h).
  *
  * Any failed step fails the conversion with the step's name, and the disks it
  * created are removed: a half-converted guest is never left looking finished.
@@ -23,6 +25,7 @@
 #include "formats/format.h"
 #include "convert/copy.h"
 #include "guest/guest.h"
+#include "v2v/output/output.h"
 #include "v2v/v2v.h"
 
 struct run {
@@ -34,21 +37,45 @@ struct run {
 	char **formats;
 	int created;              /* copies created so far (removed on failure) */
 	bool uefi;
-	bool windows;             /* a Windows guest (v2v_windows.c), else Linux */
+	bool windows;             /* a Windows guest (windows/), else Linux */
 	bool rtc_localtime;
 };
+
+static void disk_path(const struct run *u, int i, char *path, size_t len)
+{
+	snprintf(path, len, "%s/%s-sd%c.%s", u->p->out_dir, u->name, 'a' + i, u->p->out_format);
+}
+
+static int already_there(const char *path)
+{
+	return err_set(-EEXIST, path, "already exists (remove it or choose another -os/-on)");
+}
+
+/* Before any copy, so that a conversion does not run for minutes only to meet an
+ * existing file at the end.  This is a courtesy: what guarantees that nothing is
+ * overwritten is the exclusive create of each file (copy_disk, v2v_output_write). */
+static int outputs_free(const struct run *u)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!u->p->out_dir)
+		return 0;
+	for (int i = 0; !u->p->in_place && i < u->src.nb_disks; i++) {
+		disk_path(u, i, path, sizeof(path));
+		if (!lstat(path, &st))
+			return already_there(path);
+	}
+	v2v_output_path(u->p->output, u->p->out_dir, u->name, path, sizeof(path));
+	return lstat(path, &st) ? 0 : already_there(path);
+}
 
 static int read_source(struct run *u)
 {
 	const struct v2v_params *p = u->p;
 	int r;
 
-	if (!strcmp(p->input, "vmx"))
-		r = v2v_source_from_vmx(p->src, &u->src);
-	else if (!strcmp(p->input, "ova"))
-		r = v2v_source_from_ova(p->src, &u->src);
-	else
-		r = v2v_source_from_disk(p->src, p->src_format, &u->src);
+	r = p->input->open(p->src, p->src_format, &u->src);
 	if (r)
 		return r;
 	if (u->src.nb_disks < 1)
@@ -60,7 +87,9 @@ static int read_source(struct run *u)
 		return err_set(-EINVAL, p->src, "cannot name the guest from the source: give -on NAME");
 	u->disks = calloc((size_t)u->src.nb_disks, sizeof(char *));
 	u->formats = calloc((size_t)u->src.nb_disks, sizeof(char *));
-	return u->disks && u->formats ? 0 : -ENOMEM;
+	if (!u->disks || !u->formats)
+		return -ENOMEM;
+	return outputs_free(u);
 }
 
 /* Copy source disk i to DIR/NAME-sdX.FMT. */
@@ -70,17 +99,14 @@ static int copy_disk(struct run *u, int i, char *detail, size_t dlen)
 	struct image *src = NULL, *dst = NULL;
 	struct opts o = { 0 };
 	struct copy_params cp = { 0 };
-	struct stat st;
 	char path[PATH_MAX], sz[32];
 	int r;
 
-	snprintf(path, sizeof(path), "%s/%s-sd%c.%s", p->out_dir, u->name, 'a' + i, p->out_format);
-	if (!stat(path, &st))
-		return err_set(-EEXIST, path, "already exists (remove it or choose another -os/-on)");
+	disk_path(u, i, path, sizeof(path));
 	r = v2v_disk_open(&u->src.disks[i], &src);
 	if (r)
 		return r;
-	r = image_create(path, p->out_format, src->size, &o);
+	r = image_create_flags(path, p->out_format, src->size, &o, IMG_CREATE_EXCL);
 	if (!r) {
 		u->disks[i] = strdup(path);
 		u->created = i + 1;
@@ -222,27 +248,30 @@ static struct v2v_target target_of(const struct run *u)
 	};
 }
 
-static int write_outputs(struct run *u)
+static int write_output(struct run *u)
 {
 	struct v2v_target t = target_of(u);
+	char path[PATH_MAX];
 	int r;
 
+	v2v_output_path(u->p->output, u->p->out_dir, u->name, path, sizeof(path));
 	v2v_step_begin(u->r, "output");
-	r = v2v_write_outputs(&t, u->p->output, u->r);
-	v2v_step_end(u->r, r, "%s/%s.%s", u->p->out_dir, u->name,
-		     u->p->output == V2V_OUT_QEMU ? "sh" : "xml");
+	r = v2v_output_write(u->p->output, &t, u->r);
+	v2v_step_end(u->r, r, "%s", path);
 	return r;
 }
 
-static int define_domain(struct run *u)
+static int finish_output(struct run *u)
 {
+	const struct v2v_output_ops *o = u->p->output;
 	struct v2v_target t = target_of(u);
+	char path[PATH_MAX], detail[PATH_MAX + 128] = "";
 	int r;
 
-	v2v_step_begin(u->r, "define");
-	r = v2v_libvirt_define(&t, u->p->libvirt_uri, u->r);
-	v2v_step_end(u->r, r, "libvirt domain %s at %s", u->name,
-		     u->p->libvirt_uri ? u->p->libvirt_uri : "virsh's default URI");
+	v2v_output_path(o, u->p->out_dir, u->name, path, sizeof(path));
+	v2v_step_begin(u->r, o->finish_step);
+	r = o->finish(&t, u->p, path, u->r, detail, sizeof(detail));
+	v2v_step_end(u->r, r, "%s", detail);
 	return r;
 }
 
@@ -270,7 +299,7 @@ int v2v_run(const struct v2v_params *p, struct v2v_report *r)
 
 	v2v_step_begin(r, "source");
 	ret = read_source(&u);
-	v2v_step_end(r, ret, "-i %s %s: %d disk%s, guest %s", p->input, p->src, u.src.nb_disks,
+	v2v_step_end(r, ret, "-i %s %s: %d disk%s, guest %s", p->input->name, p->src, u.src.nb_disks,
 		     u.src.nb_disks == 1 ? "" : "s", u.name ? u.name : "?");
 	if (ret)
 		goto out;
@@ -293,10 +322,10 @@ int v2v_run(const struct v2v_params *p, struct v2v_report *r)
 	if (!ret)
 		ret = convert_guest(&u);
 	if (!ret && p->out_dir)
-		ret = write_outputs(&u);
-	if (!ret && p->output == V2V_OUT_LIBVIRT) {
-		ret = define_domain(&u);
-		keep = ret != 0;   /* converted and described: only the define is left to do */
+		ret = write_output(&u);
+	if (!ret && p->out_dir && p->output->finish) {
+		ret = finish_output(&u);
+		keep = ret != 0;   /* converted and described: only the finish is left to do */
 	}
 	record_disks(&u);
 	/* a failed conversion leaves no converted-looking disks behind */
@@ -315,21 +344,21 @@ out:
 	return ret;
 }
 
-int v2v_libvirt_precheck(const struct v2v_params *p)
+int v2v_precheck(const struct v2v_params *p)
 {
 	struct v2v_source s = { 0 };
 	int r = -1;
 
+	if (!p->output->precheck)
+		return 0;
 	if (p->out_name)
-		return v2v_libvirt_check(p->libvirt_uri, p->out_name);
-	if (!strcmp(p->input, "disk"))
-		r = v2v_source_from_disk(p->src, p->src_format, &s);
-	else if (!strcmp(p->input, "vmx"))
-		r = v2v_source_from_vmx(p->src, &s);
+		return p->output->precheck(p, p->out_name);
+	if (p->input->names_quickly)
+		r = p->input->open(p->src, p->src_format, &s);
 	err_clear();   /* a bad source is reported by v2v_run, with its step */
 	if (r)
-		return v2v_libvirt_check(p->libvirt_uri, NULL);
-	r = v2v_libvirt_check(p->libvirt_uri, s.name);
+		return p->output->precheck(p, NULL);
+	r = p->output->precheck(p, s.name);
 	v2v_source_free(&s);
 	return r;
 }

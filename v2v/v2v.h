@@ -1,35 +1,37 @@
 /*
  * v2v.h - `imgtool v2v`: move a guest from VMware/Hyper-V/VirtualBox (or a physical
- * disk) to KVM.  The source (v2v_source.h) is copied with the copy engine into the
- * target format, the copy is converted through libguestfs (v2v_linux.c: device
- * names, bootloader, initramfs, agents, network) and the outputs are written
- * (v2v_output.c: libvirt XML, virsh define, an `imgtool launch` script).  Every
- * change is recorded with its before and after (v2v_report.c) so that nothing is
- * changed silently; any failed step fails the whole conversion, naming the step.
+ * disk) to KVM.  The source is read by an input (input/input.h: -i disk, vmx, ova),
+ * copied with the copy engine into the target format, converted through
+ * libguestfs (linux/linux.c: device names, bootloader, initramfs, agents, network;
+ * windows/: virtio-win drivers, registry, first boot) and described by an output
+ * (output/output.h: -o local, libvirt, qemu).  Every change is recorded with its
+ * before and after (report.c) so that nothing is changed silently; any failed step
+ * fails the whole conversion, naming the step.
  *
- * Files: v2v.c (the steps in order), v2v_linux.c (the Linux guest), v2v_devname.c
- * (device-name rewriting, pure), v2v_windows*.c (the Windows guest: virtio-win
- * drivers, registry, first boot), v2v_output.c, v2v_report.c.
+ * Files: v2v.c (the steps in order), choice.c (the message for an unknown -i/-o),
+ * report.c, input/, linux/ (linux.c, devname.c: device-name rewriting, pure),
+ * windows/, output/.
  */
 #ifndef IMGTOOL_V2V_H
 #define IMGTOOL_V2V_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "v2v/input/input.h"
 
 struct json_object;
 struct guest;
+struct v2v_output_ops;
 
-enum v2v_output { V2V_OUT_LOCAL, V2V_OUT_LIBVIRT, V2V_OUT_QEMU };
 enum v2v_bus { V2V_BUS_VIRTIO, V2V_BUS_VIRTIO_SCSI };
 
 struct v2v_params {
-	const char *input;        /* "disk", "vmx", "ova" */
+	const struct v2v_input_ops *input;    /* -i (v2v_input_find) */
 	const char *src;
 	const char *src_format;   /* -f; NULL: probed */
-	enum v2v_output output;
+	const struct v2v_output_ops *output;  /* -o (v2v_output_find) */
 	const char *out_format;   /* -of, default qcow2 */
 	const char *out_dir;      /* -os */
 	const char *out_name;     /* -on; NULL: the source's name */
@@ -41,7 +43,7 @@ struct v2v_params {
 	bool json;                /* steps are not printed (the report goes to stdout) */
 };
 
-/* ---- v2v_report.c: the record of what was done ---- */
+/* ---- report.c: the record of what was done ---- */
 struct v2v_report;
 
 struct v2v_report *v2v_report_new(void);
@@ -62,7 +64,7 @@ size_t v2v_report_nb_changes(const struct v2v_report *r);
 int v2v_report_write(struct v2v_report *r, const char *path, int ret);
 void v2v_report_print_json(struct v2v_report *r, int ret);
 
-/* ---- v2v_devname.c: device names (pure, unit-testable) ---- */
+/* ---- linux/devname.c: device names (pure, unit-testable) ---- */
 /* Map a guest device name ("/dev/sda1", "/dev/xvdb", "/dev/hda2") to the index of
  * its disk (0 = a) and its partition (0 = whole disk); -1 when not such a name. */
 int v2v_devname_parse(const char *name, int *disk, int *part);
@@ -72,7 +74,7 @@ int v2v_devname_parse(const char *name, int *disk, int *part);
 int v2v_devname_rewrite(const char *text, char *(*map)(void *arg, const char *name, int disk, int part),
 			void *arg, char **out, int *count);
 
-/* ---- v2v_linux.c ---- */
+/* ---- linux/linux.c ---- */
 struct v2v_linux_opts {
 	enum v2v_bus bus;
 	int nb_nics;              /* NICs the target gets (>= 1) */
@@ -80,7 +82,7 @@ struct v2v_linux_opts {
 };
 int v2v_convert_linux(struct guest *gu, const struct v2v_linux_opts *o, struct v2v_report *r);
 
-/* ---- v2v_windows.c (v2v_windows.h: the files it is split into) ---- */
+/* ---- windows/windows.c (windows/windows.h: the files it is split into) ---- */
 struct v2v_windows_opts {
 	enum v2v_bus bus;         /* viostor (virtio) or vioscsi (virtio-scsi) */
 	const char *virtio_win;   /* the virtio-win tree (a directory) */
@@ -91,7 +93,7 @@ struct v2v_windows_opts {
 int v2v_convert_windows(struct guest *gu, const struct v2v_windows_opts *o,
 			struct v2v_report *r, bool *rtc_localtime);
 
-/* ---- v2v_output.c ---- */
+/* ---- what the outputs (output/output.h) describe ---- */
 struct v2v_target {
 	char **disks;             /* the converted disks (paths) */
 	int nb_disks;
@@ -99,25 +101,24 @@ struct v2v_target {
 	const char *name;
 	const char *dir;
 	enum v2v_bus bus;
-	uint64_t memory_mib;
-	int vcpus;
+	uint64_t memory_mib;      /* 0: unknown (the outputs' default) */
+	int vcpus;                /* 0: unknown (one) */
 	bool uefi;
 	bool rtc_localtime;       /* Windows: the RTC keeps local time */
 	const struct v2v_source *src;
 };
-/* Write DIR/NAME.xml (-o local, -o libvirt) or DIR/NAME.sh (-o qemu). */
-int v2v_write_outputs(const struct v2v_target *t, enum v2v_output out, struct v2v_report *r);
-/* -o libvirt: `virsh define` DIR/NAME.xml at uri (NULL: virsh's default). */
-int v2v_libvirt_define(const struct v2v_target *t, const char *uri, struct v2v_report *r);
-/* -o libvirt, before anything is copied: the libvirt at uri answers, and no domain
- * is named name there (NULL: skip that). */
-int v2v_libvirt_check(const char *uri, const char *name);
+
+/* ---- choice.c ---- */
+/* -EINVAL with "OPTION must be A, B or C, not 'GIVEN'": the n names from name_at. */
+int v2v_unknown_choice(const char *option, const char *given,
+		       const char *(*name_at)(size_t i), size_t n);
 
 /* ---- v2v.c ---- */
 int v2v_run(const struct v2v_params *p, struct v2v_report *r);
-/* -o libvirt, before v2v_run: v2v_libvirt_check with the name v2v_run will give the
- * guest, where that is known without reading the disks (-on, -i disk, -i vmx; an
- * OVA's name is then checked only by the define at the end). */
-int v2v_libvirt_precheck(const struct v2v_params *p);
+/* Before v2v_run: the output's precheck (-o libvirt: libvirt answers, the name is
+ * free) with the name v2v_run will give the guest, where that is known without
+ * reading the disks (-on, or an input that names_quickly; an OVA's name is then
+ * checked only when the output finishes). */
+int v2v_precheck(const struct v2v_params *p);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * v2v_source.c - the input-independent parts of a v2v source: -i disk, opening a
- * source disk, freeing.  The .vmx and OVA readers live in v2v_vmx.c and v2v_ova.c.
+ * disk.c - -i disk: one bare disk as the whole guest (an image file, a block device
+ * for P2V, or an nfs://, iscsi://, rbd: URL), named after its file.  Nothing is read
+ * here: the disk's format is probed when it is opened (or given with -f).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -8,9 +9,7 @@
 #include <string.h>
 
 #include "backends/net.h"
-#include "backends/slice/slice.h"
 #include "common/err.h"
-#include "formats/format.h"
 #include "v2v/input/input.h"
 
 /* An iSCSI URL ends in the LUN number: "iscsi://h/iqn.2026-01.com.example:web01/1"
@@ -75,40 +74,9 @@ nomem:
 	return err_set(-ENOMEM, path, "out of memory");
 }
 
-/* A disk inside an archive (an OVA member) is opened in place through a read-only
- * window of the archive; it is named "ARCHIVE@OFFSET" in messages. */
-int v2v_disk_open(const struct v2v_disk *d, struct image **out)
-{
-	struct backend *be;
-	char name[4096];
-	int ret;
-
-	if (!d->offset && !d->length)
-		return image_open(d->path, d->format, 0, out);
-	snprintf(name, sizeof(name), "%s@%llu", d->path, (unsigned long long)d->offset);
-	ret = backend_open_slice(d->path, d->offset, d->length, name, &be);
-	if (ret < 0)
-		return ret;
-	/* an archive's disk comes from a stranger's package (an OVA): nothing it
-	 * names may be followed out of the archive, and --untrusted's caps apply */
-	return image_open_backend(be, name, d->format, IMG_UNTRUSTED, out);
-}
-
-void v2v_source_free(struct v2v_source *s)
-{
-	for (int i = 0; i < s->nb_disks; i++) {
-		free(s->disks[i].path);
-		free(s->disks[i].format);
-		free(s->disks[i].controller);
-		free(s->disks[i].controller_model);
-	}
-	for (int i = 0; i < s->nb_nics; i++) {
-		free(s->nics[i].model);
-		free(s->nics[i].mac);
-		free(s->nics[i].network);
-	}
-	free(s->disks);
-	free(s->nics);
-	free(s->name);
-	memset(s, 0, sizeof(*s));
-}
+const struct v2v_input_ops v2v_input_disk = {
+	.name = "disk",
+	.takes_format = true,
+	.names_quickly = true,
+	.open = v2v_source_from_disk,
+};

@@ -1,12 +1,16 @@
 /*
- * v2v_source.h - what `imgtool v2v` converts: the disks and the settings of one
- * guest, read from a bare disk or block device or URL (-i disk), a VMware .vmx
- * (-i vmx) or an OVA/OVF (-i ova).  The conversion (v2v.c) sees only this struct,
- * whatever the input was, so each input reader stands alone.
+ * input.h - what `imgtool v2v` converts: the disks and the settings of one guest
+ * (struct v2v_source), and the inputs that read one (struct v2v_input_ops): a bare
+ * disk, block device or URL (-i disk, disk.c), a VMware .vmx (-i vmx, vmx.c) or an
+ * OVA/OVF (-i ova, ova.c with its helpers ovf.c, tar.c, ova_dl.c).  The conversion
+ * (v2v.c) sees only the struct, whatever the input was, so each input stands
+ * alone; input.c holds the one table that maps -i NAME to an input, so a new input
+ * is one file and one line there.  source.c: the helpers every input shares.
  */
-#ifndef IMGTOOL_V2V_SOURCE_H
-#define IMGTOOL_V2V_SOURCE_H
+#ifndef IMGTOOL_V2V_INPUT_H
+#define IMGTOOL_V2V_INPUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct image;
@@ -42,6 +46,25 @@ struct v2v_source {
 	int nb_nics;
 };
 
+struct v2v_input_ops {
+	const char *name;       /* -i NAME */
+	/* -f FMT applies: the source does not name its disks' formats itself */
+	bool takes_format;
+	/* open() reads no disk data, so a pre-check may open the source just to learn
+	 * the guest's name (an OVA's open checksums every disk: it is not) */
+	bool names_quickly;
+	/* Read src into out (zeroed first; freed again on failure).  format: -f, NULL
+	 * when not given (always NULL unless takes_format). */
+	int (*open)(const char *src, const char *format, struct v2v_source *out);
+};
+
+/* input.c: the input called name, or NULL with the message set (naming the known
+ * inputs). */
+const struct v2v_input_ops *v2v_input_find(const char *name);
+
+extern const struct v2v_input_ops v2v_input_disk, v2v_input_vmx, v2v_input_ova;
+
+/* The readers behind the ops (also called directly by the unit tests). */
 /* -i disk: one disk (a file, a block device for P2V, or an nfs://, iscsi://, rbd:
  * URL); the name is the file name without its extension. */
 int v2v_source_from_disk(const char *path, const char *format, struct v2v_source *out);
@@ -50,7 +73,7 @@ int v2v_source_from_vmx(const char *vmx_path, struct v2v_source *out);
 /* -i ova: an OVA file (tar) or an OVF folder; the manifest's SHA1/SHA256 sums are
  * checked before anything is returned (a mismatch is an error naming the file). */
 int v2v_source_from_ova(const char *path, struct v2v_source *out);
-/* Open one source disk read-only. */
+/* source.c: open one source disk read-only. */
 int v2v_disk_open(const struct v2v_disk *d, struct image **out);
 void v2v_source_free(struct v2v_source *s);
 

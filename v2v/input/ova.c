@@ -1,11 +1,11 @@
 /*
- * v2v_ova.c - -i ova: an OVA (a tar holding an .ovf, usually an .mf manifest and
+ * ova.c - -i ova: an OVA (a tar holding an .ovf, usually an .mf manifest and
  * the disks) or an OVF folder (the same files unpacked; the path may name the
  * folder or its .ovf file).
  *
  * Order of work, so that nothing is trusted before it is checked:
- *  1. list the package (v2v_tar.c for an OVA: headers only, nothing extracted);
- *  2. parse the .ovf (v2v_ovf.c);
+ *  1. list the package (tar.c for an OVA: headers only, nothing extracted);
+ *  2. parse the .ovf (ovf.c);
  *  3. check every "SHA1(file)= hex" / "SHA256(...)" / "SHA512(...)" line of the
  *     manifest against the file's bytes: a mismatch, a listed file that is missing
  *     or a line that cannot be read refuses the whole package, naming the file;
@@ -431,3 +431,13 @@ int v2v_source_from_ova(const char *path, struct v2v_source *out)
 	return ret;
 }
 #endif /* HAVE_OVA */
+
+static int open_ova(const char *src, const char *format, struct v2v_source *out)
+{
+	return v2v_source_from_ova(src, out);
+}
+
+const struct v2v_input_ops v2v_input_ova = {
+	.name = "ova",
+	.open = open_ova,
+};

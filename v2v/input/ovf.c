@@ -1,5 +1,5 @@
 /*
- * v2v_ovf.c - read an OVF descriptor into a v2v source (see v2v_ovf.h).
+ * ovf.c - read an OVF descriptor into a v2v source (see ovf.h).
  *
  * The XML is parsed by libxml2 (no network, no DTD: a descriptor with a DOCTYPE
  * is refused, which rules out entity expansion bombs).  Elements and attributes

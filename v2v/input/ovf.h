@@ -1,6 +1,6 @@
 /*
- * v2v_ovf.h - the OVF descriptor (DMTF OVF 1.x, also 2.x item names) read into a
- * v2v source.  Used by v2v_ova.c, which finds the descriptor (in a tar or a
+ * ovf.h - the OVF descriptor (DMTF OVF 1.x, also 2.x item names) read into a
+ * v2v source.  Used by ova.c (-i ova), which finds the descriptor (in a tar or a
  * folder), checks the manifest and says where each disk file really lies.
  */
 #ifndef IMGTOOL_V2V_OVF_H

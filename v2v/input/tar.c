@@ -1,5 +1,5 @@
 /*
- * v2v_tar.c - list a tar archive's members in place (see v2v_tar.h).
+ * tar.c - list a tar archive's members in place (see tar.h).
  *
  * Only the 512-byte headers are read; member data is skipped by its size.  Every
  * header is untrusted: its checksum must match, sizes must fit in the file (a

@@ -1,5 +1,5 @@
 /*
- * v2v_tar.h - the member list of a tar archive (an OVA), read without extracting:
+ * tar.h - the member list of a tar archive (an OVA), read without extracting:
  * each regular member's name, and where its bytes lie in the archive, so that the
  * OVA reader can hash members and open disks in place.  ustar, pax ('x' records
  * path and size) and GNU ('L' long names, base-256 sizes) headers are understood.

@@ -1,5 +1,5 @@
 /*
- * v2v_vmx.c - -i vmx: read a VMware .vmx into a v2v source.
+ * vmx.c - -i vmx: read a VMware .vmx into a v2v source.
  *
  * A .vmx is a flat list of `key = "value"` lines (keys case-insensitive, '#'
  * comments, a leading .encoding line, '|XX' hex escapes inside values).  What a
@@ -550,3 +550,14 @@ int v2v_source_from_vmx(const char *vmx_path, struct v2v_source *out)
 		v2v_source_free(out);
 	return ret;
 }
+
+static int open_vmx(const char *src, const char *format, struct v2v_source *out)
+{
+	return v2v_source_from_vmx(src, out);
+}
+
+const struct v2v_input_ops v2v_input_vmx = {
+	.name = "vmx",
+	.names_quickly = true,
+	.open = open_vmx,
+};
