@@ -2,7 +2,12 @@
 #
 #   make            libimgtool.a and build/imgtool (make install: /usr/local/bin)
 #   make deps       install every Debian package the build, tests and main job need
-#   make check      build and run every test suite (unit, interop, bad-input, crash)
+#   make check      build and run every test suite (tests/run-all.sh, ~45 min)
+#   make check-SUITE   one suite, tests/SUITE/run.sh: selftest (the test scaffolding),
+#                   unit (CUnit), interop (qemu-img/qemu-io as the oracle), bad-input
+#                   (malformed images), crash (kill -9 mid-write), backends (NFS,
+#                   iSCSI, RBD servers), serve (NBD), launcher, guest (libguestfs),
+#                   v2v, windows (v2v of a phony Windows guest)
 #   make bench      ratios against qemu-img (see bench/README.md)
 #   make demo       the main job on a generated example image
 #   make SANITIZE=1 ...   the same under AddressSanitizer/UBSan (objects in build-asan/)
@@ -137,7 +142,10 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 LIBA := $(BUILD)/libimgtool.a
 
-.PHONY: all install deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest check-v2v check-windows check-serve bench demo clean
+# every folder with a run.sh under tests/ is a suite, run by make check-FOLDER
+SUITES := $(patsubst tests/%/run.sh,%,$(wildcard tests/*/run.sh))
+
+.PHONY: all install deps check $(SUITES:%=check-%) bench demo clean
 
 all: $(BIN) $(LIBA) libimgtool.a
 
@@ -197,35 +205,8 @@ tools: $(BIN) $(UNIT_BINS) $(TOOL_BINS)
 check: tools
 	tests/run-all.sh $(BUILD)
 
-check-unit: tools
-	tests/unit/run.sh $(BUILD)
-
-check-interop: tools
-	tests/interop/run.sh $(BUILD)
-
-check-bad-input: tools
-	tests/bad-input/run.sh $(BUILD)
-
-check-crash: tools
-	tests/crash/run.sh $(BUILD)
-
-check-backends: tools
-	tests/backends/run.sh $(BUILD)
-
-check-launcher: tools
-	tests/launcher/run.sh $(BUILD)
-
-check-guest: tools
-	tests/guest/run.sh $(BUILD)
-
-check-v2v: tools
-	tests/v2v/run.sh $(BUILD)
-
-check-windows: tools
-	tests/windows/run.sh $(BUILD)
-
-check-serve: tools
-	tests/serve/run.sh $(BUILD)
+$(SUITES:%=check-%): check-%: tools
+	tests/$*/run.sh $(BUILD)
 
 bench: tools
 	bench/run.sh $(BUILD)
