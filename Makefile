@@ -176,7 +176,7 @@ $(LIBA): $(LIB_OBJS)
 $(BIN): $(CLI_OBJS) $(LIBA)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJS) $(LIBA) $(LIBS_ALL)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBA)
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CUNIT_CFLAGS) -o $@ $< $(LIBA) $(CUNIT_LIBS) $(LIBS_ALL) $(LDFLAGS_ALL)
 

@@ -70,30 +70,32 @@ show_log() {
 	sed 's/^/    /' "$tests_case_log" | tail -n "${1:-20}"
 }
 
+# (the locals of check and run_case have names no case uses: a case's command sees
+# the caller's variables, and a local "name" here would hide the caller's)
 check() {
-	local name=$1
+	local _check_name=$1
 	shift
 	if "$@" >"$tests_case_log" 2>&1; then
-		ok "$name"
+		ok "$_check_name"
 	else
-		ko "$name"
+		ko "$_check_name"
 		show_log
 	fi
 }
 
 run_case() {
-	local name=$1 rc
+	local _case_name=$1 _case_rc
 	shift
 	# not under if/&&/||: that would switch set -e off inside the subshell
 	(
 		set -e
 		"$@"
 	) >"$tests_case_log" 2>&1
-	rc=$?
-	if [ "$rc" -eq 0 ]; then
-		ok "$name"
+	_case_rc=$?
+	if [ "$_case_rc" -eq 0 ]; then
+		ok "$_case_name"
 	else
-		ko "$name (a step exited $rc)"
+		ko "$_case_name (a step exited $_case_rc)"
 		show_log
 	fi
 }
