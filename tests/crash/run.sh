@@ -31,18 +31,14 @@ fi
 ITER=${CRASH_ITERATIONS:-20}
 SIZE_MB=${CRASH_SOURCE_MB:-300}
 
+top=$PWD
+. tests/lib.sh
 if ! [ -f "$BIN" ] || ! [ -x "$BIN" ]; then
-	echo "crash: $BIN not built" >&2
-	echo "0 passed, 1 failed"
+	ko "crash: $BIN not built"
+	summary
 	exit 1
 fi
-for t in qemu-img python3; do
-	if ! command -v $t >/dev/null; then
-		echo "crash: $t not installed" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+need_tools crash qemu-img python3
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 
 WORK=$(mktemp -d /tmp/imgtool-crash.XXXXXX)
@@ -51,7 +47,7 @@ cleanup() {
 	[ -n "$CHILD" ] && kill -9 "$CHILD" 2>/dev/null
 	rm -rf "$WORK"
 }
-trap cleanup EXIT
+trap 'cleanup; rm -f "$tests_case_log"' EXIT
 SRC=$WORK/src.raw
 OUT=$WORK/out.qcow2
 
@@ -80,10 +76,8 @@ with open(path, "wb") as f:
             buf[o:o + n] = bytes(min(n, M - o))
         f.seek(i * M); f.write(buf)
 EOF
-[ -s "$SRC" ] || { echo "crash: could not make the source"; echo "0 passed, 1 failed"; exit 1; }
+[ -s "$SRC" ] || { ko "crash: could not make the source"; summary; exit 1; }
 
-passed=0
-failed=0
 declare -A RUNTIME
 
 convert_args() {
@@ -132,17 +126,17 @@ for mode in plain small compressed lazy small-lazy; do
 	# shellcheck disable=SC2046
 	if ! "$BIN" $(convert_args "$mode") "$SRC" "$OUT" 2>"$WORK/err"; then
 		echo "FAIL full $mode convert: $(head -n 3 "$WORK/err")"
-		failed=$((failed + 1))
+		tests_failed=$((tests_failed + 1))
 		RUNTIME[$mode]=1
 		continue
 	fi
 	end=$(date +%s.%N)
 	RUNTIME[$mode]=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
 	if qemu-img check -q "$OUT" && qemu-img compare -q -f raw -F qcow2 "$SRC" "$OUT"; then
-		passed=$((passed + 1))
+		tests_passed=$((tests_passed + 1))
 	else
 		echo "FAIL full $mode convert: qemu-img check/compare failed"
-		failed=$((failed + 1))
+		tests_failed=$((tests_failed + 1))
 	fi
 	echo "full $mode convert: ${RUNTIME[$mode]} s"
 done
@@ -166,7 +160,7 @@ for i in $(seq 1 "$ITER"); do
 	if ! [ -s "$OUT" ] || [ "$(head -c 4 "$OUT" | od -An -tx1 | tr -d ' \n')" != 514649fb ]; then
 		# killed before the header existed: nothing to check
 		echo "ok   $what (no image yet)"
-		passed=$((passed + 1))
+		tests_passed=$((tests_passed + 1))
 		continue
 	fi
 
@@ -177,12 +171,12 @@ for i in $(seq 1 "$ITER"); do
 	if ! { [ $rc = 0 ] || [ $rc = 3 ] || { [ $rc = 2 ] && [ $dirty = 1 ] && [[ $mode = *lazy ]]; }; }; then
 		echo "FAIL $what: qemu-img check exit $rc"
 		head -n 10 "$WORK/check1" | sed 's/^/    /'
-		failed=$((failed + 1))
+		tests_failed=$((tests_failed + 1))
 		continue
 	fi
 	if ! mapped_data_matches; then
 		echo "FAIL $what: $(cat "$WORK/map.err")"
-		failed=$((failed + 1))
+		tests_failed=$((tests_failed + 1))
 		continue
 	fi
 	repair=leaks
@@ -194,17 +188,16 @@ for i in $(seq 1 "$ITER"); do
 	if [ $rrc != 0 ] || [ $rc2 != 0 ]; then
 		echo "FAIL $what: imgtool check -r $repair exit $rrc, then qemu-img check exit $rc2"
 		head -n 10 "$WORK/repair" "$WORK/check2" | sed 's/^/    /'
-		failed=$((failed + 1))
+		tests_failed=$((tests_failed + 1))
 		continue
 	fi
 	if ! mapped_data_matches; then
 		echo "FAIL $what: after repair: $(cat "$WORK/map.err")"
-		failed=$((failed + 1))
+		tests_failed=$((tests_failed + 1))
 		continue
 	fi
 	echo "ok   $what (qemu-img check before repair: $rc)"
-	passed=$((passed + 1))
+	tests_passed=$((tests_passed + 1))
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -375,3 +375,4 @@ if pgrep -f -- "$dir/" >/dev/null; then
 else
 	ok "no server left behind"
 fi
+summary
