@@ -6,7 +6,8 @@
 #   skip NAME REASON       "SKIP NAME: REASON" (the reason is repeated by summary)
 #   summary                the SKIP reasons, then "N passed, N failed" (with
 #                          ", N skipped" when any); returns nonzero when any failed.
-#                          The drivers (run-files.sh, run-all.sh) parse that line.
+#   summary_counts FILE    "PASSED FAILED SKIPPED" from the last such line in FILE
+#                          (how run-all.sh reads a suite's log); fails if none.
 # Cases:
 #   check NAME CMD...      one command; its exit status is the case's result and its
 #                          output is shown only when it fails
@@ -63,6 +64,14 @@ summary() {
 	echo "$line"
 	rm -f "$tests_case_log"
 	[ "$tests_failed" -eq 0 ]
+}
+
+summary_counts() {
+	local line p f s
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$1" | tail -n 1)
+	[ -n "$line" ] || return 1
+	read -r p _ f _ s _ <<<"${line//,/}"
+	echo "$p $f ${s:-0}"
 }
 
 # show_log: the tail of the last case's output, indented under its FAIL line

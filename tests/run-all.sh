@@ -13,8 +13,9 @@ set -u
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
+. "$top/tests/lib.sh"
 logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
+trap 'rm -rf "$logs" "$tests_case_log"' EXIT
 
 # run_suite NAME - run one suite into $logs/NAME.log; "PASSED FAILED SKIPPED HOW" into
 # $logs/NAME.sum.  Its last line is "N passed, N failed" with ", N skipped" when
@@ -28,14 +29,12 @@ run_suite() {
 	fi
 	"$script" "$build" >"$log" 2>&1
 	rc=$?
-	counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -n 1)
-	if [ -z "$counts" ]; then
+	if ! counts=$(summary_counts "$log"); then
 		echo "FAIL $suite: no 'N passed, N failed' line (exit $rc)" >>"$log"
 		echo "0 1 0 no-summary" >"$logs/$suite.sum"
 		return
 	fi
-	read -r p _ f _ s _ <<<"${counts//,/}"
-	s=${s:-0}
+	read -r p f s <<<"$counts"
 	# a suite that failed without counting it counts as one failure
 	[ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$f" -eq 0 ] && f=1
 	echo "$p $f $s ok" >"$logs/$suite.sum"

@@ -360,9 +360,8 @@ echo "--- d. vmdk and vpc"
 # qemu-img compare finds IMG equal to REF (the format is given: a fixed VHD has no
 # header at offset 0, so probing would call it raw)
 qemu_ok_fmt() {
-	local rc
-	qemu-img check -q -f "$1" "$2"
-	rc=$?
+	local rc=0
+	qemu-img check -q -f "$1" "$2" || rc=$?
 	if [ $rc -ne 0 ] && [ $rc -ne 63 ]; then
 		echo "qemu-img check $2 exited $rc"
 		qemu-img check -f "$1" "$2"

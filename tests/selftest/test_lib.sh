@@ -138,4 +138,14 @@ case_driver() {
 }
 run_case "run-files.sh: skipped files are SKIPs with reasons, a dying file fails" case_driver
 
+case_summary_counts() {
+	printf 'PASS a\n12 passed, 3 failed\n' >"$W/log1"
+	[ "$(summary_counts "$W/log1")" = "12 3 0" ]
+	printf '1 passed, 0 failed\nskipped: x: y\n4 passed, 0 failed, 2 skipped\n' >"$W/log2"
+	[ "$(summary_counts "$W/log2")" = "4 0 2" ]
+	printf 'PASS a\n    7 passed, 0 failed\n' >"$W/log3"
+	! summary_counts "$W/log3"
+}
+run_case "summary_counts reads the line run-all.sh sums (skips optional)" case_summary_counts
+
 summary

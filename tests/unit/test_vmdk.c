@@ -74,12 +74,12 @@ static void test_desc_lenient(void)
 static void test_desc_delta(void)
 {
 	static const char t[] = "version=1\nCID=2\nparentCID=1\ncreateType=\"monolithicSparse\"\n"
-				"parentFileNameHint=\"base unit_dir/disk.vmdk\"\nRW 8 SPARSE \"d.vmdk\"\n";
+				"parentFileNameHint=\"base dir/disk.vmdk\"\nRW 8 SPARSE \"d.vmdk\"\n";
 	struct vmdk_desc d;
 
 	CU_ASSERT_EQUAL_FATAL(vmdk_desc_parse(t, sizeof(t) - 1, "t", &d), 0);
 	CU_ASSERT_EQUAL(d.parent_cid, 1);
-	CU_ASSERT_STRING_EQUAL(d.parent_hint, "base unit_dir/disk.vmdk");
+	CU_ASSERT_STRING_EQUAL(d.parent_hint, "base dir/disk.vmdk");
 	vmdk_desc_free(&d);
 }
 
