@@ -32,10 +32,13 @@ tests_passed=0
 tests_failed=0
 tests_skipped=0
 tests_skip_reasons=()
-# the output of the case running now; removed by summary, and on exit unless the
-# script sets its own EXIT trap (for its scratch folder)
+# the output of the case running now: a file deleted at once and kept open (fd
+# tests_case_fd; /dev/fd/N reopens it, truncating on ">"), so that no script has
+# anything to clean up, however it ends
 tests_case_log=$(mktemp /tmp/imgtool-case.XXXXXX)
-trap 'rm -f "$tests_case_log"' EXIT
+exec {tests_case_fd}<>"$tests_case_log"
+rm -f "$tests_case_log"
+tests_case_log=/dev/fd/$tests_case_fd
 SKIP_STATUS=77
 
 ok() {
@@ -62,7 +65,6 @@ summary() {
 	line="$tests_passed passed, $tests_failed failed"
 	[ "$tests_skipped" -gt 0 ] && line="$line, $tests_skipped skipped"
 	echo "$line"
-	rm -f "$tests_case_log"
 	[ "$tests_failed" -eq 0 ]
 }
 

@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$top/tests/lib.sh"
 logs=$(mktemp -d)
-trap 'rm -rf "$logs" "$tests_case_log"' EXIT
+trap 'rm -rf "$logs"' EXIT
 
 # run_suite NAME - run one suite into $logs/NAME.log; "PASSED FAILED SKIPPED HOW" into
 # $logs/NAME.sum.  Its last line is "N passed, N failed" with ", N skipped" when

@@ -13,7 +13,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/lib.sh"
 case $build in /*) ;; *) build=$top/$build ;; esac
 log=$(mktemp)
-trap 'rm -f "$log" "$tests_case_log"' EXIT
+trap 'rm -f "$log"' EXIT
 for t in "$here"/test_*.sh; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t")

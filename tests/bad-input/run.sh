@@ -66,7 +66,7 @@ MEM_KB=$((2 * 1024 * 1024))
 TIMEOUT=10
 
 WORK=$(mktemp -d /tmp/imgtool-bad-input.XXXXXX)
-trap 'rm -rf "$WORK" "$tests_case_log"' EXIT
+trap 'rm -rf "$WORK"' EXIT
 IMGS=$WORK/img
 SETS=   # "FOLDER:FORMAT" per set, FOLDER under $IMGS
 

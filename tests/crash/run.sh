@@ -49,7 +49,7 @@ cleanup() {
 	[ -n "$CHILD" ] && kill -9 "$CHILD" 2>/dev/null
 	rm -rf "$WORK"
 }
-trap 'cleanup; rm -f "$tests_case_log"' EXIT
+trap cleanup EXIT
 SRC=$WORK/src.raw
 OUT=$WORK/out.qcow2
 

@@ -44,7 +44,7 @@ dir=$(mktemp -d /var/tmp/imgtool-guest-test.XXXXXX)
 mnt=$dir/mnt
 cleanup() {
 	mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"
-	rm -rf "$dir" "$tests_case_log"
+	rm -rf "$dir"
 }
 trap cleanup EXIT
 

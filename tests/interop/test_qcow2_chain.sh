@@ -26,7 +26,7 @@ find_imgtool test_qcow2_chain "$build"
 need_tools test_qcow2_chain qemu-img qemu-io
 
 T=$(mktemp -d /tmp/imgtool-chain.XXXXXX)
-trap 'rm -rf "$T" "$tests_case_log"' EXIT
+trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
 
 I() { "$IMGTOOL" "$@"; }

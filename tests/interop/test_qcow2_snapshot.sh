@@ -18,7 +18,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 find_imgtool test_qcow2_snapshot "$build"
 need_tools test_qcow2_snapshot qemu-img qemu-io python3
 T=$(mktemp -d /tmp/imgtool-snap.XXXXXX)
-trap 'rm -rf "$T" "$tests_case_log"' EXIT
+trap 'rm -rf "$T"' EXIT
 I() { "$IMGTOOL" "$@"; }
 clean() {   # qemu-img check: no errors, no leaks
 	local out

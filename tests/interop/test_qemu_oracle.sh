@@ -30,7 +30,7 @@ find_imgtool interop "$build"
 need_tools interop qemu-img qemu-io python3 cmp
 
 T=$(mktemp -d /tmp/imgtool-interop.XXXXXX)
-trap 'rm -rf "$T" "$tests_case_log"' EXIT
+trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
 
 JSONCMP="python3 $here/jsoncmp.py"

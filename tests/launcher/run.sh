@@ -26,7 +26,7 @@ BOOT_TIMEOUT=${LAUNCHER_BOOT_TIMEOUT:-300}
 dir=$(mktemp -d /var/tmp/imgtool-launcher-test.XXXXXX)
 cleanup() {
 	pkill -KILL -f -- "$dir/" 2>/dev/null
-	rm -rf "$dir" "$tests_case_log"
+	rm -rf "$dir"
 }
 trap cleanup EXIT
 

@@ -15,7 +15,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
 W=$(mktemp -d /tmp/imgtool-selftest.XXXXXX)
-trap 'rm -rf "$W" "$tests_case_log"' EXIT
+trap 'rm -rf "$W"' EXIT
 
 # child SCRIPT: run the script body after sourcing lib.sh; its output in $W/out,
 # its exit status in $W/rc
