@@ -29,13 +29,12 @@ if [ -z "${IMGTOOL_SRV_NS:-}" ]; then
 		exit 1
 	fi
 	# hard upper bound for the whole suite; the servers' trap still runs on TERM
-	rm -f "$tests_case_log"   # exec skips the EXIT trap; the run inside makes its own
 	exec timeout -k 20 900 "$root/tests/servers/with-servers.sh" "$0" "$build"
 fi
 
 I=$build/imgtool
 W=$(mktemp -d /tmp/imgtool-backends.XXXXXX)
-trap 'rm -rf "$W" "$tests_case_log"' EXIT
+trap 'rm -rf "$W"' EXIT
 export IMGTOOL_NET_TIMEOUT=${IMGTOOL_NET_TIMEOUT:-10}
 # expect_err NAME PATTERN CMD... : must fail (nonzero, within the timeout) with PATTERN in its output
 expect_err() {
