@@ -26,6 +26,9 @@
 #                          machine may lack): a missing one SKIPs the rest of the file
 #                          with the reason, exit 77 (the drivers count a SKIP, not a
 #                          failure, as automake and nbdkit's tests do).
+#                          Today every tool the suites use is in the Makefile's
+#                          DEBIAN_PACKAGES, so all go through need_tools; requires
+#                          is for the first one that is not (the selftest proves it).
 #   find_imgtool NAME BUILD_DIR  IMGTOOL: $IMGTOOL_BIN if set, else BUILD_DIR/imgtool;
 #                          a FAIL and exit when there is none.
 tests_passed=0
