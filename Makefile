@@ -4,7 +4,14 @@
 #                   man pages (make install: under /usr/local: PREFIX=, DESTDIR=)
 #   make deps       install every Debian package the build, tests and main job need
 #   make deb        the Debian packages imgtool, libimgtool0, libimgtool-dev in build/deb/
-#   make check      build and run every test suite (unit, interop, bad-input, crash)
+#   make check      build and run every test suite (tests/run-all.sh, ~45 min)
+#   make check-SUITE   one suite, tests/SUITE/run.sh: selftest (the test scaffolding),
+#                   unit (CUnit), interop (qemu-img/qemu-io as the oracle), bad-input
+#                   (malformed images), crash (kill -9 mid-write), backends (NFS,
+#                   iSCSI, RBD servers), serve (NBD), launcher, guest (libguestfs),
+#                   v2v, windows (v2v of a phony Windows guest), security (references
+#                   out of images), docs (man pages, completion, libimgtool), packaging
+#                   (the .debs), migrate (batch plans, Slurm), clone
 #   make bench      ratios against qemu-img (see bench/README.md)
 #   make demo       the main job on a generated example image
 #   make SANITIZE=1 ...   the same under AddressSanitizer/UBSan (objects in build-asan/)
@@ -168,7 +175,10 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 LIBA := $(BUILD)/libimgtool.a
 
-.PHONY: all install install-lib install-man install-completion man deb deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest check-v2v check-windows check-serve check-docs check-packaging check-security bench demo clean
+# every folder with a run.sh under tests/ is a suite, run by make check-FOLDER
+SUITES := $(patsubst tests/%/run.sh,%,$(wildcard tests/*/run.sh))
+
+.PHONY: all install install-lib install-man install-completion man deb deps check $(SUITES:%=check-%) bench demo clean
 .PHONY: fuzz fuzz-build fuzz-corpus check-fuzz
 
 all: $(BIN) $(LIBA) libimgtool.a
@@ -283,7 +293,7 @@ deb:
 	rm -rf $(DEB_DIR)/src
 	ls -l $(DEB_DIR)/*.deb
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBA)
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CUNIT_CFLAGS) -o $@ $< $(LIBA) $(CUNIT_LIBS) $(LIBS_ALL) $(LDFLAGS_ALL)
 
@@ -312,41 +322,10 @@ tools: $(BIN) $(UNIT_BINS) $(TOOL_BINS)
 check: tools man
 	tests/run-all.sh $(BUILD)
 
-check-unit: tools
-	tests/unit/run.sh $(BUILD)
+$(SUITES:%=check-%): check-%: tools
+	tests/$*/run.sh $(BUILD)
 
-check-interop: tools
-	tests/interop/run.sh $(BUILD)
 
-check-bad-input: tools
-	tests/bad-input/run.sh $(BUILD)
-
-check-crash: tools
-	tests/crash/run.sh $(BUILD)
-
-check-backends: tools
-	tests/backends/run.sh $(BUILD)
-
-check-launcher: tools
-	tests/launcher/run.sh $(BUILD)
-
-check-guest: tools
-	tests/guest/run.sh $(BUILD)
-
-check-v2v: tools
-	tests/v2v/run.sh $(BUILD)
-
-check-windows: tools
-	tests/windows/run.sh $(BUILD)
-
-check-serve: tools
-	tests/serve/run.sh $(BUILD)
-
-check-docs: tools man
-	tests/docs/run.sh $(BUILD)
-
-check-packaging: tools
-	tests/packaging/run.sh $(BUILD)
 
 # ---- in-tree fuzzing (fuzz/): one libFuzzer harness per format and per parser of
 # outside text, built with clang under ASan+UBSan into build-fuzz/.  fuzz/run.sh
@@ -396,8 +375,6 @@ fuzz: fuzz-build $(FUZZ_BUILD)/corpus/nbd/go-simple
 check-fuzz: fuzz-build $(FUZZ_BUILD)/corpus/nbd/go-simple
 	fuzz/run.sh check 30 $(FUZZ_BUILD)
 
-check-security: tools
-	tests/security/run.sh $(BUILD)
 
 bench: tools
 	bench/run.sh $(BUILD)

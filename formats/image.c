@@ -261,7 +261,7 @@ static int open_new_file(const char *filename, struct backend **out)
 	char fdpath[64], *url;
 	int fd, ret;
 
-	if (is_url(filename))
+	if (ref_has_scheme(filename))
 		return err_set(-ENOTSUP, filename, "an exclusive create (never overwriting) "
 			       "takes a local file name, not a URL");
 	fd = newfile_create(filename, 0644);

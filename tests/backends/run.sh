@@ -18,12 +18,14 @@ set -u
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-build=$(cd "$root" && cd "$build" 2>/dev/null && pwd) || { echo "no build dir"; echo "0 passed, 1 failed"; exit 1; }
+top=$root
+. "$top/tests/lib.sh"
+build=$(cd "$root" && cd "$build" 2>/dev/null && pwd) || { ko "backends: no build dir"; summary; exit 1; }
 
 if [ -z "${IMGTOOL_SRV_NS:-}" ]; then
 	if [ "$(id -u)" != 0 ]; then
-		echo "backends: needs root (network namespace, nfs-ganesha, tgtd)"
-		echo "0 passed, 1 failed"
+		ko "backends: needs root (network namespace, nfs-ganesha, tgtd)"
+		summary
 		exit 1
 	fi
 	# hard upper bound for the whole suite; the servers' trap still runs on TERM
@@ -34,17 +36,6 @@ I=$build/imgtool
 W=$(mktemp -d /tmp/imgtool-backends.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 export IMGTOOL_NET_TIMEOUT=${IMGTOOL_NET_TIMEOUT:-10}
-pass=0
-fail=0
-ok() { echo "PASS $*"; pass=$((pass + 1)); }
-ko() { echo "FAIL $*"; fail=$((fail + 1)); }
-
-# check NAME CMD... : the command must succeed
-check() {
-	local name=$1
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else ko "$name: $* -> $(echo "$out" | tail -3)"; fi
-}
 # expect_err NAME PATTERN CMD... : must fail (nonzero, within the timeout) with PATTERN in its output
 expect_err() {
 	local name=$1 pat=$2 rc
@@ -255,5 +246,4 @@ if [ -n "${BACKENDS_BENCH:-}" ]; then
 	"$here/bench.sh" "$I" "$W" || ko "bench failed"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

@@ -48,18 +48,18 @@ GENS=
 for src in tests/bad-input/gen_bad_*.c; do
 	GENS="$GENS $BUILD/tests/bad-input/$(basename "$src" .c)"
 done
+top=$PWD
+. tests/lib.sh
 for f in "$BIN" $GENS; do
 	if ! [ -f "$f" ] || ! [ -x "$f" ]; then
-		echo "bad-input: $f not built (make tools)" >&2
-		echo "0 passed, 1 failed"
+		ko "bad-input: $f not built (make tools)"
+		summary
 		exit 1
 	fi
 done
-if ! command -v python3 >/dev/null; then
-	echo "bad-input: python3 is needed for fixtures/make-vmdk.py and make-vhd.py" >&2
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+# python3 runs fixtures/make-vmdk.py and make-vhd.py; qemu-img breaks its own images
+# and says whether a repaired copy is clean
+need_tools bad-input python3 qemu-img qemu-io
 
 export ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=2048:detect_leaks=1:exitcode=134:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=134
@@ -72,8 +72,8 @@ IMGS=$WORK/img
 SETS=   # "FOLDER:FORMAT" per set, FOLDER under $IMGS
 
 setup_failed() {
-	echo "bad-input: $1"
-	echo "0 passed, 1 failed"
+	ko "bad-input: $1"
+	summary
 	exit 1
 }
 
@@ -87,12 +87,13 @@ for gen in $GENS; do
 	SETS="$SETS $set:$fmt"
 done
 
-# A few qcow2 images broken from qemu-img's own output (when qemu-img is installed).
+# A few qcow2 images broken from qemu-img's own output.
 Q=$IMGS/qcow2
-if [ -d "$Q" ] && command -v qemu-img >/dev/null && command -v qemu-io >/dev/null; then
+if [ -d "$Q" ]; then
 	q=$Q/qemu-base.qcow2
 	qemu-img create -q -f qcow2 "$q" 64M &&
-	qemu-io -c 'write -q -P 1 0 1M' -c 'write -q -c -P 2 4M 256k' "$q" >/dev/null &&
+	qemu-io -c 'write -q -P 1 0 1M' -c 'write -q -c -P 2 4M 256k' "$q" >/dev/null ||
+		setup_failed "qemu-img/qemu-io could not make $q"
 	{
 		# truncated in the middle of the data: clusters past the end
 		cp "$q" "$Q/qemu-truncated-data.qcow2"
@@ -184,10 +185,6 @@ for d in "$V" "$H"; do
 	done
 done
 
-HAVE_QEMU=0
-command -v qemu-img >/dev/null && HAVE_QEMU=1
-passed=0
-failed=0
 msgs=$WORK/failures
 
 # run_cmd NAME CMD... : runs with limits; sets RC and ERR (stderr file)
@@ -291,7 +288,7 @@ check_image() {
 	cp "$img" "$copy"
 	run_cmd repair "$BIN" check -f "$fmt" -r all "$copy"
 	generic_ok "$name" check || true
-	if [ "$RC" = 0 ] && [ "$HAVE_QEMU" = 1 ] && [ "$kind" != loop ] && [ "$fmt" != vpc ] &&
+	if [ "$RC" = 0 ] && [ "$kind" != loop ] && [ "$fmt" != vpc ] &&
 	   ! qemu-img check -q -f "$fmt" "$copy" >/dev/null 2>&1 && qemu_opens "$fmt" "$img"; then
 		fail "$name: check -r all says clean but qemu-img check disagrees"
 	fi
@@ -345,30 +342,30 @@ for set in $SETS; do
 		IMG_OK=1
 		check_image "$dir" "$name" "$kind" "${fmt:-$deffmt}"
 		if [ "$IMG_OK" = 1 ]; then
-			passed=$((passed + 1))
+			tests_passed=$((tests_passed + 1))
 		else
-			failed=$((failed + 1))
+			tests_failed=$((tests_failed + 1))
 		fi
 	done <"$IMGS/$dir/MANIFEST"
 done
 
 [ -s "$msgs" ] && cat "$msgs"
 
-# test files beside this script (test_memory.sh, ...): "PASS name" / "FAIL name" lines
+# test files beside this script (test_memory.sh, ...): their PASS/FAIL lines count
 for t in tests/bad-input/test_*.sh; do
 	[ -f "$t" ] || continue
 	out=$(bash "$t" "$BUILD" 2>&1)
 	rc=$?
 	printf '%s\n' "$out" | grep -E '^(PASS|FAIL) |^    '
-	p=$(printf '%s\n' "$out" | grep -c '^PASS ')
-	f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+	while read -r line; do
+		case $line in
+		"PASS "*) ok "${line#PASS }" ;;
+		"FAIL "*) ko "${line#FAIL }" ;;
+		esac
+	done < <(printf '%s\n' "$out" | grep -E '^(PASS|FAIL) ')
+	if [ "$rc" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL '; then
 		printf '%s\n' "$out" | tail -n 5
-		echo "FAIL ${t##*/} exited $rc"
-		f=1
+		ko "${t##*/} exited $rc"
 	fi
-	passed=$((passed + p))
-	failed=$((failed + f))
 done
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

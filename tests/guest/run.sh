@@ -38,15 +38,7 @@ MOTD="imgtool customized this guest"
 PKG=tree
 start=$(date +%s)
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "PASS $*"; }
-ko() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { # name command...
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else ko "$name"; fi
-}
+. "$top/tests/lib.sh"
 
 dir=$(mktemp -d /var/tmp/imgtool-guest-test.XXXXXX)
 mnt=$dir/mnt
@@ -57,19 +49,19 @@ cleanup() {
 trap cleanup EXIT
 
 if [ ! -x "$IMGTOOL" ]; then
-	echo "no $IMGTOOL; run make first"
-	echo "0 passed, 1 failed"
+	ko "no $IMGTOOL; run make first"
+	summary
 	exit 1
 fi
 if "$IMGTOOL" inspect "$dir/no-such-image" 2>&1 | grep -Eq 'without libguestfs|libguestfs is not installed'; then
-	echo "imgtool cannot use libguestfs here (apt-get install libguestfs-dev, rebuild)"
-	echo "0 passed, 1 failed"
+	ko "imgtool cannot use libguestfs here (apt-get install libguestfs-dev, rebuild)"
+	summary
 	exit 1
 fi
-vmdk=$("$top/fixtures/make-guest.sh") || { echo "0 passed, 1 failed"; exit 1; }
+vmdk=$("$top/fixtures/make-guest.sh") || { ko "fixture: make-guest.sh failed"; summary; exit 1; }
 src_sum=$(sha256sum <"$vmdk")
 img=$dir/guest.qcow2
-"$IMGTOOL" convert -O qcow2 "$vmdk" "$img" || { echo "0 passed, 1 failed"; exit 1; }
+"$IMGTOOL" convert -O qcow2 "$vmdk" "$img" || { ko "fixture: convert to qcow2"; summary; exit 1; }
 sum() { sha256sum <"$img"; }
 
 # ---- argument errors fail at once, before any appliance is launched ----
@@ -274,9 +266,8 @@ if [ -n "$win" ] && [ -s "$win" ]; then
 	check "inspect Windows (human): convertible: yes, with --virtio-win DIR" \
 		hl "convertible:     yes, with --virtio-win DIR"
 	check "inspect left the Windows vmdk unchanged (sha256)" [ "$(sha256sum <"$win")" = "$win_sum" ]
-	[ "$fail" -eq 0 ] || sed 's/^/  | /' "$dir/win.txt"
+	[ "$tests_failed" -eq 0 ] || sed 's/^/  | /' "$dir/win.txt"
 fi
 
 echo "guest suite: $(($(date +%s) - start)) s"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

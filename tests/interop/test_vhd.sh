@@ -19,7 +19,7 @@ build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
 find_imgtool test_vhd "$build"
-need_tools test_vhd qemu-img python3 cmp
+need_tools test_vhd qemu-img qemu-io python3 cmp
 
 T=$(mktemp -d /tmp/imgtool-vhd.XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -192,14 +192,12 @@ case_c_qemu_io() {
 	"$IMGTOOL" convert -n -f vpc -O vpc t.vhd q.vhd &&
 	qemu-img compare -f vpc -F vpc t.vhd q.vhd
 }
-if command -v qemu-io >/dev/null; then
-	run "qemu-io writes an imgtool image, convert -n over a qemu image" case_c_qemu_io
-fi
+run "qemu-io writes an imgtool image, convert -n over a qemu image" case_c_qemu_io
 
 case_c_kill() {
 	# killed in the middle of a convert: at worst leaked blocks (check 0 or 3),
 	# and qemu-img still reads the image
-	local rc
+	local rc landed=0
 	python3 -c "
 import os
 with open('kill.raw', 'wb') as f:
@@ -215,7 +213,7 @@ with open('kill.raw', 'wb') as f:
 			sleep 0.01
 			n=$((n + 1))
 		done
-		kill -9 $p 2>/dev/null
+		kill -9 $p 2>/dev/null && landed=$((landed + 1))
 		wait $p 2>/dev/null
 		"$IMGTOOL" check k.vhd
 		rc=$?
@@ -229,6 +227,9 @@ with open('kill.raw', 'wb') as f:
 		fi
 	done
 	rm -f kill.raw k.raw k.vhd
+	# a kill after convert ended proved nothing: one of the two must have landed
+	echo "$landed of 2 kills landed while convert ran"
+	[ "$landed" -gt 0 ]
 }
 run "killed convert leaves a readable image (at worst leaks)" case_c_kill
 

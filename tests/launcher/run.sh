@@ -21,10 +21,7 @@ IMGTOOL=$build/imgtool
 MARKER=IMGTOOL-GUEST-READY
 BOOT_TIMEOUT=${LAUNCHER_BOOT_TIMEOUT:-300}
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "PASS $*"; }
-ko() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "$top/tests/lib.sh"
 
 dir=$(mktemp -d /var/tmp/imgtool-launcher-test.XXXXXX)
 cleanup() {
@@ -34,8 +31,8 @@ cleanup() {
 trap cleanup EXIT
 
 if [ ! -x "$IMGTOOL" ]; then
-	echo "no $IMGTOOL; run make first"
-	echo "0 passed, 1 failed"
+	ko "no $IMGTOOL; run make first"
+	summary
 	exit 1
 fi
 
@@ -196,16 +193,17 @@ fi
 # ---- boots ----
 if ! command -v qemu-system-x86_64 >/dev/null; then
 	ko "qemu-system-x86_64 missing (make deps installs qemu-system-x86)"
-	echo "$pass passed, $fail failed"
+	summary
 	exit 1
 fi
 t=$(date +%s)
 if ! vmdk=$("$top/fixtures/make-guest.sh" 2>"$dir/err" | tail -n 1) || [ ! -s "$vmdk" ]; then
 	ko "fixture: make-guest.sh failed: $(cat "$dir/err")"
-	echo "$pass passed, $fail failed"
+	summary
 	exit 1
 fi
-ok "fixture $vmdk ready in $(($(date +%s) - t)) s"
+# a setup step, not a case
+echo "  fixture $vmdk ready in $(($(date +%s) - t)) s"
 
 # VMware vmdk -> qcow2 -> vmdk, all by imgtool
 if "$IMGTOOL" convert -O qcow2 "$vmdk" "$dir/guest.qcow2" &&
@@ -357,5 +355,4 @@ else
 	ok "no stray qemu processes"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # tests/unit/run.sh BUILD_DIR - run every CUnit binary $BUILD_DIR/tests/unit/test_*
-# and sum their "Run Summary" test counts into one "N passed, N failed" line.
-# A binary that crashes or prints no summary counts as one failed test.
+# and sum their "Run Summary" test counts into one "N passed, N failed" line
+# (tests/lib.sh's summary).  A binary that crashes or prints no summary counts as
+# one failed test; a test that ended with UNIT_SKIP (tests/unit/unit.h) printed a
+# "SKIP name: reason" line and counts as a skip, not a pass.
 set -u
 build=${1:-build}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib.sh"
 dir=$build/tests/unit
-passed=0
-failed=0
 shopt -s nullglob
 bins=("$dir"/test_*)
 if [ ${#bins[@]} -eq 0 ]; then
-	echo "unit: no test binaries in $dir (run make tools first)"
-	echo "0 passed, 1 failed"
+	ko "unit: no test binaries in $dir (run make tools first)"
+	summary
 	exit 1
 fi
 for bin in "${bins[@]}"; do
@@ -25,13 +27,16 @@ for bin in "${bins[@]}"; do
 	asserts=$(printf '%s\n' "$out" | awk '$1 == "asserts" && NF >= 5 { print $4 " of " $2; exit }')
 	if [ -z "$line" ]; then
 		printf '%s\n' "$out" | tail -n 20
-		echo "FAIL $name (exit $rc, no CUnit summary: crashed?)"
-		failed=$((failed + 1))
+		ko "$name (exit $rc, no CUnit summary: crashed?)"
 		continue
 	fi
 	set -- $line
 	p=$1 f=$2
 	[ "$f" = "n/a" ] && f=0
+	while IFS= read -r skipped; do
+		skip "$name" "${skipped#SKIP }"
+		p=$((p - 1))
+	done < <(printf '%s\n' "$out" | grep '^SKIP ')
 	if [ "$f" -ne 0 ] || [ "$rc" -ne 0 ]; then
 		printf '%s\n' "$out" | grep -v '^$' | tail -n 40
 		[ "$f" -eq 0 ] && f=1
@@ -39,8 +44,7 @@ for bin in "${bins[@]}"; do
 	else
 		echo "PASS $name: $p tests (asserts passed: $asserts)"
 	fi
-	passed=$((passed + p))
-	failed=$((failed + f))
+	tests_passed=$((tests_passed + p))
+	tests_failed=$((tests_failed + f))
 done
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -8,23 +8,13 @@
 #include "common/err.h"
 #include "common/util.h"
 
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char dir[] = "/var/tmp/imgtool-unit-XXXXXX";
-
-static char *path_of(const char *name)
-{
-	static char buf[256];
-
-	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
-	return buf;
-}
+#include "tests/unit/unit.h"
 
 static void fill(uint8_t *b, size_t n, unsigned seed)
 {
@@ -186,31 +176,15 @@ static void test_raw_probe_refuses_write(void)
 	image_close(img);
 }
 
-int main(void)
-{
-	CU_pSuite s;
-	unsigned failed;
+static const struct unit_test tests[] = {
+	{ "read/write and zeros past EOF", test_rw_and_eof },
+	{ "read-only refuses writes", test_readonly_refuses_write },
+	{ "missing file names the file", test_missing_file_message },
+	{ "holes, punch and zeroing", test_holes_and_zeroes },
+	{ "O_DIRECT with unaligned requests", test_direct_unaligned },
+	{ "cache mode names", test_cache_modes },
+	{ "raw create, preallocation, resize", test_raw_create_prealloc },
+	{ "probed raw is never written", test_raw_probe_refuses_write },
+};
 
-	if (!mkdtemp(dir))
-		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("backend_file_and_raw", NULL, NULL);
-	CU_add_test(s, "read/write and zeros past EOF", test_rw_and_eof);
-	CU_add_test(s, "read-only refuses writes", test_readonly_refuses_write);
-	CU_add_test(s, "missing file names the file", test_missing_file_message);
-	CU_add_test(s, "holes, punch and zeroing", test_holes_and_zeroes);
-	CU_add_test(s, "O_DIRECT with unaligned requests", test_direct_unaligned);
-	CU_add_test(s, "cache mode names", test_cache_modes);
-	CU_add_test(s, "raw create, preallocation, resize", test_raw_create_prealloc);
-	CU_add_test(s, "probed raw is never written", test_raw_probe_refuses_write);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		return 1;
-	return failed ? 1 : 0;
-}
+UNIT_MAIN("backend_file_and_raw", tests, NULL)

@@ -5,8 +5,6 @@
  * environment or a file, bad URLs refused with a message that leaks no secret,
  * and the connection pool handing one connection to each concurrent caller.
  */
-#include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -19,6 +17,7 @@
 #include "backends/net.h"
 #include "common/err.h"
 #include "common/util.h"
+#include "tests/unit/unit.h"
 
 static void check_mask(const char *in, const char *want)
 {
@@ -327,10 +326,7 @@ static void test_timeout_env(void)
 	CU_ASSERT_EQUAL(net_timeout(), 30);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} url_tests[] = {
+static const struct unit_test url_tests[] = {
 	{ "mask secrets", test_mask },
 	{ "nfs URL", test_nfs_parse },
 	{ "iscsi URL", test_iscsi_parse },
@@ -343,25 +339,4 @@ static const struct {
 	{ "network timeout", test_timeout_env },
 };
 
-int main(void)
-{
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("backend_url", NULL, NULL);
-	if (!suite)
-		goto fail;
-	for (size_t i = 0; i < ARRAY_SIZE(url_tests); i++)
-		if (!CU_add_test(suite, url_tests[i].name, url_tests[i].fn))
-			goto fail;
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 2;
-}
+UNIT_MAIN("backend_url", url_tests, NULL)

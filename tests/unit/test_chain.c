@@ -5,8 +5,6 @@
  * engine's target-backing mode (convert -B), and the errors a broken chain
  * gives.  Each result is checked against an in-memory model of the contents.
  */
-#include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
 
 #include <errno.h>
 #include <stdint.h>
@@ -22,21 +20,11 @@
 #include "convert/copy.h"
 #include "convert/rebase.h"
 #include "formats/format.h"
+#include "tests/unit/unit.h"
 
 #define SZ (8u * 1024 * 1024)
 
-static char dir[64];
 static uint8_t model[SZ];
-
-static char *path(const char *name)
-{
-	static char buf[8][128];
-	static int n;
-	char *p = buf[n++ % 8];
-
-	snprintf(p, 128, "%s/%s", dir, name);
-	return p;
-}
 
 static void create(const char *name, uint64_t size, const char *backing)
 {
@@ -46,7 +34,7 @@ static void create(const char *name, uint64_t size, const char *backing)
 		opts_set(&o, "backing_file", backing);
 		opts_set(&o, "backing_fmt", "qcow2");
 	}
-	CU_ASSERT_EQUAL_FATAL(image_create(path(name), "qcow2", size, &o), 0);
+	CU_ASSERT_EQUAL_FATAL(image_create(path_of(name), "qcow2", size, &o), 0);
 	opts_free(&o);
 }
 
@@ -56,7 +44,7 @@ static void put(const char *name, uint64_t off, uint64_t len, int seed)
 	struct image *img;
 	uint8_t *buf = malloc(len);
 
-	CU_ASSERT_EQUAL_FATAL(image_open(path(name), "qcow2", IMG_RDWR, &img), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of(name), "qcow2", IMG_RDWR, &img), 0);
 	for (uint64_t i = 0; i < len; i++)
 		buf[i] = seed ? (uint8_t)((off + i) * 7 + seed) : 0;
 	if (seed) {
@@ -75,7 +63,7 @@ static bool equals_model(const char *name)
 	uint8_t *buf = malloc(SZ);
 	bool ok;
 
-	if (image_open(path(name), "qcow2", 0, &img) < 0) {
+	if (image_open(path_of(name), "qcow2", 0, &img) < 0) {
 		free(buf);
 		return false;
 	}
@@ -106,8 +94,8 @@ static void do_commit(int base_depth, const char *base_name, bool empty)
 	struct image *layer;
 	int depth;
 
-	CU_ASSERT_EQUAL_FATAL(image_open(path("top"), "qcow2", IMG_RDWR, &cp.top), 0);
-	CU_ASSERT_EQUAL_FATAL(commit_find_base(cp.top, path(base_name), &layer, &depth), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of("top"), "qcow2", IMG_RDWR, &cp.top), 0);
+	CU_ASSERT_EQUAL_FATAL(commit_find_base(cp.top, path_of(base_name), &layer, &depth), 0);
 	CU_ASSERT_EQUAL(depth, base_depth);
 	cp.base_depth = depth;
 	CU_ASSERT_EQUAL_FATAL(image_open(layer->filename, "qcow2", IMG_RDWR, &cp.base), 0);
@@ -129,7 +117,7 @@ static void test_commit_and_empty(void)
 	CU_ASSERT_TRUE(equals_model("mid"));
 	CU_ASSERT_TRUE(equals_model("top"));
 	/* the overlay allocates nothing any more */
-	CU_ASSERT_EQUAL_FATAL(image_open(path("top"), "qcow2", 0, &top), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of("top"), "qcow2", 0, &top), 0);
 	CU_ASSERT_EQUAL(image_block_status(top, 0, SZ, &bs), 0);
 	CU_ASSERT_EQUAL(bs.length, SZ);
 	CU_ASSERT_FALSE(bs.flags & BS_ALLOCATED);
@@ -154,7 +142,7 @@ static void test_commit_grows_base(void)
 	create("top", SZ, "base");
 	put("top", SZ - MiB, MiB, 7);
 	do_commit(1, "base", true);
-	CU_ASSERT_EQUAL_FATAL(image_open(path("base"), "qcow2", 0, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of("base"), "qcow2", 0, &b), 0);
 	CU_ASSERT_EQUAL(b->size, SZ);
 	image_close(b);
 	CU_ASSERT_TRUE(equals_model("base"));
@@ -164,9 +152,9 @@ static void rebase(const char *file, const char *new_name)
 {
 	struct rebase_params rp = { 0 };
 
-	CU_ASSERT_EQUAL_FATAL(image_open(path(file), "qcow2", IMG_RDWR, &rp.img), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of(file), "qcow2", IMG_RDWR, &rp.img), 0);
 	if (new_name) {
-		CU_ASSERT_EQUAL_FATAL(image_open(path(new_name), "qcow2", 0, &rp.new_backing), 0);
+		CU_ASSERT_EQUAL_FATAL(image_open(path_of(new_name), "qcow2", 0, &rp.new_backing), 0);
 	}
 	CU_ASSERT_EQUAL(rebase_run(&rp), 0);
 	CU_ASSERT_EQUAL(image_set_backing(rp.img, new_name, new_name ? "qcow2" : NULL), 0);
@@ -181,7 +169,7 @@ static void test_rebase_safe(void)
 	make_chain();
 	rebase("top", "base");
 	CU_ASSERT_TRUE(equals_model("top"));
-	CU_ASSERT_EQUAL_FATAL(image_open(path("top"), "qcow2", 0, &top), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of("top"), "qcow2", 0, &top), 0);
 	CU_ASSERT_STRING_EQUAL(top->backing_name, "base");
 	CU_ASSERT_PTR_NULL(top->backing->backing);
 	image_close(top);
@@ -194,7 +182,7 @@ static void test_rebase_standalone(void)
 	make_chain();
 	rebase("top", NULL);
 	CU_ASSERT_TRUE(equals_model("top"));
-	CU_ASSERT_EQUAL_FATAL(image_open(path("top"), "qcow2", 0, &top), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of("top"), "qcow2", 0, &top), 0);
 	CU_ASSERT_PTR_NULL(top->backing);
 	image_close(top);
 }
@@ -206,9 +194,9 @@ static void test_copy_over_backing(void)
 	struct block_status bs;
 
 	make_chain();
-	CU_ASSERT_EQUAL_FATAL(image_open(path("top"), "qcow2", 0, &src), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of("top"), "qcow2", 0, &src), 0);
 	create("out", SZ, "base");
-	CU_ASSERT_EQUAL_FATAL(image_open(path("out"), "qcow2", IMG_RDWR, &dst), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of("out"), "qcow2", IMG_RDWR, &dst), 0);
 	cp.src = &src;
 	cp.nb_src = 1;
 	cp.dst = dst;
@@ -229,50 +217,26 @@ static void test_broken_chain_errors(void)
 	struct image *img;
 
 	make_chain();
-	CU_ASSERT_EQUAL(unlink(path("base")), 0);
+	CU_ASSERT_EQUAL(unlink(path_of("base")), 0);
 	err_clear();
-	CU_ASSERT_EQUAL(image_open(path("top"), "qcow2", 0, &img), -ENOENT);
+	CU_ASSERT_EQUAL(image_open(path_of("top"), "qcow2", 0, &img), -ENOENT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err_get(), "Could not open backing file"));
 	/* a loop: base recreated on top of top */
 	create("base", SZ, "top");
 	err_clear();
-	CU_ASSERT_EQUAL(image_open(path("top"), "qcow2", 0, &img), -ELOOP);
+	CU_ASSERT_EQUAL(image_open(path_of("top"), "qcow2", 0, &img), -ELOOP);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err_get(), "loops"));
 	err_clear();
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "commit and empty the overlay", test_commit_and_empty },
-		{ "commit two layers into the base", test_commit_deep },
-		{ "commit grows a smaller base", test_commit_grows_base },
-		{ "safe rebase past a layer", test_rebase_safe },
-		{ "rebase to standalone", test_rebase_standalone },
-		{ "copy over a target backing file", test_copy_over_backing },
-		{ "missing backing and loop errors", test_broken_chain_errors },
-	};
-	CU_pSuite suite;
-	unsigned failures;
-	char cmd[128];
+static const struct unit_test tests[] = {
+	{ "commit and empty the overlay", test_commit_and_empty },
+	{ "commit two layers into the base", test_commit_deep },
+	{ "commit grows a smaller base", test_commit_grows_base },
+	{ "safe rebase past a layer", test_rebase_safe },
+	{ "rebase to standalone", test_rebase_standalone },
+	{ "copy over a target backing file", test_copy_over_backing },
+	{ "missing backing and loop errors", test_broken_chain_errors },
+};
 
-	snprintf(dir, sizeof(dir), "/tmp/imgtool-test-chain-XXXXXX");
-	if (!mkdtemp(dir))
-		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("chain", NULL, NULL);
-	for (size_t i = 0; suite && i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(suite, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-	return failures ? 1 : 0;
-}
+UNIT_MAIN("chain", tests, NULL)

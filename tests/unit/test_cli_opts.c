@@ -4,8 +4,6 @@
  * pure functions; this file includes args.c because the CLI objects are not part
  * of libimgtool.a.
  */
-#include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
 
 #include <errno.h>
 #include <stdint.h>
@@ -15,6 +13,7 @@
 #include "common/util.h"
 #include "formats/format.h"
 #include "imgtool/args.c"
+#include "tests/unit/unit.h"
 
 static void test_resize_size(void)
 {
@@ -121,30 +120,13 @@ static void test_output_and_offset(void)
 	CU_ASSERT_EQUAL(cli_parse_offset("16E", &v), -EINVAL);
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "resize size", test_resize_size },
-		{ "apply resize", test_apply_resize },
-		{ "cache modes", test_cache_modes },
-		{ "sparse size", test_sparse },
-		{ "workers", test_workers },
-		{ "output and offsets", test_output_and_offset },
-	};
-	CU_pSuite suite;
-	unsigned failures;
+static const struct unit_test tests[] = {
+	{ "resize size", test_resize_size },
+	{ "apply resize", test_apply_resize },
+	{ "cache modes", test_cache_modes },
+	{ "sparse size", test_sparse },
+	{ "workers", test_workers },
+	{ "output and offsets", test_output_and_offset },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("cli_opts", NULL, NULL);
-	for (size_t i = 0; suite && i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(suite, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-}
+UNIT_MAIN("cli_opts", tests, NULL)

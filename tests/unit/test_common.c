@@ -5,8 +5,6 @@
  * (formats/image.c).  These are the pieces whose edge cases decide whether a user's
  * "-o" line or a stored backing name is understood exactly as qemu-img would.
  */
-#include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +19,7 @@
 #include "common/util.h"
 #include "formats/format.h"
 #include "formats/reference.h"
+#include "tests/unit/unit.h"
 
 /* ---- opts ---------------------------------------------------------------- */
 
@@ -616,25 +615,4 @@ static const struct test_def common_tests[] = {
 	{ "reference: the policy", test_ref_policy },
 };
 
-int main(void)
-{
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("common", NULL, NULL);
-	if (!suite)
-		goto fail;
-	for (size_t i = 0; i < ARRAY_SIZE(common_tests); i++)
-		if (!CU_add_test(suite, common_tests[i].name, common_tests[i].fn))
-			goto fail;
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 2;
-}
+UNIT_MAIN("common", common_tests, NULL)

@@ -5,8 +5,6 @@
  * existing non-zero target gets its zero ranges cleared, and any number of
  * workers produces the same bytes.
  */
-#include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,18 +20,7 @@
 #include "convert/compare.h"
 #include "convert/copy.h"
 #include "formats/format.h"
-
-static char dir[64];
-
-static char *path(const char *name)
-{
-	static char buf[8][128];
-	static int n;
-	char *p = buf[n++ % 8];
-
-	snprintf(p, 128, "%s/%s", dir, name);
-	return p;
-}
+#include "tests/unit/unit.h"
 
 /* Fill [off, off+len) of a file with a byte pattern (0 writes real zeros). */
 static void fill(const char *file, uint64_t off, uint64_t len, int seed)
@@ -118,39 +105,39 @@ static int copy_files(const char **srcs, int n, const char *dst, bool create, bo
 
 static void test_holes_and_zero_runs(void)
 {
-	const char *src = path("src.raw");
+	const char *src = path_of("src.raw");
 
 	make_source(src);
-	CU_ASSERT_EQUAL(copy_files(&src, 1, path("dst.raw"), true, true, 4096, 0), 0);
-	CU_ASSERT(files_equal(src, path("dst.raw")));
+	CU_ASSERT_EQUAL(copy_files(&src, 1, path_of("dst.raw"), true, true, 4096, 0), 0);
+	CU_ASSERT(files_equal(src, path_of("dst.raw")));
 	/* 4 MiB + 12 KiB of data; neither the hole nor the written zeros allocate */
-	CU_ASSERT(allocated(path("dst.raw")) < 5 * MiB);
+	CU_ASSERT(allocated(path_of("dst.raw")) < 5 * MiB);
 	CU_ASSERT(allocated(src) >= 12 * MiB);
 }
 
 static void test_sparse_off(void)
 {
-	const char *src = path("src.raw");
+	const char *src = path_of("src.raw");
 
-	CU_ASSERT_EQUAL(copy_files(&src, 1, path("dst0.raw"), true, true, 0, 0), 0);
-	CU_ASSERT(files_equal(src, path("dst0.raw")));
+	CU_ASSERT_EQUAL(copy_files(&src, 1, path_of("dst0.raw"), true, true, 0, 0), 0);
+	CU_ASSERT(files_equal(src, path_of("dst0.raw")));
 	/* -S 0: a fully allocated target, holes included (as qemu-img -S 0) */
-	CU_ASSERT(allocated(path("dst0.raw")) >= 64 * MiB);
+	CU_ASSERT(allocated(path_of("dst0.raw")) >= 64 * MiB);
 }
 
 static void test_workers_identical(void)
 {
-	const char *src = path("src.raw");
+	const char *src = path_of("src.raw");
 
-	CU_ASSERT_EQUAL(copy_files(&src, 1, path("w1.raw"), true, true, 4096, 1), 0);
-	CU_ASSERT_EQUAL(copy_files(&src, 1, path("w16.raw"), true, true, 4096, 16), 0);
-	CU_ASSERT(files_equal(path("w1.raw"), path("w16.raw")));
-	CU_ASSERT(files_equal(src, path("w16.raw")));
+	CU_ASSERT_EQUAL(copy_files(&src, 1, path_of("w1.raw"), true, true, 4096, 1), 0);
+	CU_ASSERT_EQUAL(copy_files(&src, 1, path_of("w16.raw"), true, true, 4096, 16), 0);
+	CU_ASSERT(files_equal(path_of("w1.raw"), path_of("w16.raw")));
+	CU_ASSERT(files_equal(src, path_of("w16.raw")));
 }
 
 static void test_concatenation(void)
 {
-	const char *srcs[3] = { path("c1.raw"), path("c2.raw"), path("c3.raw") };
+	const char *srcs[3] = { path_of("c1.raw"), path_of("c2.raw"), path_of("c3.raw") };
 	struct image *d;
 	uint8_t *buf = malloc(4096), *want = malloc(4096);
 
@@ -161,8 +148,8 @@ static void test_concatenation(void)
 	fill(srcs[0], 3 * MiB - 2000, 3000, 3);
 	fill(srcs[1], 0, 5000, 4);
 	fill(srcs[2], MiB, 4096, 5);
-	CU_ASSERT_EQUAL(copy_files(srcs, 3, path("cat.raw"), true, true, 4096, 4), 0);
-	CU_ASSERT_EQUAL_FATAL(image_open(path("cat.raw"), "raw", 0, &d), 0);
+	CU_ASSERT_EQUAL(copy_files(srcs, 3, path_of("cat.raw"), true, true, 4096, 4), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of("cat.raw"), "raw", 0, &d), 0);
 	CU_ASSERT_EQUAL(d->size, 3 * MiB + 1000 + 5000 + 2 * MiB);
 	/* the second source starts right after the first */
 	CU_ASSERT_EQUAL(image_read(d, buf, 3 * MiB + 1000, 4096), 0);
@@ -180,8 +167,8 @@ static void test_concatenation(void)
 
 static void test_existing_target_zeroed(void)
 {
-	const char *src = path("src.raw");
-	const char *dst = path("old.raw");
+	const char *src = path_of("src.raw");
+	const char *dst = path_of("old.raw");
 
 	/* an existing target full of garbage: zero ranges must be written */
 	CU_ASSERT_EQUAL_FATAL(image_create(dst, "raw", 64 * MiB, NULL), 0);
@@ -192,8 +179,8 @@ static void test_existing_target_zeroed(void)
 
 static void test_target_too_small(void)
 {
-	const char *src = path("src.raw");
-	const char *dst = path("small.raw");
+	const char *src = path_of("src.raw");
+	const char *dst = path_of("small.raw");
 
 	CU_ASSERT_EQUAL_FATAL(image_create(dst, "raw", MiB, NULL), 0);
 	CU_ASSERT_EQUAL(copy_files(&src, 1, dst, false, false, 4096, 0), -ENOSPC);
@@ -202,14 +189,14 @@ static void test_target_too_small(void)
 
 static void test_compare_mismatch(void)
 {
-	const char *src = path("src.raw");
+	const char *src = path_of("src.raw");
 	struct image *a, *b;
 	struct compare_params cp = { 0 };
 	uint64_t at = 0;
 
-	fill(path("w1.raw"), 40 * MiB + 777, 1, 3);
+	fill(path_of("w1.raw"), 40 * MiB + 777, 1, 3);
 	CU_ASSERT_EQUAL_FATAL(image_open(src, "raw", 0, &a), 0);
-	CU_ASSERT_EQUAL_FATAL(image_open(path("w1.raw"), "raw", 0, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of("w1.raw"), "raw", 0, &b), 0);
 	cp.a = a;
 	cp.b = b;
 	CU_ASSERT_EQUAL(compare_run(&cp, &at), 1);
@@ -218,38 +205,14 @@ static void test_compare_mismatch(void)
 	image_close(b);
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "holes and zero runs", test_holes_and_zero_runs },
-		{ "sparse detection off", test_sparse_off },
-		{ "workers give identical output", test_workers_identical },
-		{ "concatenation", test_concatenation },
-		{ "existing target gets zeroed", test_existing_target_zeroed },
-		{ "target too small", test_target_too_small },
-		{ "compare finds first mismatch", test_compare_mismatch },
-	};
-	CU_pSuite suite;
-	unsigned failures;
-	char cmd[128];
+static const struct unit_test tests[] = {
+	{ "holes and zero runs", test_holes_and_zero_runs },
+	{ "sparse detection off", test_sparse_off },
+	{ "workers give identical output", test_workers_identical },
+	{ "concatenation", test_concatenation },
+	{ "existing target gets zeroed", test_existing_target_zeroed },
+	{ "target too small", test_target_too_small },
+	{ "compare finds first mismatch", test_compare_mismatch },
+};
 
-	snprintf(dir, sizeof(dir), "/tmp/imgtool-test-copy-XXXXXX");
-	if (!mkdtemp(dir))
-		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("copy", NULL, NULL);
-	for (size_t i = 0; suite && i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(suite, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-	return failures ? 1 : 0;
-}
+UNIT_MAIN("copy", tests, NULL)

@@ -4,8 +4,6 @@
  * --operations list, and password hashing with crypt(3).  The parts that need a
  * guest are tested by tests/guest/run.sh on the fixture guest.
  */
-#include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
 
 #include <crypt.h>
 #include <errno.h>
@@ -15,6 +13,7 @@
 #include "common/err.h"
 #include "guest/customize.h"
 #include "guest/sysprep.h"
+#include "tests/unit/unit.h"
 
 static void test_parse_split(void)
 {
@@ -152,22 +151,12 @@ static void test_password_scheme(void)
 	CU_ASSERT_STRING_EQUAL(customize_password_scheme("", "", "*"), "$6$");
 }
 
-int main(void)
-{
-	CU_pSuite s;
-	unsigned fails;
+static const struct unit_test tests[] = {
+	{ "customize value splitting", test_parse_split },
+	{ "customize value checks", test_parse_values },
+	{ "password hashing", test_hash },
+	{ "password scheme", test_password_scheme },
+	{ "sysprep --operations", test_sysprep_ops },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("guest_ops", NULL, NULL);
-	CU_add_test(s, "customize value splitting", test_parse_split);
-	CU_add_test(s, "customize value checks", test_parse_values);
-	CU_add_test(s, "password hashing", test_hash);
-	CU_add_test(s, "password scheme", test_password_scheme);
-	CU_add_test(s, "sysprep --operations", test_sysprep_ops);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
-}
+UNIT_MAIN("guest_ops", tests, NULL)

@@ -4,8 +4,6 @@
  * quoting of the printed command line, the qemu argv for each bus, and the libvirt
  * XML's escaping.  The booting parts are tested by tests/launcher/run.sh.
  */
-#include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +12,7 @@
 
 #include "common/err.h"
 #include "launcher/launch.h"
+#include "tests/unit/unit.h"
 
 static void test_parse_names(void)
 {
@@ -171,27 +170,13 @@ static void test_xml_escape(void)
 	unlink(img);
 }
 
-int main(void)
-{
-	static const struct { const char *name; void (*fn)(void); } tests[] = {
-		{ "parse option names", test_parse_names },
-		{ "cache/aio rule", test_cache_aio },
-		{ "image URLs", test_urls },
-		{ "shell quoting", test_shell_join },
-		{ "qemu argv", test_argv },
-		{ "libvirt xml escaping", test_xml_escape },
-	};
-	CU_pSuite suite;
-	unsigned fails;
+static const struct unit_test tests[] = {
+	{ "parse option names", test_parse_names },
+	{ "cache/aio rule", test_cache_aio },
+	{ "image URLs", test_urls },
+	{ "shell quoting", test_shell_join },
+	{ "qemu argv", test_argv },
+	{ "libvirt xml escaping", test_xml_escape },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("launcher", NULL, NULL);
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(suite, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
-}
+UNIT_MAIN("launcher", tests, NULL)

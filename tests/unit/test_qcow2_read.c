@@ -15,7 +15,6 @@
 #include "common/err.h"
 #include "common/util.h"
 
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -27,39 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
-
-static char dir[] = "/var/tmp/imgtool-qcow2-read-XXXXXX";
-
-static const char *path_of(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", dir, name);
-	return buf[k];
-}
-
-/* Run a shell command in the scratch folder; output only shown on failure. */
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096], full[4400];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "cd %s && (%s) >%s/sh.log 2>&1", dir, cmd, dir);
-	rc = system(full);
-	if (rc != 0) {
-		fprintf(stderr, "\ncommand failed (%d): %s\n", rc, cmd);
-		snprintf(full, sizeof(full), "cat %s/sh.log >&2", dir);
-		if (system(full))
-			fprintf(stderr, "(no log)\n");
-	}
-	return rc;
-}
+#include "tests/unit/unit.h"
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -128,7 +95,7 @@ static void check_read(const char *name)
 	size_t rawlen;
 	int ret;
 
-	CU_ASSERT_FATAL(sh("qemu-img convert -O raw %s %s.raw", name, name) == 0);
+	CU_ASSERT_FATAL(run("qemu-img convert -O raw %s %s.raw", name, name) == 0);
 	{
 		char rp[600];
 
@@ -233,7 +200,7 @@ static void check_map(const char *name)
 	struct image *img;
 	char mp[600];
 
-	CU_ASSERT_FATAL(sh("qemu-img map --output=json %s > %s.map", name, name) == 0);
+	CU_ASSERT_FATAL(run("qemu-img map --output=json %s > %s.map", name, name) == 0);
 	snprintf(mp, sizeof(mp), "%s.map", path_of(name));
 	arr = json_object_from_file(mp);
 	unlink(mp);
@@ -303,7 +270,7 @@ static void check_info(const char *name)
 	struct image *img;
 	char ip[600];
 
-	CU_ASSERT_FATAL(sh("qemu-img info --output=json %s > %s.info", name, name) == 0);
+	CU_ASSERT_FATAL(run("qemu-img info --output=json %s > %s.info", name, name) == 0);
 	snprintf(ip, sizeof(ip), "%s.info", path_of(name));
 	q = json_object_from_file(ip);
 	unlink(ip);
@@ -349,7 +316,7 @@ static int fill_pattern(const char *name, uint64_t size, bool zero_ok)
 			      "-c 'write -z 1536k 4k' ");
 	snprintf(cmds + n, sizeof(cmds) - (size_t)n, "-c 'write -P 0x44 %llu 70k'",
 		 (unsigned long long)(size / 2 + 1234));
-	return sh("qemu-io %s %s", cmds, name);
+	return run("qemu-io %s %s", cmds, name);
 }
 
 /* ---- tests ---- */
@@ -364,7 +331,7 @@ static void test_cluster_sizes(void)
 			char name[64];
 
 			snprintf(name, sizeof(name), "cs-%s-%s.qcow2", compat[c], sizes[i]);
-			CU_ASSERT_FATAL(sh("qemu-img create -f qcow2 -o compat=%s,cluster_size=%s %s 8M",
+			CU_ASSERT_FATAL(run("qemu-img create -f qcow2 -o compat=%s,cluster_size=%s %s 8M",
 					   compat[c], sizes[i], name) == 0);
 			CU_ASSERT_FATAL(fill_pattern(name, 8 * MiB, c == 1) == 0);
 			check_read(name);
@@ -382,7 +349,7 @@ static void test_refcount_bits(void)
 		char name[64];
 
 		snprintf(name, sizeof(name), "rc%d.qcow2", bits[i]);
-		CU_ASSERT_FATAL(sh("qemu-img create -f qcow2 -o refcount_bits=%d %s 5M", bits[i],
+		CU_ASSERT_FATAL(run("qemu-img create -f qcow2 -o refcount_bits=%d %s 5M", bits[i],
 				   name) == 0);
 		CU_ASSERT_FATAL(fill_pattern(name, 5 * MiB, true) == 0);
 		check_read(name);
@@ -394,8 +361,8 @@ static void test_refcount_bits(void)
 static void test_zero_alloc(void)
 {
 	/* zero flag on an allocated cluster (ZERO_ALLOC keeps its offset) */
-	CU_ASSERT_FATAL(sh("qemu-img create -f qcow2 za.qcow2 2M") == 0);
-	CU_ASSERT_FATAL(sh("qemu-io -c 'write -P 0x77 0 1M' -c 'write -z 128k 256k' "
+	CU_ASSERT_FATAL(run("qemu-img create -f qcow2 za.qcow2 2M") == 0);
+	CU_ASSERT_FATAL(run("qemu-io -c 'write -P 0x77 0 1M' -c 'write -z 128k 256k' "
 			   "-c 'write -z -u 512k 64k' za.qcow2") == 0);
 	check_read("za.qcow2");
 	check_map("za.qcow2");
@@ -403,17 +370,17 @@ static void test_zero_alloc(void)
 
 static void test_extended_l2(void)
 {
-	CU_ASSERT_FATAL(sh("qemu-img create -f qcow2 -o extended_l2=on,cluster_size=64k el2.qcow2 6M") == 0);
+	CU_ASSERT_FATAL(run("qemu-img create -f qcow2 -o extended_l2=on,cluster_size=64k el2.qcow2 6M") == 0);
 	CU_ASSERT_FATAL(fill_pattern("el2.qcow2", 6 * MiB, true) == 0);
 	/* subcluster-sized writes and zeroes inside one cluster */
-	CU_ASSERT_FATAL(sh("qemu-io -c 'write -P 0x55 2M 2k' -c 'write -P 0x56 2052k 6k' "
+	CU_ASSERT_FATAL(run("qemu-io -c 'write -P 0x55 2M 2k' -c 'write -P 0x56 2052k 6k' "
 			   "-c 'write -z 2060k 2k' -c 'write -P 0x57 2100k 2k' el2.qcow2") == 0);
 	check_read("el2.qcow2");
 	check_map("el2.qcow2");
 	check_info("el2.qcow2");
 
 	/* with a backing file: unallocated subclusters fall through */
-	CU_ASSERT_FATAL(sh("qemu-img create -f qcow2 el2b.qcow2 6M && "
+	CU_ASSERT_FATAL(run("qemu-img create -f qcow2 el2b.qcow2 6M && "
 			   "qemu-io -c 'write -P 0x99 0 6M' el2b.qcow2 && "
 			   "qemu-img create -f qcow2 -o extended_l2=on,cluster_size=32k "
 			   "-b el2b.qcow2 -F qcow2 el2t.qcow2 && "
@@ -425,8 +392,8 @@ static void test_extended_l2(void)
 
 static void test_prealloc_metadata(void)
 {
-	CU_ASSERT_FATAL(sh("qemu-img create -f qcow2 -o preallocation=metadata pm.qcow2 20M") == 0);
-	CU_ASSERT_FATAL(sh("qemu-io -c 'write -P 0x61 64k 64k' -c 'write -P 0x62 5M 100k' pm.qcow2") == 0);
+	CU_ASSERT_FATAL(run("qemu-img create -f qcow2 -o preallocation=metadata pm.qcow2 20M") == 0);
+	CU_ASSERT_FATAL(run("qemu-io -c 'write -P 0x61 64k 64k' -c 'write -P 0x62 5M 100k' pm.qcow2") == 0);
 	check_read("pm.qcow2");
 	check_map("pm.qcow2");
 }
@@ -435,10 +402,10 @@ static void test_compressed(void)
 {
 	static const char *const types[] = { "zlib", "zstd" };
 
-	CU_ASSERT_FATAL(sh("rm -f csrc.raw && truncate -s 9M csrc.raw") == 0);
+	CU_ASSERT_FATAL(run("rm -f csrc.raw && truncate -s 9M csrc.raw") == 0);
 	CU_ASSERT_FATAL(fill_pattern("-f raw csrc.raw", 9 * MiB, true) == 0);
 	/* incompressible data stays uncompressed in qemu's output */
-	CU_ASSERT_FATAL(sh("dd if=/dev/urandom of=csrc.raw bs=64k seek=100 count=8 conv=notrunc") == 0);
+	CU_ASSERT_FATAL(run("dd if=/dev/urandom of=csrc.raw bs=64k seek=100 count=8 conv=notrunc") == 0);
 	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
 		static const char *const cs[] = { "64k", "4k", "2M", "512" };
 
@@ -446,7 +413,7 @@ static void test_compressed(void)
 			char name[64];
 
 			snprintf(name, sizeof(name), "c-%s-%s.qcow2", types[i], cs[j]);
-			CU_ASSERT_FATAL(sh("qemu-img convert -c -f raw -O qcow2 -o compression_type=%s,cluster_size=%s csrc.raw %s",
+			CU_ASSERT_FATAL(run("qemu-img convert -c -f raw -O qcow2 -o compression_type=%s,cluster_size=%s csrc.raw %s",
 					   types[i], cs[j], name) == 0);
 			check_read(name);
 			check_map(name);
@@ -454,7 +421,7 @@ static void test_compressed(void)
 		}
 	}
 	/* compressed v2 image */
-	CU_ASSERT_FATAL(sh("qemu-img convert -c -f raw -O qcow2 -o compat=0.10 csrc.raw c-v2.qcow2") == 0);
+	CU_ASSERT_FATAL(run("qemu-img convert -c -f raw -O qcow2 -o compat=0.10 csrc.raw c-v2.qcow2") == 0);
 	check_read("c-v2.qcow2");
 }
 
@@ -491,7 +458,7 @@ static void test_parallel_reads(void)
 {
 	static const char *const names[] = { "pz.qcow2", "pc.qcow2", "pt.qcow2" };
 
-	CU_ASSERT_FATAL(sh("rm -f pr.raw && truncate -s 9M pr.raw && "
+	CU_ASSERT_FATAL(run("rm -f pr.raw && truncate -s 9M pr.raw && "
 			   "seq 1 400000 | dd of=pr.raw conv=notrunc && "
 			   "dd if=/dev/urandom of=pr.raw bs=64k seek=60 count=8 conv=notrunc && "
 			   "qemu-img convert -c -f raw -O qcow2 -o compression_type=zstd pr.raw pz.qcow2 && "
@@ -506,7 +473,7 @@ static void test_parallel_reads(void)
 		size_t len;
 		char rp[600];
 
-		CU_ASSERT_FATAL(sh("qemu-img convert -O raw %s par.raw", names[k]) == 0);
+		CU_ASSERT_FATAL(run("qemu-img convert -O raw %s par.raw", names[k]) == 0);
 		snprintf(rp, sizeof(rp), "%s", path_of("par.raw"));
 		raw = slurp(rp, &len);
 		CU_ASSERT_FATAL(raw != NULL);
@@ -526,7 +493,7 @@ static void test_parallel_reads(void)
 
 static void test_backing_chain(void)
 {
-	CU_ASSERT_FATAL(sh("qemu-img create -f qcow2 base.qcow2 4M && "
+	CU_ASSERT_FATAL(run("qemu-img create -f qcow2 base.qcow2 4M && "
 			   "qemu-io -c 'write -P 0x11 0 1M' -c 'write -z 1M 512k' "
 			   "-c 'write -P 0x12 3M 1M' base.qcow2 && "
 			   "qemu-img create -f qcow2 -b base.qcow2 -F qcow2 mid.qcow2 5M && "
@@ -544,7 +511,7 @@ static void test_snapshots(void)
 	struct image_info info;
 	struct image *img;
 
-	CU_ASSERT_FATAL(sh("qemu-img create -f qcow2 sn.qcow2 3M && "
+	CU_ASSERT_FATAL(run("qemu-img create -f qcow2 sn.qcow2 3M && "
 			   "qemu-io -c 'write -P 0x1 0 1M' sn.qcow2 && "
 			   "qemu-img snapshot -c first sn.qcow2 && "
 			   "qemu-io -c 'write -P 0x2 512k 1M' sn.qcow2 && "
@@ -567,7 +534,7 @@ static void test_snapshots(void)
 
 static void test_bitmaps_info(void)
 {
-	CU_ASSERT_FATAL(sh("rm -f bm.qcow2 && qemu-img create -f qcow2 bm.qcow2 10M && "
+	CU_ASSERT_FATAL(run("rm -f bm.qcow2 && qemu-img create -f qcow2 bm.qcow2 10M && "
 			   "qemu-img bitmap --add bm.qcow2 b0 && "
 			   "qemu-img bitmap --add -g 128k --disable bm.qcow2 second-bitmap") == 0);
 	check_info("bm.qcow2");
@@ -580,7 +547,7 @@ static void test_header_details(void)
 	struct qcow2_state *s;
 
 	/* v2 with backing: name, format extension */
-	CU_ASSERT_FATAL(sh("qemu-img create -f qcow2 hb.qcow2 1M && "
+	CU_ASSERT_FATAL(run("qemu-img create -f qcow2 hb.qcow2 1M && "
 			   "qemu-img create -f qcow2 -o compat=0.10 -b hb.qcow2 -F qcow2 hv2.qcow2") == 0);
 	CU_ASSERT_FATAL(image_open(path_of("hv2.qcow2"), "qcow2", IMG_NO_BACKING, &img) == 0);
 	CU_ASSERT_STRING_EQUAL(img->backing_name, "hb.qcow2");
@@ -609,7 +576,7 @@ static void test_header_rewrite(void)
 		"compat=1.1,extended_l2=on,lazy_refcounts=on",
 	};
 
-	CU_ASSERT_FATAL(sh("qemu-img create -f qcow2 rwb.qcow2 1M") == 0);
+	CU_ASSERT_FATAL(run("qemu-img create -f qcow2 rwb.qcow2 1M") == 0);
 	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
 		for (int backing = 0; backing < 2; backing++) {
 			struct image *img;
@@ -618,7 +585,7 @@ static void test_header_rewrite(void)
 			size_t alen, blen;
 			int ret;
 
-			CU_ASSERT_FATAL(sh("rm -f rw.qcow2 && qemu-img create -f qcow2 -o %s %s rw.qcow2 1M && cp rw.qcow2 rw-orig.qcow2",
+			CU_ASSERT_FATAL(run("rm -f rw.qcow2 && qemu-img create -f qcow2 -o %s %s rw.qcow2 1M && cp rw.qcow2 rw-orig.qcow2",
 					   opts[i], backing ? "-b rwb.qcow2 -F qcow2" : "") == 0);
 			CU_ASSERT_FATAL(image_open(path_of("rw.qcow2"), "qcow2",
 						   IMG_NO_BACKING | IMG_RDWR, &img) == 0);
@@ -637,7 +604,7 @@ static void test_header_rewrite(void)
 					opts[i], backing);
 			free(a);
 			free(b);
-			CU_ASSERT(sh("qemu-img check rw.qcow2") == 0);
+			CU_ASSERT(run("qemu-img check rw.qcow2") == 0);
 		}
 	}
 }
@@ -652,7 +619,7 @@ static void test_unknown_ext_kept(void)
 	uint8_t *a;
 	size_t alen;
 
-	CU_ASSERT_FATAL(sh("qemu-img create -f qcow2 ux.qcow2 1M") == 0);
+	CU_ASSERT_FATAL(run("qemu-img create -f qcow2 ux.qcow2 1M") == 0);
 	/* insert before the feature table: move it right by 16 bytes */
 	a = slurp(path_of("ux.qcow2"), &alen);
 	CU_ASSERT_FATAL(a != NULL);
@@ -677,7 +644,7 @@ static void test_unknown_ext_kept(void)
 	CU_ASSERT(load_be64(a + 88) == 0);
 	CU_ASSERT(memmem(a, 65536, ext, 13) != NULL);
 	free(a);
-	CU_ASSERT(sh("qemu-img check ux.qcow2") == 0);
+	CU_ASSERT(run("qemu-img check ux.qcow2") == 0);
 }
 
 /* Header bytes past the fields we know are kept; a header that cannot fit
@@ -690,7 +657,7 @@ static void test_header_extra_and_enospc(void)
 	size_t alen, blen;
 	char longname[600];
 
-	CU_ASSERT_FATAL(sh("rm -f xh.qcow2 && qemu-img create -f qcow2 xh.qcow2 1M && "
+	CU_ASSERT_FATAL(run("rm -f xh.qcow2 && qemu-img create -f qcow2 xh.qcow2 1M && "
 			   "qemu-io -c 'write -P 0x42 0 64k' xh.qcow2") == 0);
 	a = slurp(path_of("xh.qcow2"), &alen);
 	CU_ASSERT_FATAL(a != NULL);
@@ -709,10 +676,10 @@ static void test_header_extra_and_enospc(void)
 	CU_ASSERT(load_be32(a + 100) == 120 && memcmp(a + 112, "EXTRAHDR", 8) == 0);
 	CU_ASSERT(load_be32(a + 120) == QCOW2_EXT_FEATURE_TABLE);
 	free(a);
-	CU_ASSERT(sh("qemu-img check xh.qcow2") == 0);
+	CU_ASSERT(run("qemu-img check xh.qcow2") == 0);
 	check_read("xh.qcow2");
 
-	CU_ASSERT_FATAL(sh("rm -f sm.qcow2 && qemu-img create -f qcow2 -o cluster_size=512 sm.qcow2 1M") == 0);
+	CU_ASSERT_FATAL(run("rm -f sm.qcow2 && qemu-img create -f qcow2 -o cluster_size=512 sm.qcow2 1M") == 0);
 	a = slurp(path_of("sm.qcow2"), &alen);
 	CU_ASSERT_FATAL(image_open(path_of("sm.qcow2"), "qcow2", IMG_RDWR | IMG_NO_BACKING, &img) == 0);
 	memset(longname, 'x', sizeof(longname) - 1);
@@ -774,7 +741,7 @@ static void expect_read_error(const char *name, const char *msg)
 
 static void fresh(const char *name, const char *opts)
 {
-	CU_ASSERT_FATAL(sh("rm -f %s && qemu-img create -f qcow2 %s %s 4M && "
+	CU_ASSERT_FATAL(run("rm -f %s && qemu-img create -f qcow2 %s %s 4M && "
 			   "qemu-io -c 'write -P 0xab 0 128k' %s",
 			   name, opts, name, name) == 0);
 }
@@ -885,7 +852,7 @@ static void test_bad_headers(void)
 	expect_open_error("bad.qcow2", 0, "extended L2");
 
 	/* truncated file */
-	CU_ASSERT(sh("head -c 50 bad.qcow2 > trunc.qcow2") == 0);
+	CU_ASSERT(run("head -c 50 bad.qcow2 > trunc.qcow2") == 0);
 	expect_open_error("trunc.qcow2", 0, "");
 
 	/* corrupt bit: read-only fine, read-write refused */
@@ -939,14 +906,14 @@ static void test_bad_tables(void)
 	expect_read_error("bt.qcow2", "decompress");
 
 	/* compressed data running past the end of the file */
-	CU_ASSERT_FATAL(sh("rm -f t.raw btc.qcow2 && seq 1 30000 > t.raw && truncate -s 1M t.raw && "
+	CU_ASSERT_FATAL(run("rm -f t.raw btc.qcow2 && seq 1 30000 > t.raw && truncate -s 1M t.raw && "
 			   "qemu-img convert -c -f raw -O qcow2 t.raw btc.qcow2") == 0);
 	{
 		size_t len;
 		uint8_t *a = slurp(path_of("btc.qcow2"), &len);
 
 		free(a);
-		CU_ASSERT(sh("truncate -s %zu btc.qcow2", len - 3000) == 0);
+		CU_ASSERT(run("truncate -s %zu btc.qcow2", len - 3000) == 0);
 	}
 	expect_read_error("btc.qcow2", "past the end of the file");
 
@@ -956,7 +923,7 @@ static void test_bad_tables(void)
 	expect_read_error("bt.qcow2", "subcluster");
 
 	/* bad snapshot table */
-	CU_ASSERT_FATAL(sh("rm -f bs.qcow2 && qemu-img create -f qcow2 bs.qcow2 1M && "
+	CU_ASSERT_FATAL(run("rm -f bs.qcow2 && qemu-img create -f qcow2 bs.qcow2 1M && "
 			   "qemu-img snapshot -c s bs.qcow2") == 0);
 	{
 		struct image *img;
@@ -981,7 +948,7 @@ static void test_compress_buffer(void)
 	size_t cs = 65536;
 	int n;
 
-	CU_ASSERT_FATAL(sh("rm -f cb.qcow2 && qemu-img create -f qcow2 cb.qcow2 1M") == 0);
+	CU_ASSERT_FATAL(run("rm -f cb.qcow2 && qemu-img create -f qcow2 cb.qcow2 1M") == 0);
 	CU_ASSERT_FATAL(image_open(path_of("cb.qcow2"), "qcow2", 0, &img) == 0);
 	s = qcow2_state(img);
 	in = malloc(cs);
@@ -1019,40 +986,24 @@ static void test_compress_buffer(void)
 	free(back);
 }
 
-int main(void)
-{
-	CU_pSuite s;
-	unsigned failed;
-	char cmd[300];
+static const struct unit_test tests[] = {
+	{ "cluster sizes 512..2M, compat 0.10 and 1.1", test_cluster_sizes },
+	{ "refcount widths 1, 16, 64", test_refcount_bits },
+	{ "zero clusters with and without allocation", test_zero_alloc },
+	{ "extended L2 (subclusters)", test_extended_l2 },
+	{ "preallocation=metadata", test_prealloc_metadata },
+	{ "compressed zlib and zstd", test_compressed },
+	{ "backing chain", test_backing_chain },
+	{ "parallel readers", test_parallel_reads },
+	{ "snapshot table", test_snapshots },
+	{ "persistent bitmaps in info", test_bitmaps_info },
+	{ "header details", test_header_details },
+	{ "header rewrite matches qemu-img", test_header_rewrite },
+	{ "unknown extensions kept, autoclear cleared", test_unknown_ext_kept },
+	{ "extra header bytes kept, -ENOSPC", test_header_extra_and_enospc },
+	{ "bad headers are refused clearly", test_bad_headers },
+	{ "bad tables fail reads clearly", test_bad_tables },
+	{ "compress buffer (qemu-compatible)", test_compress_buffer },
+};
 
-	if (!mkdtemp(dir))
-		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("qcow2_read", NULL, NULL);
-	CU_add_test(s, "cluster sizes 512..2M, compat 0.10 and 1.1", test_cluster_sizes);
-	CU_add_test(s, "refcount widths 1, 16, 64", test_refcount_bits);
-	CU_add_test(s, "zero clusters with and without allocation", test_zero_alloc);
-	CU_add_test(s, "extended L2 (subclusters)", test_extended_l2);
-	CU_add_test(s, "preallocation=metadata", test_prealloc_metadata);
-	CU_add_test(s, "compressed zlib and zstd", test_compressed);
-	CU_add_test(s, "backing chain", test_backing_chain);
-	CU_add_test(s, "parallel readers", test_parallel_reads);
-	CU_add_test(s, "snapshot table", test_snapshots);
-	CU_add_test(s, "persistent bitmaps in info", test_bitmaps_info);
-	CU_add_test(s, "header details", test_header_details);
-	CU_add_test(s, "header rewrite matches qemu-img", test_header_rewrite);
-	CU_add_test(s, "unknown extensions kept, autoclear cleared", test_unknown_ext_kept);
-	CU_add_test(s, "extra header bytes kept, -ENOSPC", test_header_extra_and_enospc);
-	CU_add_test(s, "bad headers are refused clearly", test_bad_headers);
-	CU_add_test(s, "bad tables fail reads clearly", test_bad_tables);
-	CU_add_test(s, "compress buffer (qemu-compatible)", test_compress_buffer);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		return 1;
-	return failed ? 1 : 0;
-}
+UNIT_MAIN("qcow2_read", tests, NULL)

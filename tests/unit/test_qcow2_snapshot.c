@@ -24,7 +24,6 @@
 #include "common/opts.h"
 #include "common/util.h"
 
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -35,10 +34,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "tests/unit/unit.h"
 
 #define MAX_SNAPS 5
-
-static char dir[] = "/tmp/imgtool-qsnap-XXXXXX";
 
 struct config {
 	const char *name;
@@ -63,41 +61,6 @@ static const struct config configs[] = {
 };
 
 /* ---- helpers ---- */
-
-static char *path_of(const char *name)
-{
-	static char buf[4][256];
-	static int n;
-
-	n = (n + 1) % 4;
-	snprintf(buf[n], sizeof(buf[n]), "%s/%s", dir, name);
-	return buf[n];
-}
-
-/* Run a shell command; its output is printed only when it fails. */
-static int run(const char *fmt, ...)
-{
-	char cmd[2048], out[4096];
-	va_list ap;
-	size_t n;
-	FILE *f;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	st = pclose(f);
-	st = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	if (st)
-		fprintf(stderr, "\n  '%s' exited %d:\n%s", cmd, st, out);
-	return st;
-}
 
 static uint64_t rng_next(uint64_t *x)
 {
@@ -1038,7 +1001,7 @@ static void test_threads(void)
 	const uint64_t size = 16 * MiB;
 	const char *opts_list[] = { "", "cluster_size=4k", "extended_l2=on" };
 	uint8_t *model = calloc(1, size), *snap = malloc(size), *buf = malloc(size);
-	char *p = path_of("th.qcow2"), *raw = path_of("th.raw");
+	const char *p = path_of("th.qcow2"), *raw = path_of("th.raw");
 
 	CU_ASSERT_FATAL(model && snap && buf);
 	for (size_t k = 0; k < ARRAY_SIZE(opts_list); k++) {
@@ -1072,12 +1035,10 @@ static void test_threads(void)
 	free(buf);
 }
 
-int main(void)
+/* the base seed: IMGTOOL_SEED replays a run, else the clock */
+static int seed_init(void)
 {
 	const char *env = getenv("IMGTOOL_SEED");
-	CU_pSuite s;
-	unsigned failed;
-	char cmd[300];
 
 	if (env && *env) {
 		base_seed = strtoull(env, NULL, 0);
@@ -1090,27 +1051,13 @@ int main(void)
 	}
 	printf("test_qcow2_snapshot: base seed %" PRIu64 " (IMGTOOL_SEED=N replays)\n",
 	       base_seed);
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("qcow2_snapshot", NULL, NULL);
-	CU_add_test(s, "random write/zero/snapshot sequences", test_sequences);
-	CU_add_test(s, "4 threads, disjoint regions, snapshot", test_threads);
-	CU_add_test(s, "random commit/rebase sequences on a 3-layer chain",
-		    test_chain_sequences);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	if (!failed) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		if (system(cmd) < 0)
-			perror("system");
-	} else {
-		fprintf(stderr, "test files kept in %s\n", dir);
-	}
-	return failed ? 1 : 0;
+	return 0;
 }
+
+static const struct unit_test tests[] = {
+	{ "random write/zero/snapshot sequences", test_sequences },
+	{ "4 threads, disjoint regions, snapshot", test_threads },
+	{ "random commit/rebase sequences on a 3-layer chain", test_chain_sequences },
+};
+
+UNIT_MAIN("qcow2_snapshot", tests, seed_init)

@@ -13,7 +13,6 @@
 #include "common/opts.h"
 #include "common/util.h"
 
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,33 +21,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static char dir[] = "/tmp/imgtool-qcow2w-XXXXXX";
-
-static char *path_of(const char *name)
-{
-	static char buf[4][256];
-	static int n;
-
-	n = (n + 1) % 4;
-	snprintf(buf[n], sizeof(buf[n]), "%s/%s", dir, name);
-	return buf[n];
-}
-
-/* Run a shell command quietly; returns its exit status. */
-static int run(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " >/dev/null 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#include "tests/unit/unit.h"
 
 /* First line of a command's output into out. */
 static int run_capture(char *out, size_t outlen, const char *fmt, ...)
@@ -749,50 +722,28 @@ static void test_measure(void)
 	free(buf);
 }
 
-int main(void)
-{
-	CU_pSuite s;
-	unsigned failed;
-	char cmd[300];
+static const struct unit_test tests[] = {
+	{ "create options and errors", test_create_options },
+	{ "create layout equals qemu-img's", test_create_layout_like_qemu },
+	{ "roundtrip default", test_roundtrip_default },
+	{ "roundtrip compat=0.10", test_roundtrip_v2 },
+	{ "roundtrip 512-byte clusters", test_roundtrip_c512 },
+	{ "roundtrip 4k clusters, 1-bit refcounts", test_roundtrip_c4k_rc1 },
+	{ "roundtrip refcount widths", test_roundtrip_rc_widths },
+	{ "roundtrip 2M clusters", test_roundtrip_2m },
+	{ "roundtrip zstd + lazy refcounts", test_roundtrip_zstd_lazy },
+	{ "roundtrip preallocation modes", test_roundtrip_prealloc },
+	{ "roundtrip extended L2", test_roundtrip_extl2 },
+	{ "write_zeroes v2/v3", test_write_zeroes },
+	{ "compressed writes", test_compressed },
+	{ "backing file copy-on-write", test_backing_cow },
+	{ "snapshot copy-on-write", test_snapshot_cow },
+	{ "lazy refcounts dirty bit", test_lazy_refcounts },
+	{ "refcount table growth", test_reftable_growth },
+	{ "parallel 2 MiB chunks", test_parallel_chunks },
+	{ "same-cluster race", test_same_cluster_race },
+	{ "resize grow/shrink", test_resize },
+	{ "measure equals qemu-img", test_measure },
+};
 
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("qcow2_write", NULL, NULL);
-	CU_add_test(s, "create options and errors", test_create_options);
-	CU_add_test(s, "create layout equals qemu-img's", test_create_layout_like_qemu);
-	CU_add_test(s, "roundtrip default", test_roundtrip_default);
-	CU_add_test(s, "roundtrip compat=0.10", test_roundtrip_v2);
-	CU_add_test(s, "roundtrip 512-byte clusters", test_roundtrip_c512);
-	CU_add_test(s, "roundtrip 4k clusters, 1-bit refcounts", test_roundtrip_c4k_rc1);
-	CU_add_test(s, "roundtrip refcount widths", test_roundtrip_rc_widths);
-	CU_add_test(s, "roundtrip 2M clusters", test_roundtrip_2m);
-	CU_add_test(s, "roundtrip zstd + lazy refcounts", test_roundtrip_zstd_lazy);
-	CU_add_test(s, "roundtrip preallocation modes", test_roundtrip_prealloc);
-	CU_add_test(s, "roundtrip extended L2", test_roundtrip_extl2);
-	CU_add_test(s, "write_zeroes v2/v3", test_write_zeroes);
-	CU_add_test(s, "compressed writes", test_compressed);
-	CU_add_test(s, "backing file copy-on-write", test_backing_cow);
-	CU_add_test(s, "snapshot copy-on-write", test_snapshot_cow);
-	CU_add_test(s, "lazy refcounts dirty bit", test_lazy_refcounts);
-	CU_add_test(s, "refcount table growth", test_reftable_growth);
-	CU_add_test(s, "parallel 2 MiB chunks", test_parallel_chunks);
-	CU_add_test(s, "same-cluster race", test_same_cluster_race);
-	CU_add_test(s, "resize grow/shrink", test_resize);
-	CU_add_test(s, "measure equals qemu-img", test_measure);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	if (!failed) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		if (system(cmd) < 0)
-			perror("system");
-	} else {
-		fprintf(stderr, "test files kept in %s\n", dir);
-	}
-	return failed ? 1 : 0;
-}
+UNIT_MAIN("qcow2_write", tests, NULL)

@@ -4,8 +4,6 @@
  * and the growable string it builds with (common/strbuf.h).  The conversion of a
  * real guest is tested by tests/v2v/ on the fixture.
  */
-#include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +11,7 @@
 
 #include "common/strbuf.h"
 #include "v2v/v2v.h"
+#include "tests/unit/unit.h"
 
 static void test_parse(void)
 {
@@ -85,20 +84,10 @@ static void test_strbuf(void)
 	strbuf_free(&b);
 }
 
-int main(void)
-{
-	CU_pSuite s;
-	unsigned fails;
+static const struct unit_test tests[] = {
+	{ "device name parsing", test_parse },
+	{ "device name rewriting", test_rewrite },
+	{ "strbuf", test_strbuf },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("v2v_devname", NULL, NULL);
-	CU_add_test(s, "device name parsing", test_parse);
-	CU_add_test(s, "device name rewriting", test_rewrite);
-	CU_add_test(s, "strbuf", test_strbuf);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
-}
+UNIT_MAIN("v2v_devname", tests, NULL)

@@ -16,8 +16,6 @@
  * output; tests/v2v/test_inputs.sh sets it) the real fixtures are read too and
  * their disks compared with the guest disk.
  */
-#include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -35,22 +33,11 @@
 #include "v2v/input/input.h"
 #include "v2v/input/tar.h"
 #include "formats/format.h"
-
-static char tmpdir[] = "/tmp/test_v2v_source.XXXXXX";
-
-static char *tmp_path(const char *name)
-{
-	static char buf[4][512];
-	static int n;
-
-	n = (n + 1) % 4;
-	snprintf(buf[n], sizeof(buf[n]), "%s/%s", tmpdir, name);
-	return buf[n];
-}
+#include "tests/unit/unit.h"
 
 static void write_file(const char *name, const void *data, size_t len)
 {
-	FILE *f = fopen(tmp_path(name), "wb");
+	FILE *f = fopen(path_of(name), "wb");
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	CU_ASSERT_EQUAL(fwrite(data, 1, len, f), len);
@@ -63,21 +50,6 @@ static void write_text(const char *name, const char *text)
 }
 
 /* Run a shell command in the scratch folder; true on success. */
-static bool sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static bool sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	int len;
-	va_list ap;
-
-	len = snprintf(cmd, sizeof(cmd), "cd '%s' && (", tmpdir);
-	va_start(ap, fmt);
-	len += vsnprintf(cmd + len, sizeof(cmd) - (size_t)len, fmt, ap);
-	va_end(ap);
-	snprintf(cmd + len, sizeof(cmd) - (size_t)len, ") >/dev/null 2>&1");
-	return system(cmd) == 0;
-}
-
 /* The call failed with one message line naming `what`. */
 static void expect_error(int ret, const char *what, const char *also)
 {
@@ -153,7 +125,7 @@ static void test_vmx_good(void)
 
 	make_disk_files();
 	write_text("good.vmx", good_vmx);
-	CU_ASSERT_EQUAL_FATAL(v2v_source_from_vmx(tmp_path("good.vmx"), &s), 0);
+	CU_ASSERT_EQUAL_FATAL(v2v_source_from_vmx(path_of("good.vmx"), &s), 0);
 	CU_ASSERT_STRING_EQUAL(s.name, "web \"one\"_x");
 	CU_ASSERT_EQUAL(s.memory_mib, 4096);
 	CU_ASSERT_EQUAL(s.vcpus, 4);
@@ -162,7 +134,7 @@ static void test_vmx_good(void)
 	const char *order[] = { "first", "second", "sata", "nvme", "ide" };
 	const char *bus[] = { "scsi", "scsi", "sata", "nvme", "ide" };
 	for (int i = 0; i < 5; i++) {
-		snprintf(want, sizeof(want), "%s/%s.vmdk", tmpdir, order[i]);
+		snprintf(want, sizeof(want), "%s/%s.vmdk", unit_dir, order[i]);
 		CU_ASSERT_STRING_EQUAL(s.disks[i].path, want);
 		CU_ASSERT_STRING_EQUAL(s.disks[i].controller, bus[i]);
 		CU_ASSERT_EQUAL(s.disks[i].offset, 0);
@@ -186,7 +158,7 @@ static void test_vmx_defaults(void)
 
 	write_text("only.vmdk", "x");
 	write_text("min.vmx", "scsi0:0.present = \"TRUE\"\nscsi0:0.fileName = \"only.vmdk\"\n");
-	CU_ASSERT_EQUAL_FATAL(v2v_source_from_vmx(tmp_path("min.vmx"), &s), 0);
+	CU_ASSERT_EQUAL_FATAL(v2v_source_from_vmx(path_of("min.vmx"), &s), 0);
 	CU_ASSERT_STRING_EQUAL(s.name, "min");
 	CU_ASSERT_EQUAL(s.memory_mib, 0);
 	CU_ASSERT_EQUAL(s.vcpus, 1);
@@ -202,7 +174,7 @@ static void expect_bad_vmx(const char *text, size_t len, const char *also)
 
 	write_file("bad.vmx", text, len == SIZE_MAX ? strlen(text) : len);
 	err_clear();
-	expect_error(v2v_source_from_vmx(tmp_path("bad.vmx"), &s), tmp_path("bad.vmx"), also);
+	expect_error(v2v_source_from_vmx(path_of("bad.vmx"), &s), path_of("bad.vmx"), also);
 	CU_ASSERT_EQUAL(s.nb_disks, 0);
 	CU_ASSERT_PTR_NULL(s.name);
 }
@@ -217,7 +189,7 @@ static void test_vmx_bad(void)
 
 	write_text("only.vmdk", "x");
 	err_clear();
-	expect_error(v2v_source_from_vmx(tmp_path("missing.vmx"), &s), tmp_path("missing.vmx"), NULL);
+	expect_error(v2v_source_from_vmx(path_of("missing.vmx"), &s), path_of("missing.vmx"), NULL);
 	expect_bad_vmx("", 0, "no hard disk");
 	expect_bad_vmx("displayName = \"x\"\nscsi0:0.present = \"TRUE\"\nscsi0:0.fileName = \"nope.vmdk\"\n",
 		       SIZE_MAX, "nope.vmdk");
@@ -425,17 +397,17 @@ static void make_package(const char *algo)
 			memset(raw + i, 'a' + (i / 4096) % 26, 4096);
 	write_file("pattern.raw", raw, DISK_MB << 20);
 	free(raw);
-	CU_ASSERT_FATAL(sh("rm -rf pkg && mkdir pkg && qemu-img convert -f raw -O vmdk -o subformat=streamOptimized pattern.raw 'pkg/%s'",
+	CU_ASSERT_FATAL(!run("rm -rf pkg && mkdir pkg && qemu-img convert -f raw -O vmdk -o subformat=streamOptimized pattern.raw 'pkg/%s'",
 			   disk));
 	snprintf(ovf, sizeof(ovf), ovf_fmt, disk, DISK_MB);
 	write_text("pkg/pkg.ovf", ovf);
-	CU_ASSERT_FATAL(sh("cd pkg && for f in pkg.ovf *.vmdk; do echo \"%s($f)= $(%ssum \"$f\" | cut -d' ' -f1)\"; done > pkg.mf",
+	CU_ASSERT_FATAL(!run("cd pkg && for f in pkg.ovf *.vmdk; do echo \"%s($f)= $(%ssum \"$f\" | cut -d' ' -f1)\"; done > pkg.mf",
 			   algo, !strcmp(algo, "SHA1") ? "sha1" : "sha256"));
 }
 
 static bool pack(const char *ova, const char *format)
 {
-	return sh("tar --format=%s -cf '%s' -C pkg pkg.ovf pkg.mf $(cd pkg && ls *.vmdk)", format, ova);
+	return !run("tar --format=%s -cf '%s' -C pkg pkg.ovf pkg.mf $(cd pkg && ls *.vmdk)", format, ova);
 }
 
 /* The OVA's disk, opened in place, reads as the pattern. */
@@ -445,7 +417,7 @@ static void check_disk_reads_back(const struct v2v_disk *d)
 	char *a, *b;
 
 	CU_ASSERT_EQUAL_FATAL(v2v_disk_open(d, &img), 0);
-	CU_ASSERT_EQUAL_FATAL(image_open(tmp_path("pattern.raw"), "raw", 0, &ref), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of("pattern.raw"), "raw", 0, &ref), 0);
 	CU_ASSERT_EQUAL(img->size, (uint64_t)DISK_MB << 20);
 	a = malloc(1 << 20);
 	b = malloc(1 << 20);
@@ -474,7 +446,7 @@ static void test_ova_formats(void)
 		snprintf(name, sizeof(name), "pkg-%s.ova", formats[i]);
 		if (!strcmp(formats[i], "ustar")) {
 			/* ustar cannot hold the long name: pack a short-named copy */
-			CU_ASSERT_FATAL(sh("rm -rf u && cp -r pkg u && cd u && long=$(ls *.vmdk) && "
+			CU_ASSERT_FATAL(!run("rm -rf u && cp -r pkg u && cd u && long=$(ls *.vmdk) && "
 					   "mv \"$long\" d.vmdk && sed -i \"s/$long/d.vmdk/\" pkg.ovf && "
 					   "for f in pkg.ovf d.vmdk; do echo \"SHA256($f)= $(sha256sum $f | cut -d' ' -f1)\"; done > pkg.mf && "
 					   "tar --format=ustar -cf '../%s' pkg.ovf pkg.mf d.vmdk", name));
@@ -482,10 +454,10 @@ static void test_ova_formats(void)
 			CU_ASSERT_FATAL(pack(name, formats[i]));
 		}
 		err_clear();
-		CU_ASSERT_EQUAL_FATAL(v2v_source_from_ova(tmp_path(name), &s), 0);
+		CU_ASSERT_EQUAL_FATAL(v2v_source_from_ova(path_of(name), &s), 0);
 		CU_ASSERT_STRING_EQUAL(s.name, "pkg-vm");
 		CU_ASSERT_EQUAL_FATAL(s.nb_disks, 1);
-		CU_ASSERT_STRING_EQUAL(s.disks[0].path, tmp_path(name));
+		CU_ASSERT_STRING_EQUAL(s.disks[0].path, path_of(name));
 		CU_ASSERT(s.disks[0].offset > 0 && s.disks[0].offset % 512 == 0);
 		CU_ASSERT(s.disks[0].length > 0);
 		CU_ASSERT_STRING_EQUAL(s.disks[0].controller, "scsi");
@@ -502,16 +474,16 @@ static void test_ova_folder_and_sha1(void)
 
 	make_package("SHA1");
 	CU_ASSERT_FATAL(pack("sha1.ova", "pax"));
-	CU_ASSERT_EQUAL_FATAL(v2v_source_from_ova(tmp_path("sha1.ova"), &s), 0);
+	CU_ASSERT_EQUAL_FATAL(v2v_source_from_ova(path_of("sha1.ova"), &s), 0);
 	v2v_source_free(&s);
 	/* the folder, and its .ovf named directly */
-	CU_ASSERT_EQUAL_FATAL(v2v_source_from_ova(tmp_path("pkg"), &s), 0);
+	CU_ASSERT_EQUAL_FATAL(v2v_source_from_ova(path_of("pkg"), &s), 0);
 	CU_ASSERT_EQUAL_FATAL(s.nb_disks, 1);
 	CU_ASSERT_EQUAL(s.disks[0].offset, 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(s.disks[0].path, "/pkg/pkg-disk1"));
 	check_disk_reads_back(&s.disks[0]);
 	v2v_source_free(&s);
-	CU_ASSERT_EQUAL(v2v_source_from_ova(tmp_path("pkg/pkg.ovf"), &s), 0);
+	CU_ASSERT_EQUAL(v2v_source_from_ova(path_of("pkg/pkg.ovf"), &s), 0);
 	v2v_source_free(&s);
 }
 
@@ -520,7 +492,7 @@ static void expect_bad_ova(const char *name, const char *also)
 	struct v2v_source s;
 
 	err_clear();
-	expect_error(v2v_source_from_ova(tmp_path(name), &s), tmp_path(name), also);
+	expect_error(v2v_source_from_ova(path_of(name), &s), path_of(name), also);
 	CU_ASSERT_EQUAL(s.nb_disks, 0);
 }
 
@@ -542,42 +514,42 @@ static void test_ova_bad(void)
 
 	make_package("SHA256");
 	/* one byte of the disk changed after the manifest was written */
-	CU_ASSERT_FATAL(sh("cp -r pkg t && cd t && printf X | dd of=\"$(ls *.vmdk)\" bs=1 seek=70000 conv=notrunc && "
+	CU_ASSERT_FATAL(!run("cp -r pkg t && cd t && printf X | dd of=\"$(ls *.vmdk)\" bs=1 seek=70000 conv=notrunc && "
 			   "tar --format=gnu -cf ../tampered-disk.ova pkg.ovf pkg.mf *.vmdk"));
 	expect_bad_ova("tampered-disk.ova", "does not match");
 	/* one hex digit of the manifest changed */
-	CU_ASSERT_FATAL(sh("rm -rf t && cp -r pkg t && cd t && sed -i '1s/\\(= .\\)./\\1x/' pkg.mf && "
+	CU_ASSERT_FATAL(!run("rm -rf t && cp -r pkg t && cd t && sed -i '1s/\\(= .\\)./\\1x/' pkg.mf && "
 			   "tar --format=gnu -cf ../tampered-mf.ova pkg.ovf pkg.mf *.vmdk"));
 	expect_bad_ova("tampered-mf.ova", "pkg.ovf");
 	/* the manifest lists a file the OVA lacks */
-	CU_ASSERT_FATAL(sh("rm -rf t && cp -r pkg t && cd t && echo \"SHA256(extra.iso)= $(printf %%064d 0)\" >> pkg.mf && "
+	CU_ASSERT_FATAL(!run("rm -rf t && cp -r pkg t && cd t && echo \"SHA256(extra.iso)= $(printf %%064d 0)\" >> pkg.mf && "
 			   "tar --format=gnu -cf ../listed-missing.ova pkg.ovf pkg.mf *.vmdk"));
 	expect_bad_ova("listed-missing.ova", "extra.iso");
 	/* a manifest line that is not one */
-	CU_ASSERT_FATAL(sh("rm -rf t && cp -r pkg t && cd t && echo 'MD5 whatever' >> pkg.mf && "
+	CU_ASSERT_FATAL(!run("rm -rf t && cp -r pkg t && cd t && echo 'MD5 whatever' >> pkg.mf && "
 			   "tar --format=gnu -cf ../bad-mf-line.ova pkg.ovf pkg.mf *.vmdk"));
 	expect_bad_ova("bad-mf-line.ova", "line 3");
 	/* the disk itself is missing */
-	CU_ASSERT_FATAL(sh("rm -rf t && cp -r pkg t && cd t && sed -i '$d' pkg.mf && "
+	CU_ASSERT_FATAL(!run("rm -rf t && cp -r pkg t && cd t && sed -i '$d' pkg.mf && "
 			   "tar --format=gnu -cf ../no-disk.ova pkg.ovf pkg.mf"));
 	expect_bad_ova("no-disk.ova", "is not in the OVA");
 	/* truncated in the middle of the disk */
 	CU_ASSERT_FATAL(pack("trunc.ova", "gnu"));
-	CU_ASSERT_FATAL(sh("truncate -s 20000 trunc.ova"));
+	CU_ASSERT_FATAL(!run("truncate -s 20000 trunc.ova"));
 	expect_bad_ova("trunc.ova", "truncated");
 	/* gzip'd, garbage, empty, no .ovf */
-	CU_ASSERT_FATAL(pack("gz.ova", "gnu") && sh("gzip -c gz.ova > gz2.ova && mv gz2.ova gz.ova"));
+	CU_ASSERT_FATAL(pack("gz.ova", "gnu") && !run("gzip -c gz.ova > gz2.ova && mv gz2.ova gz.ova"));
 	expect_bad_ova("gz.ova", "gzip");
-	CU_ASSERT_FATAL(sh("head -c 100000 /dev/urandom > garbage.ova"));
+	CU_ASSERT_FATAL(!run("head -c 100000 /dev/urandom > garbage.ova"));
 	expect_bad_ova("garbage.ova", "not a tar");
 	write_text("empty.ova", "");
 	expect_bad_ova("empty.ova", "too short");
-	CU_ASSERT_FATAL(sh("tar -cf noovf.ova pattern.raw"));
+	CU_ASSERT_FATAL(!run("tar -cf noovf.ova pattern.raw"));
 	expect_bad_ova("noovf.ova", ".ovf");
 	expect_bad_ova("does-not-exist.ova", NULL);
 	/* a header claiming a huge member (GNU base-256 size) */
 	CU_ASSERT_FATAL(pack("huge.ova", "ustar") || pack("huge.ova", "gnu"));
-	f = fopen(tmp_path("huge.ova"), "r+b");
+	f = fopen(path_of("huge.ova"), "r+b");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	CU_ASSERT_EQUAL(fread(hdr, 1, 512, f), 512);
 	memset(hdr + 124, 0, 12);
@@ -589,14 +561,14 @@ static void test_ova_bad(void)
 	fclose(f);
 	expect_bad_ova("huge.ova", "truncated");
 	/* a compressed disk in the OVF */
-	CU_ASSERT_FATAL(sh("rm -rf t && cp -r pkg t && cd t && sed -i 's/ovf:id=\"file1\"/ovf:id=\"file1\" ovf:compression=\"gzip\"/' pkg.ovf && "
+	CU_ASSERT_FATAL(!run("rm -rf t && cp -r pkg t && cd t && sed -i 's/ovf:id=\"file1\"/ovf:id=\"file1\" ovf:compression=\"gzip\"/' pkg.ovf && "
 			   "rm pkg.mf && tar -cf ../compressed.ova pkg.ovf *.vmdk"));
 	expect_bad_ova("compressed.ova", "compressed");
 	/* a folder whose manifest is wrong */
-	CU_ASSERT_FATAL(sh("rm -rf t && cp -r pkg t && cd t && sed -i '1s/\\(= .\\)./\\1x/' pkg.mf"));
+	CU_ASSERT_FATAL(!run("rm -rf t && cp -r pkg t && cd t && sed -i '1s/\\(= .\\)./\\1x/' pkg.mf"));
 	expect_bad_ova("t", "does not match");
 	/* a folder OVF naming a file outside it */
-	CU_ASSERT_FATAL(sh("rm -rf t && cp -r pkg t && cd t && rm pkg.mf && sed -i 's/ovf:href=\"[^\"]*\"/ovf:href=\"..\\/pattern.raw\"/' pkg.ovf"));
+	CU_ASSERT_FATAL(!run("rm -rf t && cp -r pkg t && cd t && rm pkg.mf && sed -i 's/ovf:href=\"[^\"]*\"/ovf:href=\"..\\/pattern.raw\"/' pkg.ovf"));
 	expect_bad_ova("t", "outside");
 }
 
@@ -606,9 +578,9 @@ static void test_ova_capacity_mismatch(void)
 	struct v2v_source s;
 
 	make_package("SHA256");
-	CU_ASSERT_FATAL(sh("rm -rf t && cp -r pkg t && cd t && rm pkg.mf && sed -i 's/ovf:capacity=\"%d\"/ovf:capacity=\"2\"/' pkg.ovf && "
+	CU_ASSERT_FATAL(!run("rm -rf t && cp -r pkg t && cd t && rm pkg.mf && sed -i 's/ovf:capacity=\"%d\"/ovf:capacity=\"2\"/' pkg.ovf && "
 			   "tar --format=pax -cf ../cap.ova pkg.ovf *.vmdk", DISK_MB));
-	CU_ASSERT_EQUAL(v2v_source_from_ova(tmp_path("cap.ova"), &s), 0);
+	CU_ASSERT_EQUAL(v2v_source_from_ova(path_of("cap.ova"), &s), 0);
 	CU_ASSERT_EQUAL(s.nb_disks, 1);
 	v2v_source_free(&s);
 }
@@ -626,7 +598,7 @@ static void test_slice(void)
 	uint64_t run;
 
 	write_text("slice.bin", "0123456789abcdef");
-	CU_ASSERT_EQUAL_FATAL(backend_open_slice(tmp_path("slice.bin"), 4, 6, "win", &be), 0);
+	CU_ASSERT_EQUAL_FATAL(backend_open_slice(path_of("slice.bin"), 4, 6, "win", &be), 0);
 	CU_ASSERT_EQUAL(backend_size(be, &size), 0);
 	CU_ASSERT_EQUAL(size, 6);
 	memset(buf, 'Z', sizeof(buf));
@@ -638,8 +610,8 @@ static void test_slice(void)
 	CU_ASSERT(backend_pwrite(be, "x", 1, 0) < 0);
 	backend_close(be);
 	err_clear();
-	expect_error(backend_open_slice(tmp_path("slice.bin"), 10, 7, "win2", &be), "win2", "past the end");
-	expect_error(backend_open_slice(tmp_path("slice.bin"), UINT64_MAX, 2, "win3", &be), "win3", NULL);
+	expect_error(backend_open_slice(path_of("slice.bin"), 10, 7, "win2", &be), "win2", "past the end");
+	expect_error(backend_open_slice(path_of("slice.bin"), UINT64_MAX, 2, "win3", &be), "win3", NULL);
 }
 
 /* ---- the real fixtures (fixtures/make-ova.sh), when given ------------------ */
@@ -674,7 +646,7 @@ static void test_fixtures(void)
 	struct v2v_source s;
 
 	if (!env || sscanf(env, "%511s %511s %511s %511s", ova, sha1, vmx, folder) != 4)
-		return;   /* only under tests/v2v/test_inputs.sh */
+		UNIT_SKIP("needs IMGTOOL_V2V_FIXTURES (tests/v2v/test_inputs.sh sets it)");
 	snprintf(guest, sizeof(guest), "%.*s/guest-disk1.vmdk", (int)(strrchr(vmx, '/') - vmx), vmx);
 	CU_ASSERT_EQUAL_FATAL(v2v_source_from_ova(ova, &s), 0);
 	CU_ASSERT_EQUAL_FATAL(s.nb_disks, 1);
@@ -701,10 +673,7 @@ static void test_fixtures(void)
 	v2v_source_free(&s);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} v2v_tests[] = {
+static const struct unit_test v2v_tests[] = {
 	{ "vmx: VMware's syntax, disks in controller order, NICs", test_vmx_good },
 	{ "vmx: defaults", test_vmx_defaults },
 	{ "vmx: bad input gives one message naming the file", test_vmx_bad },
@@ -721,31 +690,4 @@ static const struct {
 	{ "fixtures from make-ova.sh (when given)", test_fixtures },
 };
 
-int main(void)
-{
-	CU_pSuite suite;
-	unsigned failures;
-	char cmd[300];
-
-	if (!mkdtemp(tmpdir))
-		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("v2v_source", NULL, NULL);
-	if (!suite)
-		goto fail;
-	for (size_t i = 0; i < ARRAY_SIZE(v2v_tests); i++)
-		if (!CU_add_test(suite, v2v_tests[i].name, v2v_tests[i].fn))
-			goto fail;
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 1;
-}
+UNIT_MAIN("v2v_source", v2v_tests, NULL)

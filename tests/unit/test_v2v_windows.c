@@ -5,8 +5,6 @@
  * strings and the notation changes are reported in; the VMware Tools uninstall
  * command).  The conversion itself is tested by tests/v2v/test_windows.sh.
  */
-#include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +14,7 @@
 
 #include "common/utf16.h"
 #include "v2v/windows/windows.h"
+#include "tests/unit/unit.h"
 
 static void test_os_dir(void)
 {
@@ -154,22 +153,12 @@ static void test_vmware_uninstall(void)
 	CU_ASSERT_PTR_NULL(v2v_win_vmware_uninstall_command(&u));
 }
 
-int main(void)
-{
-	CU_pSuite s;
-	unsigned fails;
+static const struct unit_test tests[] = {
+	{ "virtio-win folder for a Windows version", test_os_dir },
+	{ "virtio-win files for a version and arch", test_path_matches },
+	{ "virtio-win tree walk", test_find_files },
+	{ "registry strings and notation", test_strings },
+	{ "VMware Tools uninstall command", test_vmware_uninstall },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("v2v_windows", NULL, NULL);
-	CU_add_test(s, "virtio-win folder for a Windows version", test_os_dir);
-	CU_add_test(s, "virtio-win files for a version and arch", test_path_matches);
-	CU_add_test(s, "virtio-win tree walk", test_find_files);
-	CU_add_test(s, "registry strings and notation", test_strings);
-	CU_add_test(s, "VMware Tools uninstall command", test_vmware_uninstall);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
-}
+UNIT_MAIN("v2v_windows", tests, NULL)

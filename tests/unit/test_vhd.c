@@ -5,8 +5,6 @@
  * writes (partial, unaligned, from several threads) read back after reopening,
  * write_zeroes on holes, and malformed images refused with one clear message.
  */
-#include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,18 +22,7 @@
 #include "common/util.h"
 #include "formats/format.h"
 #include "formats/vhd/vhd.h"
-
-static char dir[] = "/tmp/imgtool-vhd-XXXXXX";
-
-static char *path_of(const char *name)
-{
-	static char buf[4][256];
-	static int n;
-	char *p = buf[n++ % 4];
-
-	snprintf(p, 256, "%s/%s", dir, name);
-	return p;
-}
+#include "tests/unit/unit.h"
 
 /* ---- geometry ------------------------------------------------------------ */
 
@@ -458,38 +445,16 @@ static void test_bad_inputs(void)
 	expect_open_error("b9.vhd", "truncated");
 }
 
-int main(void)
-{
-	CU_pSuite s;
-	unsigned failed;
-	char cmd[300];
+static const struct unit_test tests[] = {
+	{ "geometry and rounding equal qemu-img's", test_geometry_like_qemu },
+	{ "spec geometry, force_size, limits", test_geometry_spec },
+	{ "checksum of a qemu-img footer", test_checksum_qemu_footer },
+	{ "dynamic header round trip", test_dyn_header_roundtrip },
+	{ "virtual size rule by creator", test_size_rule_by_creator },
+	{ "create options", test_create_options },
+	{ "parallel unaligned writes", test_parallel_writes },
+	{ "write_zeroes and block status", test_write_zeroes_holes },
+	{ "malformed images", test_bad_inputs },
+};
 
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("vhd", NULL, NULL);
-	CU_add_test(s, "geometry and rounding equal qemu-img's", test_geometry_like_qemu);
-	CU_add_test(s, "spec geometry, force_size, limits", test_geometry_spec);
-	CU_add_test(s, "checksum of a qemu-img footer", test_checksum_qemu_footer);
-	CU_add_test(s, "dynamic header round trip", test_dyn_header_roundtrip);
-	CU_add_test(s, "virtual size rule by creator", test_size_rule_by_creator);
-	CU_add_test(s, "create options", test_create_options);
-	CU_add_test(s, "parallel unaligned writes", test_parallel_writes);
-	CU_add_test(s, "write_zeroes and block status", test_write_zeroes_holes);
-	CU_add_test(s, "malformed images", test_bad_inputs);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	if (!failed) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		if (system(cmd) < 0)
-			perror("system");
-	} else {
-		fprintf(stderr, "test files kept in %s\n", dir);
-	}
-	return failed ? 1 : 0;
-}
+UNIT_MAIN("vhd", tests, NULL)

@@ -5,8 +5,6 @@
  * back after reopening, block status of holes and data, fixed layout, write
  * GUIDs renewed by a write session, and malformed images refused.
  */
-#include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,18 +21,7 @@
 #include "common/util.h"
 #include "formats/format.h"
 #include "formats/vhdx/vhdx.h"
-
-static char dir[] = "/tmp/imgtool-vhdx-XXXXXX";
-
-static char *path_of(const char *name)
-{
-	static char buf[4][256];
-	static int n;
-	char *p = buf[n++ % 4];
-
-	snprintf(p, 256, "%s/%s", dir, name);
-	return p;
-}
+#include "tests/unit/unit.h"
 
 static int create(const char *name, uint64_t size, const char *o)
 {
@@ -299,36 +286,14 @@ static void test_bad_inputs(void)
 	}
 }
 
-int main(void)
-{
-	CU_pSuite s;
-	unsigned failed;
-	char cmd[300];
+static const struct unit_test tests[] = {
+	{ "CRC-32C check values", test_crc32c },
+	{ "GUID byte order and header round trip", test_guid_and_header },
+	{ "current header: higher valid sequence", test_current_header },
+	{ "create options", test_create_options },
+	{ "parallel unaligned writes, dynamic and fixed", test_parallel_writes },
+	{ "block status and write session GUIDs", test_status_and_session },
+	{ "malformed images", test_bad_inputs },
+};
 
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("vhdx", NULL, NULL);
-	CU_add_test(s, "CRC-32C check values", test_crc32c);
-	CU_add_test(s, "GUID byte order and header round trip", test_guid_and_header);
-	CU_add_test(s, "current header: higher valid sequence", test_current_header);
-	CU_add_test(s, "create options", test_create_options);
-	CU_add_test(s, "parallel unaligned writes, dynamic and fixed", test_parallel_writes);
-	CU_add_test(s, "block status and write session GUIDs", test_status_and_session);
-	CU_add_test(s, "malformed images", test_bad_inputs);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	if (!failed) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		if (system(cmd) < 0)
-			perror("system");
-	} else {
-		fprintf(stderr, "test files kept in %s\n", dir);
-	}
-	return failed ? 1 : 0;
-}
+UNIT_MAIN("vhdx", tests, NULL)

@@ -5,8 +5,6 @@
  * API (sparse writes at odd offsets, zeroed grains, a streamOptimized image written
  * out of order and read back).
  */
-#include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
 
 #include <errno.h>
 #include <stdint.h>
@@ -19,16 +17,7 @@
 #include "common/util.h"
 #include "formats/format.h"
 #include "formats/vmdk/vmdk.h"
-
-static char tmpdir[] = "/tmp/test_vmdk.XXXXXX";
-
-static char *tmp_path(const char *name)
-{
-	static char buf[256];
-
-	snprintf(buf, sizeof(buf), "%s/%s", tmpdir, name);
-	return buf;
-}
+#include "tests/unit/unit.h"
 
 /* ---- descriptor ---------------------------------------------------------- */
 
@@ -258,9 +247,9 @@ static void roundtrip(const char *name, const char *o)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
 	if (o)
 		CU_ASSERT_EQUAL(opts_parse(&opts, o), 0);
-	CU_ASSERT_EQUAL_FATAL(image_create(tmp_path(name), "vmdk", size, &opts), 0);
+	CU_ASSERT_EQUAL_FATAL(image_create(path_of(name), "vmdk", size, &opts), 0);
 	opts_free(&opts);
-	CU_ASSERT_EQUAL_FATAL(image_open(tmp_path(name), NULL, IMG_RDWR, &img), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of(name), NULL, IMG_RDWR, &img), 0);
 	CU_ASSERT_STRING_EQUAL(img->ops->name, "vmdk");
 	CU_ASSERT_EQUAL(img->size, size);
 	/* written in reverse so a stream must reorder */
@@ -270,7 +259,7 @@ static void roundtrip(const char *name, const char *o)
 	}
 	CU_ASSERT_EQUAL(image_flush(img), 0);
 	image_close(img);
-	CU_ASSERT_EQUAL_FATAL(image_open(tmp_path(name), NULL, 0, &img), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of(name), NULL, 0, &img), 0);
 	CU_ASSERT_EQUAL(image_read(img, buf, 0, size), 0);
 	CU_ASSERT_EQUAL(memcmp(buf, ref, size), 0);
 	image_close(img);
@@ -301,12 +290,12 @@ static void test_stream_small_reads(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
 	fill(ref, size, 14);
 	CU_ASSERT_EQUAL(opts_parse(&opts, "subformat=streamOptimized"), 0);
-	CU_ASSERT_EQUAL_FATAL(image_create(tmp_path("small.vmdk"), "vmdk", size, &opts), 0);
+	CU_ASSERT_EQUAL_FATAL(image_create(path_of("small.vmdk"), "vmdk", size, &opts), 0);
 	opts_free(&opts);
-	CU_ASSERT_EQUAL_FATAL(image_open(tmp_path("small.vmdk"), NULL, IMG_RDWR, &img), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of("small.vmdk"), NULL, IMG_RDWR, &img), 0);
 	CU_ASSERT_EQUAL(image_write(img, ref, 0, size), 0);
 	image_close(img);
-	CU_ASSERT_EQUAL_FATAL(image_open(tmp_path("small.vmdk"), NULL, 0, &img), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of("small.vmdk"), NULL, 0, &img), 0);
 	for (uint64_t off = 0; off < size; off += 4096)
 		CU_ASSERT_EQUAL(image_read(img, buf + off, off, 4096), 0);
 	CU_ASSERT_EQUAL(memcmp(buf, ref, size), 0);
@@ -338,9 +327,9 @@ static void test_zeroed_grain(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	CU_ASSERT_EQUAL(opts_parse(&opts, "zeroed_grain=on"), 0);
-	CU_ASSERT_EQUAL_FATAL(image_create(tmp_path("zg.vmdk"), "vmdk", 1 * MiB, &opts), 0);
+	CU_ASSERT_EQUAL_FATAL(image_create(path_of("zg.vmdk"), "vmdk", 1 * MiB, &opts), 0);
 	opts_free(&opts);
-	CU_ASSERT_EQUAL_FATAL(image_open(tmp_path("zg.vmdk"), "vmdk", IMG_RDWR, &img), 0);
+	CU_ASSERT_EQUAL_FATAL(image_open(path_of("zg.vmdk"), "vmdk", IMG_RDWR, &img), 0);
 	memset(b, 0x77, 65536);
 	CU_ASSERT_EQUAL(image_write(img, b, 65536, 65536), 0);
 	CU_ASSERT_EQUAL(image_write_zeroes(img, 65536, 65536, 0), 0);
@@ -365,16 +354,13 @@ static void test_create_bad_opts(void)
 
 		CU_ASSERT_EQUAL(opts_parse(&o, bad[i]), 0);
 		err_clear();
-		CU_ASSERT_TRUE(image_create(tmp_path("bad.vmdk"), "vmdk", MiB, &o) < 0);
+		CU_ASSERT_TRUE(image_create(path_of("bad.vmdk"), "vmdk", MiB, &o) < 0);
 		CU_ASSERT_TRUE(err_is_set());
 		opts_free(&o);
 	}
 }
 
-static const struct {
-	const char *name;
-	CU_TestFunc fn;
-} vmdk_tests[] = {
+static const struct unit_test vmdk_tests[] = {
 	{ "descriptor: lenient parsing", test_desc_lenient },
 	{ "descriptor: delta disk", test_desc_delta },
 	{ "descriptor: bad input", test_desc_bad },
@@ -390,31 +376,4 @@ static const struct {
 	{ "create: bad options", test_create_bad_opts },
 };
 
-int main(void)
-{
-	CU_pSuite suite;
-	unsigned failures;
-	char cmd[300];
-
-	if (!mkdtemp(tmpdir))
-		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("vmdk", NULL, NULL);
-	if (!suite)
-		goto fail;
-	for (size_t i = 0; i < ARRAY_SIZE(vmdk_tests); i++)
-		if (!CU_add_test(suite, vmdk_tests[i].name, vmdk_tests[i].fn))
-			goto fail;
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 1;
-}
+UNIT_MAIN("vmdk", vmdk_tests, NULL)

@@ -16,7 +16,7 @@
 #     drivers (no .pdb), DevicePath, the first-boot scripts (pnputil, msiexec /x of
 #     VMware Tools's product code) and how they start (RunOnce, or the service).
 # A phony Windows cannot boot: booting the result is not tested.
-# Prints "PASS name" / "FAIL name" lines; exits nonzero only when it could not run.
+# Prints "PASS name" / "FAIL name" lines and the summary.
 # Five libguestfs appliance launches (~30-40 s each under TCG), one of them guestfish.
 set -u
 build=${1:-build}
@@ -27,9 +27,7 @@ IMGTOOL=$build/imgtool
 MARKER=IMGTOOL-PHONY-VIRTIO-WIN
 export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
 
-for tool in guestfish hivexregedit qemu-img virt-xml-validate python3; do
-	command -v "$tool" >/dev/null || { ko "windows: $tool missing (make deps)"; exit 1; }
-done
+need_tools windows guestfish hivexregedit qemu-img virt-xml-validate python3
 dir=$(mktemp -d /var/tmp/imgtool-v2v-windows.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 
@@ -216,10 +214,18 @@ check "windows (2k8r2): CriticalDeviceDatabase binds DEV_1001 and DEV_1042 to vi
 	"[\\ControlSet001\\Control\\CriticalDeviceDatabase\\PCI#VEN_1AF4&DEV_1001&REV_00]" \
 	"[\\ControlSet001\\Control\\CriticalDeviceDatabase\\PCI#VEN_1AF4&DEV_1042&REV_01]" \
 	'"Service"=str(1):"viostor"' '"ClassGUID"=str(1):"{4D36E97B-E325-11CE-BFC1-08002BE10318}"'
-check "windows (2k8r2): no DriverDatabase is created" \
-	bash -c '! hivexregedit --export "$1" DriverDatabase >/dev/null 2>&1' _ "$rb/SYSTEM"
+# lacks_key HIVE KEY: the hive was read back and exports (it holds ControlSet001),
+# and it has no top-level KEY (a failing export alone would also pass for a hive
+# that was never read)
+lacks_key() {
+	local all
+	all=$(hivexregedit --export "$1" '\' 2>&1) || { echo "  the hive ${1##*/} does not read: $all" | head -3; return 1; }
+	grep -q '^\[\\ControlSet001' <<<"$all" || { echo "  no ControlSet001 in ${1##*/}"; return 1; }
+	! grep -q "^\\[\\\\$2[]\\]" <<<"$all"
+}
+check "windows (2k8r2): no DriverDatabase is created" lacks_key "$rb/SYSTEM" DriverDatabase
 check "windows (2k8r2): CrashControl AutoReboot is turned off" has "$rb/control.reg" \
 	"[\\ControlSet001\\Control\\CrashControl]" '"AutoReboot"=dword:00000000'
 check "windows (2k8r2): viostor.sys in System32\\drivers is the 2k8R2 file" \
 	has "$rb/viostor.sys" "$MARKER viostor 2k8R2 amd64"
-exit 0
+summary

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# tests/selftest/run.sh BUILD_DIR - the test scaffolding tests itself (tests/lib.sh
+# and tests/run-files.sh): runs tests/selftest/test_*.sh through tests/run-files.sh;
+# ends with "N passed, N failed".
+exec "$(dirname "$0")/../run-files.sh" "$(dirname "$0")" "${1:-build}"
