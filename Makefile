@@ -125,7 +125,7 @@ LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
 LIBS_ALL := $(PKG_LIBS) $(GUESTFS_LIBS) $(DL_LIBS) -lm
 
 LIB_SRCS := $(wildcard common/*.c backends/*.c backends/*/*.c formats/*.c formats/*/*.c \
-	convert/*.c guest/*.c v2v/*.c v2v/*/*.c launcher/*.c serve/*.c)
+	convert/*.c guest/*.c v2v/*.c v2v/*/*.c launcher/*.c serve/*.c clone/*.c)
 CLI_SRCS := $(wildcard imgtool/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOL_SRCS := $(wildcard tests/bad-input/*.c tests/crash/*.c bench/*.c)

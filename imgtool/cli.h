@@ -79,6 +79,7 @@ int cmd_rebase(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_customize(int argc, char **argv);
 int cmd_sysprep(int argc, char **argv);
+int cmd_clone(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_v2v(int argc, char **argv);
 
