@@ -137,7 +137,7 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 LIBA := $(BUILD)/libimgtool.a
 
-.PHONY: all install deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest check-v2v check-windows check-serve bench demo clean
+.PHONY: all install deps check check-unit check-interop check-bad-input check-crash check-backends check-launcher check-guest check-clone check-v2v check-windows check-serve bench demo clean
 
 all: $(BIN) $(LIBA) libimgtool.a
 
@@ -217,6 +217,9 @@ check-launcher: tools
 
 check-guest: tools
 	tests/guest/run.sh $(BUILD)
+
+check-clone: tools
+	tests/clone/run.sh $(BUILD)
 
 check-v2v: tools
 	tests/v2v/run.sh $(BUILD)

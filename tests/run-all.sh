@@ -6,7 +6,7 @@
 # The quick suites (unit, interop, bad-input, crash, backends) run one after the
 # other.  The guest suites spend their time in single-threaded TCG guests and
 # libguestfs appliances, so they run in two lanes side by side — serve, launcher,
-# guest and windows in one, v2v in the other — which halves their wall time on
+# guest, windows and clone in one, v2v in the other — which halves their wall time on
 # CI's two cores.  A lane's output is shown when it ends, suite by suite.
 set -u
 build=${1:-build}
@@ -45,7 +45,7 @@ show_suite() {
 }
 
 quick="unit interop bad-input crash backends"
-lane_a="serve launcher guest windows"
+lane_a="serve launcher guest windows clone"
 lane_b="v2v"
 for suite in $quick; do
 	run_suite "$suite"
