@@ -28,7 +28,7 @@ case $build in /*) ;; *) build=$top/$build ;; esac
 find_imgtool clone "$build"
 need_tools clone virt-xml-validate qemu-img sha256sum losetup
 MARKER=IMGTOOL-GUEST-READY
-BOOT_TIMEOUT=${CLONE_BOOT_TIMEOUT:-900}
+BOOT_TIMEOUT=${CLONE_BOOT_TIMEOUT:-600}
 NM_UUID=11111111-2222-4333-8444-555555555555
 start=$(date +%s)
 
@@ -84,6 +84,9 @@ WantedBy=multi-user.target
 UNIT
 ln -s ../imgtool-test-identity.service \
 	"$mnt/etc/systemd/system/multi-user.target.wants/imgtool-test-identity.service"
+# an overloaded TCG host fails the kernel's IO-APIC timer check (a panic at 0.05 s);
+# the libguestfs appliance skips that check the same way
+sed -i '/^[[:space:]]*linux[[:space:]]/s/$/ no_timer_check/' "$mnt/boot/grub/grub.cfg"
 umount "$mnt"
 tpl=$dir/tpl.qcow2
 "$IMGTOOL" convert -O qcow2 "$dir/tpl.raw" "$tpl" || { ko "convert the template to qcow2"; exit 1; }
@@ -121,21 +124,26 @@ refuse "a bad customize value" "must be absolute" "$tpl" "$dir/c.qcow2" --write 
 check "no clone files made by the refusals" \
 	bash -c "! ls $dir/p $dir/a_b.qcow2 $dir/r.img $dir/c.qcow2 2>/dev/null | grep -q ."
 
-# ---- a template that still holds identity is refused, naming it ----
+# ---- a template that still holds identity is refused, naming it (on a copy, while
+# ---- sysprep works on the template: two appliances side by side) ----
 t0=$(date +%s)
-if "$IMGTOOL" clone "$tpl" "$dir/early.qcow2" >"$dir/out" 2>"$dir/err"; then
+cp "$tpl" "$dir/unprepared.qcow2"
+"$IMGTOOL" clone "$dir/unprepared.qcow2" "$dir/early.qcow2" >"$dir/out" 2>"$dir/err" &
+refused_pid=$!
+pids+=($refused_pid)
+"$IMGTOOL" sysprep "$tpl" >"$dir/sp" 2>&1 || { ko "sysprep ran"; sed 's/^/  /' "$dir/sp"; }
+if wait "$refused_pid"; then
 	ko "a template with identity refused without --force (succeeded)"
 else
 	check "a template with identity refused without --force, naming SSH keys, machine-id, D-Bus id, net rules" \
 		bash -c "grep -q 'still holds' $dir/err && grep -q 'SSH host keys' $dir/err && grep -q 'machine-id $orig_mid' $dir/err && grep -q 'dbus/machine-id' $dir/err && grep -q 'persistent net rules' $dir/err && grep -q -- '--force' $dir/err"
 fi
+pids=()
 check "the refused clone's disk was removed" [ ! -e "$dir/early.qcow2" ]
-echo "refused clone (one appliance): $(($(date +%s) - t0)) s"
+rm -f "$dir/unprepared.qcow2"
+echo "refused clone and sysprep (two appliances side by side): $(($(date +%s) - t0)) s"
 
 # ---- sysprep: what happens at first boot, per operation ----
-t0=$(date +%s)
-"$IMGTOOL" sysprep "$tpl" >"$dir/sp" 2>&1 || { ko "sysprep ran"; sed 's/^/  /' "$dir/sp"; }
-echo "sysprep (one appliance): $(($(date +%s) - t0)) s"
 check "sysprep: machine-id emptied, D-Bus id linked, systemd writes a new id at first boot" \
 	grep -q '^machine-id: emptied /etc/machine-id, /var/lib/dbus/machine-id -> /etc/machine-id; first boot: systemd writes a new id' "$dir/sp"
 check "sysprep: SSH host keys removed, imgtool-ssh-hostkeys.service makes new ones before sshd" \
