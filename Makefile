@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # imgtool - build, test and benchmark.
 #
 #   make            build/imgtool, libimgtool.a, build/libimgtool.so.0, imgtool.pc, the
@@ -163,7 +164,7 @@ LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
 LIBS_ALL := $(PKG_LIBS) $(GUESTFS_LIBS) $(DL_LIBS) -lm
 
 LIB_SRCS := $(wildcard common/*.c backends/*.c backends/*/*.c formats/*.c formats/*/*.c \
-	convert/*.c guest/*.c v2v/*.c v2v/*/*.c migrate/*.c launcher/*.c serve/*.c lib/*.c)
+	convert/*.c guest/*.c v2v/*.c v2v/*/*.c migrate/*.c clone/*.c launcher/*.c serve/*.c lib/*.c)
 CLI_SRCS := $(wildcard imgtool/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOL_SRCS := $(wildcard tests/bad-input/*.c tests/crash/*.c bench/*.c)

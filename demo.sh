@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # demo.sh - the main job on a generated example: a raw disk with an MBR partition
 # table and a few MiB of data becomes a qcow2 image with imgtool, which imgtool then
 # describes and checks, and qemu-img (the reference) proves identical to the source.

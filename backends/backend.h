@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * backend.h - bytes on storage: the interface every storage backend implements.
  *

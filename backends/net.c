@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * net.c - URL parsing, secret masking and handling, timeouts and the connection
  * pool shared by the nfs, iscsi and rbd backends (see net.h).  No network

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * net.h - helpers shared by the network backends (nfs, iscsi, rbd): parsing the
  * URLs as qemu-img spells them, masking secrets for messages, reading secrets from

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # bench/launch.sh BUILD_DIR - the launcher's overhead: time from starting
 # `imgtool launch` to the guest's marker against the same guest started by a
 # hand-written qemu command (tests/launcher/handrun.py), ROUNDS rounds each

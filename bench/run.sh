@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # bench/run.sh BUILD_DIR - imgtool convert against qemu-img convert, in the same run.
 #
 # Builds a raw source (default 2 GiB: half real data - random and the host's library

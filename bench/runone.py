@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """runone.py CMD... - run CMD once and print "SECONDS PEAK_RSS_KIB EXIT" on stdout.
 
 The wall time covers only the child; the peak RSS is the child's getrusage maxrss

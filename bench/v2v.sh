@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # bench/v2v.sh [BUILD_DIR] - the whole-conversion time of `imgtool v2v` against
 # Debian's virt-v2v on the same fixture guest (fixtures/make-guest.sh, a VMware-style
 # Debian 12 vmdk), run one after the other on the same machine, each converting

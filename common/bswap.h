@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * bswap.h - load and store fixed-width integers at any alignment in big- or
  * little-endian order.  Every on-disk structure goes through these, never through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * dl.c - load a set of libraries and their symbols at first use (see dl.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * dl.h - the one loader for the libraries imgtool dlopen()s at first use instead of
  * linking: libguestfs (guest/guest_dl.c), libxml2 and libcrypto (v2v/input/ova_dl.c),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * err.c - thread-local error message (see err.h for the convention).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * err.h - one error message per thread, set once where the problem is understood.
  *

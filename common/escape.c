@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * escape.c - control characters of untrusted names as C escapes (see escape.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * escape.h - printing names that come from inside an image (backing files,
  * extents, parent locators, snapshot tags, guest names from a .vmx or an OVF).

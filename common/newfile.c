@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * newfile.c - exclusive creation of a file (see newfile.h).
  */

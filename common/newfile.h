@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * newfile.h - create a file that must not exist yet.  Outputs that must never
  * overwrite anything (v2v's disks and NAME.xml/NAME.sh) are created with O_EXCL:

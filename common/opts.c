@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * opts.c - parsing of qemu-style option strings and sizes (see opts.h).
  */

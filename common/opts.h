@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * opts.h - "-o key=value,key2=value2" option lists, spelled as qemu-img spells them
  * (",," is a literal comma inside a value; a bare "key" means "key=on").

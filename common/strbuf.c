@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * strbuf.c - the growable string of strbuf.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * strbuf.h - a growable, always NUL-terminated string: the text that sysprep, v2v
  * and the vmdk descriptor writer build piece by piece.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * utf16.c - UTF-16 names found in disk images (VHD parent names and locators,
  * VHDX metadata) and in Windows registry values turned into the UTF-8 the rest of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * utf16.h - UTF-16 to and from UTF-8 for names and strings stored in disk images
  * and in the Windows registry.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * util.h - small arithmetic and buffer helpers used by every layer:
  * alignment, overflow-checked adds, and fast zero detection.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # imgtool(1) bash completion: subcommands, their options, option values and files.
 #
 # Everything is read from the imgtool being completed (the command word, so a

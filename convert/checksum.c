@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * checksum.c - the parallel content digest (see checksum.h for the algorithm).
  *

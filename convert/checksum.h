@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * checksum.h - a digest of an image's guest-visible content (`imgtool checksum`,
  * the batch runner's verification).  The same bytes give the same digest whatever

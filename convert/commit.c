@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * commit.c - merge an overlay down its backing chain (see commit.h).
  *

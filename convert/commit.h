@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * commit.h - merge an overlay's data down its backing chain (`commit`).
  *

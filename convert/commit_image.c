@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * commit_image.c - the commit operation (qemu-img commit): open the overlay
  * read-write, find the base (its backing file, or -b further down), copy with

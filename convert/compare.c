@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * compare.c - parallel image comparison (see compare.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * compare.h - compare the guest-visible contents of two images in parallel.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * convert.c - the convert operation (convert.h): the decisions qemu-img convert
  * makes around the copy - which sources, which snapshot, whether the target is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * convert.h - the convert operation (qemu-img convert): open the sources (one
  * snapshot of a single source if asked), create the target (with a backing file

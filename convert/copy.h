@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * copy.h - the copy engine: copies one or more source images (concatenated) into a
  * target image.  It serves convert now and commit, rebase, dd and the batch runner

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * open_probed.c - open an image for writing its metadata (commit empties an
  * overlay, rebase rewrites a backing pointer): without a format the file is

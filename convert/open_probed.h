@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * open_probed.h - open an image read-write under its probed format (see
  * open_probed.c), for commit and rebase.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * progress.c - thread-safe progress output (see progress.h).
  *

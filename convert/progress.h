@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * progress.h - progress reporting for long operations (convert, compare, later
  * commit/rebase), shared so every command draws it the same way.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * ratelimit.c - the shared token bucket (see ratelimit.h).  The bucket may go
  * into debt: a 2 MiB chunk is never split, its cost is paid by sleeping until the

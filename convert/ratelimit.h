@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * ratelimit.h - a bandwidth budget shared by every copy of a batch (migrate's
  * `limits: bandwidth_mib`): a token bucket that any number of workers draw from.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * rebase.c - copy what a safe rebase must keep (see rebase.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * rebase.h - the data half of a safe `rebase`: make an image read the same
  * over a new backing file as it reads over its current one.

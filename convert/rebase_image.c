@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * rebase_image.c - the rebase operation (qemu-img rebase): open the image
  * read-write, then either rewrite only the backing pointer (-u: the user vouches

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * img-info.c - an example program for libimgtool: print an image's format, sizes,
  * backing file, how many bytes hold data (from block status) and its check result.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * create_opts.c - the shared check of -o options against a format's table
  * (format.h, struct create_opt), made by image_create() before the file exists,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * create_opts.h - entries of the -o option tables (format.h, struct create_opt)
  * that several formats share, spelled once so that every format lists them alike.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * format.h - a virtual disk: the interface every image format implements, and the
  * public API the CLI, the copy engine and the launcher use.

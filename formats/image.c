@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * image.c - the public image API: open (with the backing chain), create, and the
  * bounds-checked wrappers around a format's operations.

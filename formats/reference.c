@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * reference.c - the one policy for names taken from inside an image (see
  * reference.h for the rules), and the resolution of a relative name against the

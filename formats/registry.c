@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * registry.c - the table of formats, lookup by name, and probing by content.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz_image.c - libFuzzer harness for one image format (built once per format,
  * FUZZ_FORMAT names it): the input is an image file.  Everything a command does to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz_nbd.c - libFuzzer harness for the NBD server (imgtool serve): the input is
  * everything a client sends on one connection - handshake options, then requests

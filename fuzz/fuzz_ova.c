@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz_ova.c - libFuzzer harness for OVA archives (v2v -i ova): the input is a tar
  * file.  The member index (tar.c) is read and searched, then the whole OVA reader

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz_ovf.c - libFuzzer harness for the OVF descriptor parser (v2v -i ova): the
  * input is the XML text.  libxml2 itself is not instrumented (it is dlopen()ed);

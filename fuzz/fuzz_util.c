@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz_util.c - scratch files for the harnesses (see fuzz_util.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz_util.h - what the libFuzzer harnesses share: each input becomes a file in a
  * private scratch folder (on /dev/shm when there is one), because formats open

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz_vmdk_desc.c - libFuzzer harness for the VMDK descriptor parser: the input
  * is descriptor text (as in a standalone .vmdk or embedded in a sparse file).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz_vmx.c - libFuzzer harness for the .vmx reader (v2v -i vmx): the input is a
  * .vmx file; its disk names resolve against the scratch folder.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # fuzz/make-corpus.sh OUTDIR - seed corpora for the harnesses, one folder per harness
 # (OUTDIR/qcow2, OUTDIR/vmdk, ... OUTDIR/nbd), made with qemu-img and qemu-io so
 # that the seeds are what real tools write, not what imgtool writes:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # fuzz/run.sh MODE SECONDS [FUZZ_BUILD] [HARNESS...] - run the libFuzzer harnesses
 # one after the other, each for SECONDS, one "PASS"/"FAIL" line per harness with
 # its executions, then "N passed, N failed".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * agents.c - the hypervisor agents table (see agents.h).  Order matters: inspect
  * reports agents in this order, and v2v asks the package manager for the packages

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * agents.h - the one table of hypervisor agents (VMware Tools and open-vm-tools,
  * Hyper-V daemons, VirtualBox additions, Xen PV drivers, Parallels Tools, the QEMU

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * customize.c - the customize operations (see customize.h).  Values are checked
  * when parsed (absolute guest paths, octal modes, user:file:key forms), so that a
@@ -426,7 +427,7 @@ out:
 }
 
 #define FB_DIR "/usr/lib/imgtool-firstboot"
-#define FB_UNIT "/etc/systemd/system/imgtool-firstboot.service"
+#define FB_UNIT_NAME "imgtool-firstboot.service"
 
 static const char fb_runner[] =
 	"#!/bin/sh\n"
@@ -450,6 +451,30 @@ static const char fb_unit[] =
 	"[Install]\n"
 	"WantedBy=multi-user.target\n";
 
+bool customize_has_systemd(struct guest *gu)
+{
+	return guest_exists(gu, "/lib/systemd/systemd") ||
+	       guest_exists(gu, "/usr/lib/systemd/systemd");
+}
+
+int customize_install_unit(struct guest *gu, const char *name, const char *text)
+{
+	char path[256], link[256], target[256];
+	int r;
+
+	snprintf(path, sizeof(path), "/etc/systemd/system/%s", name);
+	snprintf(link, sizeof(link), "/etc/systemd/system/multi-user.target.wants/%s", name);
+	snprintf(target, sizeof(target), "../%s", name);
+	if (guestfs_mkdir_p(guest_h(gu), "/etc/systemd/system/multi-user.target.wants") < 0)
+		return guest_err(gu, "/etc/systemd/system/multi-user.target.wants");
+	if ((r = do_write(gu, path, text, strlen(text))))
+		return r;
+	/* what `systemctl enable` does for WantedBy=multi-user.target */
+	if (guestfs_ln_sf(guest_h(gu), target, link) < 0)
+		return guest_err(gu, link);
+	return 0;
+}
+
 static int op_firstboot(struct guest *gu, const struct cust_op *op, char *msg, size_t len)
 {
 	guestfs_h *g = guest_h(gu);
@@ -459,11 +484,10 @@ static int op_firstboot(struct guest *gu, const struct cust_op *op, char *msg, s
 	int r;
 
 	/* only systemd is hooked: another init has no standard place to run once */
-	if (!guest_exists(gu, "/lib/systemd/systemd") && !guest_exists(gu, "/usr/lib/systemd/systemd"))
+	if (!customize_has_systemd(gu))
 		return err_set(-ENOTSUP, gu->image, "--firstboot-command is unsupported for this "
 			       "guest: it has no systemd to run first-boot commands");
-	if (guestfs_mkdir_p(g, FB_DIR "/scripts") < 0 ||
-	    guestfs_mkdir_p(g, "/etc/systemd/system/multi-user.target.wants") < 0)
+	if (guestfs_mkdir_p(g, FB_DIR "/scripts") < 0)
 		return guest_err(gu, FB_DIR);
 	v = guest_glob(gu, FB_DIR "/scripts/*");
 	n = guest_strv_len(v);
@@ -476,13 +500,11 @@ static int op_firstboot(struct guest *gu, const struct cust_op *op, char *msg, s
 	r = do_write(gu, path, script, strlen(script));
 	free(script);
 	if (r || (r = do_write(gu, FB_DIR "/firstboot.sh", fb_runner, strlen(fb_runner))) ||
-	    (r = do_write(gu, FB_UNIT, fb_unit, strlen(fb_unit))))
+	    (r = customize_install_unit(gu, FB_UNIT_NAME, fb_unit)))
 		return r;
-	if (guestfs_chmod(g, 0755, FB_DIR "/firstboot.sh") < 0 ||
-	    guestfs_ln_sf(g, "../imgtool-firstboot.service",
-			  "/etc/systemd/system/multi-user.target.wants/imgtool-firstboot.service") < 0)
-		return guest_err(gu, FB_UNIT);
-	snprintf(msg, len, "queued as %s (systemd unit imgtool-firstboot.service)", path);
+	if (guestfs_chmod(g, 0755, FB_DIR "/firstboot.sh") < 0)
+		return guest_err(gu, FB_DIR "/firstboot.sh");
+	snprintf(msg, len, "queued as %s (systemd unit " FB_UNIT_NAME ")", path);
 	return 0;
 }
 

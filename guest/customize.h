@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * customize.h - offline edits of a guest image (imgtool customize): hostname,
  * timezone, files, links, root password, SSH keys, first-boot commands,
@@ -47,6 +48,12 @@ const char *customize_password_scheme(const char *pam, const char *login_defs,
 				      const char *root_hash);
 /* Hash a password with crypt(3) for a scheme prefix ("$6$", "$y$"...); malloc'd. */
 int customize_hash_password(const char *password, const char *prefix, char **out);
+/* Has the guest systemd (the only init first-boot work is hooked into)? */
+bool customize_has_systemd(struct guest *gu);
+/* Write /etc/systemd/system/NAME with text and enable it as WantedBy=
+ * multi-user.target does (the first-boot mechanism: --firstboot-command, and
+ * sysprep's SSH host key regeneration). */
+int customize_install_unit(struct guest *gu, const char *name, const char *text);
 /* Run ops in order on gu; each prints one line on stdout after prefix.  network
  * says whether the appliance was launched with one (for --install's message). */
 int customize_run(struct guest *gu, const struct cust_op *ops, size_t n, const char *prefix,

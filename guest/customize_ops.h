@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * customize_ops.h - what customize.c's dispatcher shares with the operations kept
  * in files of their own (customize_password.c, customize_pkg.c,

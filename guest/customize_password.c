@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * customize_password.c - customize --root-password: password:PW, file:HOSTFILE or
  * random.  The hash uses the scheme the guest itself would use when root runs

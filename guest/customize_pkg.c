@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * customize_pkg.c - customize --install PKG,PKG and --update: the guest's own
  * package manager (apt-get, dnf, yum or zypper, as inspection names it) run in the

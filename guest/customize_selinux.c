@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * customize_selinux.c - customize --selinux-relabel.  Files written offline carry
  * no SELinux label, so an enforcing guest may refuse them at boot.  When the guest

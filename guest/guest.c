@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * guest.c - one libguestfs handle on one image (see guest.h): backend choice
  * (direct, TCG unless the launcher's probe proved KVM runs guests), read-only or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * guest.h - a libguestfs handle on one guest's disk images, shared by inspect,
  * customize, sysprep and v2v: each image is added with its format given explicitly

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * guest_dl.c - libguestfs's symbol table for common/dl.c (see guest.h for why it is
  * dlopen()ed rather than linked): every function in GUEST_DL_FUNCS is resolved on

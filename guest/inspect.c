@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * inspect.c - guest inspection (see inspect.h).  libguestfs finds the OS, its
  * version and mountpoints; the rest is read from the guest's own files: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * inspect.h - what is inside a guest image (imgtool inspect): OS, version, root and
  * mountpoints, bootloader, firmware, kernels, hypervisor agents, network

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * sysprep.c - the sysprep operations (see sysprep.h).  The defaults follow
  * virt-sysprep's: everything that identifies one installed machine goes, nothing a
@@ -13,17 +14,18 @@
 
 #include "common/err.h"
 #include "common/strbuf.h"
+#include "guest/customize.h"
 
 #define EDIT_MAX (4u << 20)   /* configuration files we rewrite are small */
 
 #ifdef HAVE_LIBGUESTFS
 
-/* A line filter: append the line's replacement (or nothing) to out. */
-typedef int (*line_fn)(const char *line, size_t len, void *ctx, struct strbuf *out);
+/* --force for the duration of sysprep_run: remove identity even where nothing in
+ * the guest rebuilds it at first boot */
+static bool force_removal;
 
-/* Rewrite path line by line through fn; *changed is set when its content changed. */
-static int edit_lines(struct guest *gu, const char *path, line_fn fn, void *ctx,
-		      bool *changed)
+int sysprep_edit_lines(struct guest *gu, const char *path, sysprep_line_fn fn, void *ctx,
+		       bool *changed)
 {
 	struct strbuf out = { 0 };
 	char *text;
@@ -101,11 +103,34 @@ static int report_removed(struct guest *gu, const char *const *patterns, const c
 	return 0;
 }
 
+/* D-Bus keeps its own copy of the id unless /var/lib/dbus/machine-id links to
+ * /etc/machine-id: a link follows the id systemd writes at first boot. */
+static int link_dbus_machine_id(struct guest *gu, bool *linked)
+{
+	static const char dbus_id[] = "/var/lib/dbus/machine-id";
+	char *target = NULL;
+
+	*linked = false;
+	if (!guest_is_dir(gu, "/var/lib/dbus"))
+		return 0;
+	if (guest_exists(gu, dbus_id))
+		target = guestfs_readlink(guest_h(gu), dbus_id);
+	if (target && !strcmp(target, "/etc/machine-id")) {
+		free(target);
+		return 0;
+	}
+	free(target);
+	if (guestfs_rm_rf(guest_h(gu), dbus_id) < 0 ||
+	    guestfs_ln_sf(guest_h(gu), "/etc/machine-id", dbus_id) < 0)
+		return guest_err(gu, dbus_id);
+	*linked = true;
+	return 0;
+}
+
 static int op_machine_id(struct guest *gu, char *msg, size_t len)
 {
-	static const char *const dbus[] = { "/var/lib/dbus/machine-id", NULL };
-	int n = 0, r;
-	bool trunc = false;
+	bool trunc = false, linked;
+	int r;
 
 	/* an empty /etc/machine-id (not a missing one) makes systemd generate a new
 	 * id at the next boot without running first-boot units */
@@ -115,27 +140,84 @@ static int op_machine_id(struct guest *gu, char *msg, size_t len)
 			return guest_err(gu, "/etc/machine-id");
 		trunc = true;
 	}
-	r = rm_globs(gu, dbus, &n);
-	if (r)
+	if ((r = link_dbus_machine_id(gu, &linked)))
 		return r;
-	snprintf(msg, len, "%s%s%s", trunc ? "emptied /etc/machine-id" : "",
-		 trunc && n ? ", " : "", n ? "removed /var/lib/dbus/machine-id" : "");
-	if (!trunc && !n)
-		snprintf(msg, len, "no machine-id set");
+	snprintf(msg, len, "%s%s%s", trunc ? "emptied /etc/machine-id" : "no machine-id set",
+		 linked ? ", /var/lib/dbus/machine-id -> /etc/machine-id" : "",
+		 customize_has_systemd(gu) ? "; first boot: systemd writes a new id"
+		 : "; first boot: no systemd, run dbus-uuidgen --ensure=/etc/machine-id");
 	return 0;
+}
+
+#define SSH_KEYGEN_UNIT "imgtool-ssh-hostkeys.service"
+
+/* Runs only while a key is missing; before sshd (which refuses to start without
+ * keys) and before --firstboot-command scripts (which may use them). */
+static const char ssh_keygen_unit[] =
+	"[Unit]\n"
+	"Description=Create the missing SSH host keys (imgtool sysprep)\n"
+	"ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key\n"
+	"Before=ssh.service sshd.service imgtool-firstboot.service\n\n"
+	"[Service]\n"
+	"Type=oneshot\n"
+	"ExecStart=/usr/bin/ssh-keygen -A\n\n"
+	"[Install]\n"
+	"WantedBy=multi-user.target\n";
+
+/* What recreates the host keys at first boot: the guest's own unit (RHEL family:
+ * sshd-keygen), ours (installed now), or nothing (NULL: no systemd, no ssh-keygen). */
+static int ssh_keys_regenerator(struct guest *gu, const char **how)
+{
+	static const char *const own[] = {
+		"/usr/lib/systemd/system/sshd-keygen@.service",
+		"/usr/lib/systemd/system/sshd-keygen.service",
+		"/lib/systemd/system/sshd-keygen.service",
+	};
+
+	*how = NULL;
+	if (!customize_has_systemd(gu) || !guest_exists(gu, "/usr/bin/ssh-keygen"))
+		return 0;
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		if (guest_exists(gu, own[i])) {
+			*how = strrchr(own[i], '/') + 1;
+			return 0;
+		}
+	}
+	*how = SSH_KEYGEN_UNIT;
+	return customize_install_unit(gu, SSH_KEYGEN_UNIT, ssh_keygen_unit);
 }
 
 static int op_ssh_hostkeys(struct guest *gu, char *msg, size_t len)
 {
 	static const char *const p[] = { "/etc/ssh/ssh_host_*", NULL };
+	char **keys = guest_glob(gu, p[0]);
+	size_t nkeys = guest_strv_len(keys), l;
+	const char *how;
+	int r;
 
-	int r = report_removed(gu, p, "SSH host key file(s)", msg, len);
-	size_t l = strlen(msg);
-
-	/* Debian's sshd does not recreate them by itself */
-	if (!r && strncmp(msg, "no ", 3))
-		snprintf(msg + l, len - l, " (run ssh-keygen -A at first boot)");
-	return r;
+	guest_free_strv(keys);
+	if (!guest_exists(gu, "/usr/sbin/sshd") && !nkeys) {
+		snprintf(msg, len, "no SSH server and no SSH host keys");
+		return 0;
+	}
+	if ((r = ssh_keys_regenerator(gu, &how)))
+		return r;
+	if (!how && nkeys && !force_removal) {
+		/* removing them would leave a guest nobody can log in to */
+		snprintf(msg, len, "kept %zu SSH host key file(s): nothing in the guest (no systemd "
+			 "or no ssh-keygen) would create new ones at first boot; --force removes them",
+			 nkeys);
+		return 0;
+	}
+	if ((r = report_removed(gu, p, "SSH host key file(s)", msg, len)))
+		return r;
+	l = strlen(msg);
+	if (how)
+		snprintf(msg + l, len - l, "; first boot: %s creates new keys before sshd starts",
+			 how);
+	else
+		snprintf(msg + l, len - l, "; first boot: nothing creates new keys (run ssh-keygen -A)");
+	return 0;
 }
 
 static int op_net_rules(struct guest *gu, char *msg, size_t len)
@@ -144,7 +226,12 @@ static int op_net_rules(struct guest *gu, char *msg, size_t len)
 					 "/etc/udev/rules.d/75-persistent-net-generator.rules",
 					 NULL };
 
-	return report_removed(gu, p, "persistent net udev rule file(s)", msg, len);
+	int r = report_removed(gu, p, "persistent net udev rule file(s)", msg, len);
+	size_t l = strlen(msg);
+
+	if (!r && strncmp(msg, "no ", 3))
+		snprintf(msg + l, len - l, "; first boot: udev names the NICs anew");
+	return r;
 }
 
 struct hw_ctx {
@@ -200,7 +287,7 @@ static int op_net_hwaddr(struct guest *gu, char *msg, size_t len)
 
 			if (!guest_is_file(gu, v[i]))
 				continue;
-			r = edit_lines(gu, v[i], drop_prefixed, &c, &changed);
+			r = sysprep_edit_lines(gu, v[i], drop_prefixed, &c, &changed);
 			if (r) {
 				guest_free_strv(v);
 				return r;
@@ -292,7 +379,13 @@ static int op_random_seed(struct guest *gu, char *msg, size_t len)
 	static const char *const p[] = { "/var/lib/systemd/random-seed",
 		"/var/lib/urandom/random-seed", "/var/lib/random-seed", NULL };
 
-	return report_removed(gu, p, "random seed file(s)", msg, len);
+	int r = report_removed(gu, p, "random seed file(s)", msg, len);
+	size_t l = strlen(msg);
+
+	if (!r && strncmp(msg, "no ", 3))
+		snprintf(msg + l, len - l, "; first boot: %s saves a new seed",
+			 customize_has_systemd(gu) ? "systemd-random-seed.service" : "the init");
+	return r;
 }
 
 static int op_cloud_init(struct guest *gu, char *msg, size_t len)
@@ -374,7 +467,7 @@ static int op_root_lock(struct guest *gu, char *msg, size_t len)
 {
 	const char *file = guest_is_file(gu, "/etc/shadow") ? "/etc/shadow" : "/etc/passwd";
 	bool changed;
-	int n = 0, r = edit_lines(gu, file, lock_root, &n, &changed);
+	int n = 0, r = sysprep_edit_lines(gu, file, lock_root, &n, &changed);
 
 	if (r)
 		return r;
@@ -433,10 +526,10 @@ static int op_user_accounts(struct guest *gu, char *msg, size_t len)
 	if (!c)
 		return err_set(-ENOMEM, gu->image, "user-account: out of memory");
 	c->collect = true;
-	r = edit_lines(gu, "/etc/passwd", drop_users, c, &changed);
+	r = sysprep_edit_lines(gu, "/etc/passwd", drop_users, c, &changed);
 	c->collect = false;
 	if (!r && c->n)
-		r = edit_lines(gu, "/etc/shadow", drop_users, c, &changed);
+		r = sysprep_edit_lines(gu, "/etc/shadow", drop_users, c, &changed);
 	for (int i = 0; !r && i < c->n; i++) {
 		/* only homes under /home: a user whose home is / must not take it along */
 		if (!strncmp(c->homes[i], "/home/", 6) && !strstr(c->homes[i], "..") &&
@@ -526,10 +619,13 @@ void sysprep_list(FILE *f)
 	fprintf(f, "(* = enabled by default)\n");
 }
 
-int sysprep_run(struct guest *gu, const bool *enabled, const char *prefix)
+int sysprep_run(struct guest *gu, const bool *enabled, bool force, const char *prefix)
 {
 	char msg[512];
 
+#ifdef HAVE_LIBGUESTFS
+	force_removal = force;
+#endif
 	for (size_t i = 0; i < sysprep_nops; i++) {
 		int r;
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * sysprep.h - template preparation (imgtool sysprep): remove what makes a guest
  * one particular machine (machine-id, SSH host keys, persistent NIC names, MACs,
@@ -31,7 +32,19 @@ void sysprep_default_operations(bool *enabled);
 /* The table for --list-operations. */
 void sysprep_list(FILE *f);
 /* Run the enabled operations in table order, one line each on stdout (prefixed by
- * prefix, e.g. "(dry run) ").  Returns 0 or the first failure. */
-int sysprep_run(struct guest *gu, const bool *enabled, const char *prefix);
+ * prefix, e.g. "(dry run) "), each saying what happens at first boot.  What nothing
+ * in the guest would rebuild at first boot (SSH host keys without systemd) is kept
+ * unless force.  Returns 0 or the first failure. */
+int sysprep_run(struct guest *gu, const bool *enabled, bool force, const char *prefix);
+
+#ifdef HAVE_LIBGUESTFS
+struct strbuf;
+/* A line filter: append the line's replacement (or nothing) to out. */
+typedef int (*sysprep_line_fn)(const char *line, size_t len, void *ctx, struct strbuf *out);
+/* Rewrite a guest file line by line through fn (absent: nothing to do);
+ * *changed is set when its content changed. */
+int sysprep_edit_lines(struct guest *gu, const char *path, sysprep_line_fn fn, void *ctx,
+		       bool *changed);
+#endif
 
 #endif

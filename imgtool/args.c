@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * args.c - parsing of option values for the imgtool subcommands.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cli.h - helpers shared by the imgtool subcommands: error reporting in qemu-img's
  * one-line style, option-value parsing, and human/JSON output.
@@ -134,6 +135,7 @@ int cmd_rebase(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_customize(int argc, char **argv);
 int cmd_sysprep(int argc, char **argv);
+int cmd_clone(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_v2v(int argc, char **argv);
 

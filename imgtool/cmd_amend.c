@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_amend.c - `imgtool amend [-f fmt] [-q] -o options FILE`: change options of
  * an existing image (qcow2: compat, lazy_refcounts), as qemu-img amend.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_check.c - `imgtool check`: consistency check (and -r repair) with qemu-img's
  * report text, JSON keys and exit codes (0 clean, 1 check failed, 2 corruptions,

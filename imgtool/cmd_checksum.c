@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_checksum.c - `imgtool checksum`: a digest of each image's guest-visible
  * content (convert/checksum.h), equal for equal content in any format.  Human

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_commit.c - `imgtool commit`: merge an overlay into its backing file (or,
  * with -b, into a base further down the chain), as qemu-img commit does.

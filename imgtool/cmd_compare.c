@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_compare.c - `imgtool compare`: are two images' guest contents identical?
  * Exit 0 identical, 1 different, 2 error, with qemu-img compare's messages.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_convert.c - `imgtool convert`: copy one or more images (concatenated) into a
  * new or existing target of any format, with qemu-img convert's options.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_create.c - `imgtool create`: make a new image, like qemu-img create.
  *

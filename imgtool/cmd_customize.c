@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_customize.c - `imgtool customize`: edit a guest image offline
  * (guest/customize.c).  Every operation is checked before the appliance is
@@ -9,6 +10,7 @@
 #include "cli.h"
 #include "../common/err.h"
 #include "guest/customize.h"
+#include "customize_opts.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -48,29 +50,17 @@ int cmd_customize(int argc, char **argv)
 	struct guest *gu;
 	int c, r, ret = 1;
 
-	for (int i = 0; i < N_CUST; i++)
-		longopts[i] = (struct option){ customize_option_names[i],
-					       customize_takes_value((enum cust_kind)i)
-					       ? required_argument : no_argument, NULL, 256 + i };
+	cli_customize_longopts(longopts);
 	longopts[N_CUST] = (struct option){ "dry-run", no_argument, NULL, O_DRY };
 	longopts[N_CUST + 1] = (struct option){ "no-network", no_argument, NULL, O_NONET };
 	longopts[N_CUST + 2] = (struct option){ "help", no_argument, NULL, 'h' };
 	longopts[N_CUST + 3] = (struct option){ NULL, 0, NULL, 0 };
 	while ((c = cli_getopt(argc, argv, "hf:", longopts)) != -1) {
-		if (c >= 256 && c < 256 + N_CUST) {
-			struct cust_op *n = realloc(ops, (nops + 1) * sizeof(*ops));
-
-			if (!n)
-				goto out;
-			ops = n;
-			r = customize_parse_op((enum cust_kind)(c - 256), optarg, &ops[nops]);
-			if (r) {
-				cli_report(r, customize_option_names[c - 256]);
-				goto out;
-			}
-			nops++;
+		r = cli_customize_option(c, optarg, &ops, &nops);
+		if (r < 0)
+			goto out;
+		if (r)
 			continue;
-		}
 		switch (c) {
 		case 'h':
 			usage();
@@ -129,8 +119,6 @@ int cmd_customize(int argc, char **argv)
 	}
 	ret = 0;
 out:
-	for (size_t i = 0; i < nops; i++)
-		customize_free_op(&ops[i]);
-	free(ops);
+	cli_customize_free(ops, nops);
 	return ret;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_info.c - `imgtool info`: what an image is, as qemu-img info prints it
  * (human text or the same JSON keys), optionally for every layer of the chain.

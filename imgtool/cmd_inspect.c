@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_inspect.c - `imgtool inspect`: what operating system an image holds and what
  * a conversion to KVM would meet (guest/inspect.c).  The image is only ever

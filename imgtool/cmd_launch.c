@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_launch.c - `imgtool launch`: boot an image under qemu-system-x86_64 (or print
  * the command, or write a libvirt domain XML), optionally waiting for a marker line

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_map.c - `imgtool map`: where each guest range of an image (and its chain)
  * lives, in qemu-img map's human table or JSON lines.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_measure.c - `imgtool measure`: how large a new image of a format would be,
  * for an empty disk of --size N or for an existing image's contents.

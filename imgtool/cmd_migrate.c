@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_migrate.c - `imgtool migrate [options] PLAN`: run a batch migration plan
  * (migrate/migrate.h).  Exit 0 when every selected VM is done, 1 when the plan

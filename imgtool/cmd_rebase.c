@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_rebase.c - `imgtool rebase`: change an image's backing file, as qemu-img
  * rebase does.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_resize.c - `imgtool resize`: change an image's virtual size to SIZE, +SIZE or
  * -SIZE, as qemu-img resize does (shrinking needs --shrink).

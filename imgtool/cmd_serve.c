@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_serve.c - `imgtool serve`: export an image over NBD (serve/nbd_server.h).
  *

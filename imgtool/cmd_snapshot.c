@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_snapshot.c - `imgtool snapshot [-l | -a NAME | -c NAME | -d NAME] FILE`:
  * list, apply (revert to), create and delete internal snapshots, with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_sysprep.c - `imgtool sysprep`: turn a guest image into a template by
  * removing what identifies one machine (guest/sysprep.c).  It modifies the image
@@ -14,28 +15,33 @@
 
 static void usage(void)
 {
-	printf("usage: imgtool sysprep [-f fmt] [--operations LIST] [--list-operations] [--dry-run] filename\n"
+	printf("usage: imgtool sysprep [-f fmt] [--operations LIST] [--list-operations] [--dry-run] [--force] filename\n"
 	       "Prepare a guest image to be a template: remove its machine-id, SSH host\n"
 	       "keys, persistent net rules, MACs, leases, logs, histories... (see\n"
 	       "--list-operations).  The image is modified IN PLACE: make a copy first\n"
 	       "(imgtool convert) if you want to keep the original.  --dry-run prints what\n"
 	       "would change, working on a throw-away overlay; the image is not modified.\n"
 	       "--operations takes names separated by commas, 'defaults', 'all', and\n"
-	       "-NAME to remove one, e.g. --operations defaults,-logfiles,root-password-lock.\n");
+	       "-NAME to remove one, e.g. --operations defaults,-logfiles,root-password-lock.\n"
+	       "Each line says what happens at first boot: systemd writes a new machine-id,\n"
+	       "new SSH host keys are made before sshd starts (the guest's sshd-keygen unit,\n"
+	       "or imgtool-ssh-hostkeys.service installed by sysprep).  Where nothing in the\n"
+	       "guest would make new keys (no systemd) they are kept unless --force.\n");
 }
 
 int cmd_sysprep(int argc, char **argv)
 {
-	enum { O_OPS = 256, O_LIST, O_DRY };
+	enum { O_OPS = 256, O_LIST, O_DRY, O_FORCE };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "operations", required_argument, NULL, O_OPS },
 		{ "list-operations", no_argument, NULL, O_LIST },
 		{ "dry-run", no_argument, NULL, O_DRY },
+		{ "force", no_argument, NULL, O_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool *enabled = calloc(sysprep_nops, sizeof(bool));
-	bool dry = false;
+	bool dry = false, force = false;
 	const char *fmt = NULL, *image;
 	struct guest *gu;
 	int c, r, ret = 1;
@@ -66,6 +72,9 @@ int cmd_sysprep(int argc, char **argv)
 		case O_DRY:
 			dry = true;
 			break;
+		case O_FORCE:
+			force = true;
+			break;
 		default:
 			goto out;
 		}
@@ -82,7 +91,7 @@ int cmd_sysprep(int argc, char **argv)
 		cli_report(r, image);
 		goto out;
 	}
-	r = sysprep_run(gu, enabled, dry ? "(dry run) " : "");
+	r = sysprep_run(gu, enabled, force, dry ? "(dry run) " : "");
 	if (r) {
 		cli_report(r, image);
 		guest_close(gu);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd_v2v.c - `imgtool v2v`: convert a guest from VMware/Hyper-V/VirtualBox (or a
  * physical disk, P2V) to run on KVM (v2v/v2v.h does the work).  This file

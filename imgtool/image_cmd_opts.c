@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * image_cmd_opts.c - the options commit, rebase and compare share, parsed in one
  * place so that the three spell them, and refuse the unsupported ones, alike:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * info_safety.c - the "safety" report of `info --untrusted`: every reason an
  * import service should refuse the image (what OpenStack Glance's format

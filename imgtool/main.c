@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * main.c - imgtool's entry point: global options and dispatch to one subcommand.
  *
@@ -25,6 +26,8 @@ static const struct command commands[] = {
 	  "check [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-T src_cache] [-U] filename" },
 	{ "checksum", cmd_checksum,
 	  "checksum [-f fmt] [-T src_cache] [-m num_workers] [-p] [-U] [--output=ofmt] filename [filename2 [...]]" },
+	{ "clone", cmd_clone,
+	  "clone [--linked | --full] [-f fmt] [-O fmt] [--force] [--name name | --count n --name-pattern pattern] [--xml template.xml] [customize operations] template new" },
 	{ "commit", cmd_commit,
 	  "commit [-q] [-f fmt] [-t cache] [-b base] [-d] [-p] filename" },
 	{ "compare", cmd_compare,
@@ -52,7 +55,7 @@ static const struct command commands[] = {
 	{ "resize", cmd_resize,
 	  "resize [-f fmt] [--preallocation=prealloc] [-q] [--shrink] filename [+ | -]size" },
 	{ "sysprep", cmd_sysprep,
-	  "sysprep [-f fmt] [--operations list] [--list-operations] [--dry-run] filename" },
+	  "sysprep [-f fmt] [--operations list] [--list-operations] [--dry-run] [--force] filename" },
 	{ "serve", cmd_serve,
 	  "serve [-f fmt] [--socket path | --bind addr --port n] [--read-only] [--export-name name] [--shared n] [--pidfile file] [--foreground | --fork] filename" },
 	{ "v2v", cmd_v2v,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * opts_help.c - printing a format's -o option table (formats/format.h, struct
  * create_opt) the way qemu-img 7.2 prints its option lists: `-o help` for create,

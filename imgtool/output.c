@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * output.c - how imgtool talks: one-line errors in qemu-img's style, getopt with
  * one-line messages, qemu-style pretty JSON and human sizes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * policy_args.c - the reference-policy options every command that opens images
  * takes: --untrusted, --allow-ref-urls, --allow-ref-paths and --untrusted's caps

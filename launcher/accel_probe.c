@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * accel_probe.c - prove that KVM runs real guests before the launcher uses it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * console.c - run qemu, watch the guest's serial console, and always stop the guest.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kvm_probe.S - the KVM probe guest: a 512-byte boot sector that does what a Linux
  * kernel does first and what broken (nested, paravirtual) KVMs fail on: enter long

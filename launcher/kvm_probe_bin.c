@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kvm_probe_bin.c - the assembled KVM probe boot sector (generated from
  * kvm_probe.S by gen-kvm-probe.sh; do not edit).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * launch.h - the VM launcher: turn an image and a few choices into a
  * qemu-system-x86_64 command line (or a libvirt domain XML), prove that KVM really

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * launch_run.c - one launch, from the user's choices to the guest's end:
  * resolve the image format (probed by imgtool, never by qemu), the cache and aio

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libvirt_xml.c - the same launch as a libvirt domain XML, for hosts that run their
  * guests through libvirt: `virsh define FILE` takes it and virt-xml-validate

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * overlay.c - launch --snapshot: a qcow2 overlay over the image in a private
  * temporary folder ($TMPDIR, else /var/tmp: the overlay may grow large), made

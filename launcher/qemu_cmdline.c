@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qemu_cmdline.c - the qemu-system-x86_64 command line for a resolved launch, and
  * the option-name parsers it shares with the CLI and the libvirt writer.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * convert.c - libimgtool's convert: open the source, create and open the target,
  * and run the copy engine (convert/copy.c) with the caller's progress callback.

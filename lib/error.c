@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * error.c - libimgtool's error-string API and version: the public face of
  * common/err.h's per-thread message.

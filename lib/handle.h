@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * handle.h - what an imgtool_image (include/imgtool/imgtool.h) holds, shared by the
  * files of lib/ that implement the public API over formats/ and convert/.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * image.c - libimgtool's handle: open, create, close, read, write, flush and block
  * status, each a thin checked call into formats/image.c.

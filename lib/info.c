@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * info.c - libimgtool's info and check: the fixed-size public views of
  * formats/image.c's image_info and check_result.

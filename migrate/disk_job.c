@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * disk_job.c - one source disk: copy it to its output, then prove the copy.
  *

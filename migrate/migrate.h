@@ -1,11 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * migrate.h - `imgtool migrate`: run a plan (plan.h) of many VMs in parallel
  * within its limits, durable and resumable (state.h), verified (every copy's
  * digest equals its source's, convert/checksum.h) and reported (report.h).
  *
  * The work is cut into jobs: one per distinct source disk (copy, then verify)
- * and one per VM (what follows its disks: nothing for mode copy, the guest
- * conversion for mode v2v).  A VM job waits for its disks; a disk job waits for
+ * and one per VM (what follows its disks).  A VM job waits for its disks; a disk job waits for
  * a free transfer within the per-host limits.  One failing job fails its VM (and
  * the VMs sharing its disk), never the others.
  *
@@ -99,8 +99,6 @@ struct mig_run {
 int mig_disk_job(struct mig_run *r, struct mig_job *j);
 /* vm_job.c: what follows a VM's disks. */
 int mig_vm_job(struct mig_run *r, struct mig_job *j);
-/* v2v_convert.c: mode v2v, the guest conversion of a VM whose disks are copied. */
-int mig_v2v_convert(struct mig_run *r, struct mig_job *j);
 /* Bytes written so far, by ended and running copies (lock held). */
 uint64_t mig_bytes_written(const struct mig_run *r);
 /* view.c: the progress thread's body and the event lines. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * plan.h - a batch migration plan (`imgtool migrate PLAN`): the VMs to move, what
  * to do with each, and the limits on how hard sources and targets are hit.  The

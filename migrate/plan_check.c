@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * plan_check.c - the checks across VMs, and where each disk goes.
  *

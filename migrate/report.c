@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * report.c - the report of a plan, built from the plan and the state: the same
  * object serves `--report FILE.json`, the HTML report and `--status`, during a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * report_html.c - the report as one self-contained HTML file: the JSON report
  * embedded in the page and drawn by a small script into SVG (a timeline with one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * run.c - the scheduler of `imgtool migrate` (see migrate.h).
  *

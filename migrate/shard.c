@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * shard.c - which VMs this process runs: the I-th of N disjoint parts of the plan
  * (--shard I/N, for a Slurm job array or a Kubernetes Indexed Job), then --only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * state.h - the durable state of a batch migration: one SQLite database per shard
  * (DIR/imgtool-migrate.db, or imgtool-migrate-I-of-N.db for --shard I/N), so the

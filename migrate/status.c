@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * status.c - `imgtool migrate --status PLAN`: where the plan stands, from the
  * state alone (no disk is opened), merged over every shard's database in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * view.c - what a person (or a program) sees while a plan runs.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vm_job.c - what a VM needs once its disks are copied and verified.  Mode copy:
  * nothing more (the VM is done, each disk shared with another VM named in the
@@ -29,13 +30,9 @@ static void record_shared(struct mig_run *r, const struct mig_vm *vm, int v)
 int mig_vm_job(struct mig_run *r, struct mig_job *j)
 {
 	const struct mig_vm *vm = &r->plan->vms[j->vm];
-	int ret = 0;
+	int ret;
 
 	record_shared(r, vm, j->vm);
-	if (vm->mode == MIG_MODE_V2V)
-		ret = mig_v2v_convert(r, j);
-	if (ret)
-		return ret;
 	ret = mig_state_vm_set(r->state, vm->name, "done", NULL);
 	mig_view_event(r, vm->name, "done");
 	return ret;

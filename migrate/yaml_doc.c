@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * yaml_doc.c - libyaml's document, copied into the positioned tree of
  * yaml_doc.h.  libyaml reports 0-based marks; the tree holds 1-based lines and

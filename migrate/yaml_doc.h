@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * yaml_doc.h - a YAML or JSON file as a small tree whose every node knows its
  * line and column, so that the plan checker can point at the exact place of a

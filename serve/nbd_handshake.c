@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * nbd_handshake.c - the fixed newstyle handshake: greet the client, then answer
  * its options until it picks the export (NBD_OPT_GO or NBD_OPT_EXPORT_NAME) or

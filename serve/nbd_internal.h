@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * nbd_internal.h - what the server's files share: the export (one open image and
  * what it allows) and one client connection's negotiated state.  Not for callers

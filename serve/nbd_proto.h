@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * nbd_proto.h - the NBD wire protocol's constants (fixed newstyle handshake and the
  * transmission phase), as described by the NBD protocol specification

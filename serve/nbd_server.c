@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * nbd_server.c - the life of an export: open the image, listen, serve up to
  * `shared` connections at once (one thread each), and on SIGINT/SIGTERM/SIGHUP

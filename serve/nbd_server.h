@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * nbd_server.h - `imgtool serve`: export one image (any format, any backend) over
  * NBD, on a unix socket or TCP, to several clients at once.

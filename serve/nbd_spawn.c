@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * nbd_spawn.c - a private NBD server for the launcher, for images qemu cannot
  * open itself (a URL scheme or format its build lacks): the server runs in a

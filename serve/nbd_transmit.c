@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * nbd_transmit.c - the transmission phase: read a request, do it on the image,
  * reply; one request at a time per connection (clients get concurrency from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * nbd_wire.c - byte-exact socket I/O for the NBD server: a message is either read
  * or written whole, or the connection is over.  Sends never raise SIGPIPE (a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/lib.sh - the scaffolding every shell test sources ($top is the repository),
 # so that every suite counts, reports and skips the same way.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/run-all.sh BUILD_DIR - run every test suite, show each suite's output, and
 # finish with the summed "N passed, N failed" line (", N skipped" and the reasons
 # when something was skipped).  Exits nonzero if any suite
@@ -7,7 +8,7 @@
 # The quick suites (selftest, unit, interop, bad-input, security, crash, backends, docs, packaging) run one after the
 # other.  The guest suites spend their time in single-threaded TCG guests and
 # libguestfs appliances, so they run in two lanes side by side — serve, launcher,
-# guest and windows in one, v2v in the other — which halves their wall time on
+# guest, windows and clone in one, v2v in the other — which halves their wall time on
 # CI's two cores.  A lane's output is shown when it ends, suite by suite.
 set -u
 build=${1:-build}
@@ -46,8 +47,8 @@ show_suite() {
 }
 
 quick="selftest unit interop bad-input security crash backends docs packaging"
-lane_a="serve launcher guest windows"
-lane_b="v2v"
+lane_a="serve launcher guest windows clone"
+lane_b="v2v migrate"
 for suite in $quick; do
 	run_suite "$suite"
 	show_suite "$suite"

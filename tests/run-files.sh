@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/run-files.sh SUITE_DIR BUILD_DIR - the one driver of the suites made of test
 # files: runs every SUITE_DIR/test_*.sh (each sources tests/lib.sh, prints "PASS
 # name" / "FAIL name" / "SKIP name: reason" lines and ends with its summary) and

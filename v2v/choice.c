@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * choice.c - the one message for an -i/-o NAME that no table knows: it lists the
  * names the table does know, so that a new input or output is offered as soon as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * v2v_report.c - the record of a conversion: each step with its duration and
  * outcome, each change made to the guest with its before and after, warnings and

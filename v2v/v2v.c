@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * v2v.c - the steps of `imgtool v2v` in order: read the source (the -i input,
  * input/input.h), copy each disk with the copy engine into DIR/NAME-sdX.FMT (the

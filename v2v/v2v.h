@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * v2v.h - `imgtool v2v`: move a guest from VMware/Hyper-V/VirtualBox (or a physical
  * disk) to KVM.  The source is read by an input (input/input.h: -i disk, vmx, ova),

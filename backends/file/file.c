@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * file.c - the file backend: regular files and block devices on this host.
  *

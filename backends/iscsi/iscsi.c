@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * iscsi.c - the iSCSI backend: a LUN through libiscsi, with no kernel initiator.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * iscsi_lib.c - libiscsi's symbol table for common/dl.c (see iscsi_lib.h for why
  * it is dlopen()ed rather than linked).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * iscsi_lib.h - libiscsi, loaded with dlopen() when an iscsi:// URL is first
  * opened.

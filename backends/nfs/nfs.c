@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * nfs.c - the NFS backend: files on an NFS server through libnfs, with no mount.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * rbd.c - the Ceph RBD backend: images in a RADOS pool through librbd.
  *

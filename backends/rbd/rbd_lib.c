@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * rbd_lib.c - the symbol tables of librados and librbd for common/dl.c (see
  * rbd_lib.h for why they are dlopen()ed rather than linked).

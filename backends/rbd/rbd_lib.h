@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * rbd_lib.h - librbd and librados, loaded with dlopen() when an rbd: name is
  * first opened.

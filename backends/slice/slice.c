@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * slice.c - a read-only window of another backend (see slice.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * slice.h - a read-only window [offset, offset + length) of another storage object,
  * seen as a backend of its own.  It lets a format driver open a disk stored inside

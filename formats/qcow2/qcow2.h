@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2.h - qcow2 internals shared by the files of formats/qcow2/.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2_amend.c - change options of an existing qcow2 image (qemu-img amend -o):
  * compat=0.10|1.1 and lazy_refcounts=on|off.

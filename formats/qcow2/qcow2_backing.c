@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2_backing.c - the two operations a backing chain needs from qcow2 besides
  * reading: changing the backing file recorded in the header (rebase, convert -B)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2_cache.c - the metadata table cache (L2 tables, refcount blocks).
  *

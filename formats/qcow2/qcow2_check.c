@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2_check.c - `check` for qcow2 images, and the repair run on opening a dirty
  * (lazy refcounts) image.

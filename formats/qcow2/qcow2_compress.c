@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2_compress.c - compress and decompress one cluster, in the two encodings
  * the qcow2 spec knows: raw deflate with a 4 KiB window (type 0, "zlib") and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2_create.c - create a qcow2 image with qemu-img's options (size, compat,
  * cluster_size, preallocation, lazy_refcounts, refcount_bits, compression_type,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2_header.c - parse and validate the qcow2 header (cluster 0) and its
  * extensions, and write it back.

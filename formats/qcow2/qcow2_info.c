@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2_info.c - the qcow2 part of `info`: cluster size, dirty flag, internal
  * snapshots, and the format-specific keys exactly as qemu-img 7.2 prints them

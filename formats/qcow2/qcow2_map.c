@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2_map.c - guest offset -> L1 -> L2 entry -> cluster type and host offset,
  * and block_status built on it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2_measure.c - how big a qcow2 file for a disk of `size` bytes (or holding
  * the data of src) gets: qemu-img measure's "required" and "fully-allocated".

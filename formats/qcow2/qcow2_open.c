@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2_open.c - open and close a qcow2 image, probing, and the format_ops table
  * that wires the qcow2 driver into the format registry.

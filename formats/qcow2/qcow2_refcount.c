@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2_refcount.c - refcounts: the refcount table, reading and updating refcount
  * blocks (any refcount_bits 1..64) through the refcount cache, cluster allocation

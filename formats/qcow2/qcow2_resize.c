@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2_resize.c - change the virtual size (qemu-img resize).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2_snapshot.c - internal snapshots: create, list, apply (revert), delete, and
  * a read-only view of a snapshot's contents (convert -l).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2_snapshot_table.c - read the internal snapshot table into s->snapshots,
  * and serialise a snapshot list into the on-disk table (qcow2_snapshot.c writes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qcow2_write.c - the qcow2 write path: write (in place, or allocating with
  * copy-on-write of partial clusters and of shared clusters/L2 tables),

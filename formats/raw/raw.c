@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * raw.c - the raw format: the virtual disk is the backend's bytes, one to one.
  *

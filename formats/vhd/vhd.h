@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vhd.h - the VHD format ("vpc" in qemu): on-disk layout, parsed structures and the
  * state shared by the files of formats/vhd/.

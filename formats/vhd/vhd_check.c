@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vhd_check.c - `check` for VHD images (qemu-img has none for vpc).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vhd_create.c - creating fixed and dynamic VHD images.
  *

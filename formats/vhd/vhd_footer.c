@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vhd_footer.c - the VHD footer and dynamic disk header: decode, encode, checksum,
  * and the CHS geometry rules that decide a VHD's virtual size.

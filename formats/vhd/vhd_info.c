@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vhd_info.c - what `info` reports for a VHD: qemu-img 7.2 prints no
  * format-specific data for vpc, only the block size of a dynamic disk as its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vhd_open.c - the VHD ("vpc") format driver: probe, open (footer, dynamic header,
  * BAT, parent of a differencing disk), close, and the ops table.

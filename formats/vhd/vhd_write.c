@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vhd_write.c - writing a fixed or dynamic VHD: block allocation and zeroing.
  *

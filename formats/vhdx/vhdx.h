@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vhdx.h - the VHDX format (Hyper-V, MS-VHDX): on-disk layout, parsed state and
  * the functions shared by the files of formats/vhdx/.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vhdx_crc32c.c - CRC-32C (Castagnoli), the checksum of every VHDX header, region
  * table, log entry and metadata structure.

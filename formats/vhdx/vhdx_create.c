@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vhdx_create.c - creating dynamic and fixed VHDX images.
  *

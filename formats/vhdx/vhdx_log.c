@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vhdx_log.c - the VHDX metadata log: finding the active sequence and replaying it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vhdx_meta.c - VHDX on-disk structures shared by open, create and check: the
  * well-known GUIDs, the 4 KiB header (decode, encode with its CRC-32C, picking

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vhdx_open.c - the VHDX driver: probe, open (file identifier, current header, log
  * replay, region table, metadata items, BAT, parent of a differencing disk), close

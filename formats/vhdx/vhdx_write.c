@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vhdx_write.c - writing a fixed or dynamic VHDX: block allocation and zeroing.
  *

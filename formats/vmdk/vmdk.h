@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vmdk.h - VMware virtual disks: the internal interface shared by the files of the
  * vmdk format driver.

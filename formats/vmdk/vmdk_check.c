@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vmdk_check.c - `check` for vmdk: every grain directory and grain table entry of
  * every sparse extent must point inside its file (and, for compressed extents,

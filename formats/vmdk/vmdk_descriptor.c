@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vmdk_descriptor.c - the VMDK text descriptor: a lenient parser and a writer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vmdk_flat.c - flat extents (FLAT, VMFS, VMFSRDM/RAW: the bytes lie one to one in
  * a file, from an offset) and ZERO / NOACCESS extents (no file: read as zeros).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vmdk_grain_cache.c - the last few inflated grains of an image, for reads.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vmdk_info.c - `info` for vmdk: the keys qemu-img 7.2 prints under
  * format-specific (cid, parent-cid, create-type, extents[] with virtual-size,

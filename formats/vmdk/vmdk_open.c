@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vmdk_open.c - the vmdk format: probe, open (descriptor and extents), the
  * mapping of virtual offsets to extents, and the ops table.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vmdk_sparse.c - hosted sparse extents ("KDMV"): header, grain directory (and the
  * redundant copy), grain tables, grains, zeroed-grain entries.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vmdk_stream.c - compressed grains and streamOptimized images.
  *

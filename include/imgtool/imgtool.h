@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * imgtool.h - libimgtool's public API: open, create, read, write, block status,
  * info, check and convert disk images (raw, qcow2, vmdk, vpc, vhdx) on files,

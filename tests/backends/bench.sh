@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/backends/bench.sh IMGTOOL WORKDIR - 1 GiB raw -> qcow2 onto NFS, an iSCSI LUN
 # and RBD, and back to a local raw file, imgtool vs qemu-img on the same servers.
 # Runs inside tests/servers/with-servers.sh (tests/backends/run.sh with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/backends/run.sh BUILD_DIR - imgtool on real storage servers: NFS (nfs-ganesha),
 # iSCSI (tgtd) and Ceph RBD (1 mon + 1 OSD), started on loopback in a private network
 # namespace by tests/servers/with-servers.sh and stopped by PID when this ends, even

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * gen_bad_qcow2.c - write malformed qcow2 images for the bad-input suite.
  *

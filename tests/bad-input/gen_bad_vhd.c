@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * gen_bad_vhd.c - write malformed VHD ("vpc") images for the bad-input suite.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * gen_bad_vhdx.c - write malformed VHDX images for the bad-input suite.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """make-bombs.py OUTDIR - small images whose headers ask for a lot of memory.
 
 Written from the VMDK layout (hosted sparse header, stream markers), independently

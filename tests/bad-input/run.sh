@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/bad-input/run.sh BUILD_DIR - malformed qcow2, VHD (vpc) and VMDK images must get
 # a clear error and a nonzero exit from every command, never a crash, hang or huge
 # allocation.

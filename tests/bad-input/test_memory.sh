@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/bad-input/test_memory.sh BUILD_DIR - small files whose headers ask for a lot
 # of memory must be refused, or converted within 64 MiB of RSS (/usr/bin/time %M):
 #   - a 1 MiB streamOptimized VMDK declaring 1 GiB grains (qemu-img opens it and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/crash/run.sh BUILD_DIR - crash ordering of the qcow2 write path.
 #
 # `imgtool convert -O qcow2` of a ~300 MiB raw source (data, zero runs written as

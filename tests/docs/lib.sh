@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/docs/lib.sh - sourced by the docs tests (with $top set and the build
 # folder as $1): sources tests/lib.sh, sets IMGTOOL, and gives what the man page,
 # completion and packaging tests share: the command list, and the option names a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * lib_roundtrip.c - built by test_libimgtool.sh against an installed libimgtool
  * (pkg-config), to exercise what examples/img-info.c does not: create, write,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/docs/test_completion.sh BUILD_DIR - completion/imgtool.bash, driven the way
 # bash drives it: source it, set COMP_WORDS/COMP_CWORD, call _imgtool, read
 # COMPREPLY.  The expected sets come from the binary (--help, -o help) and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/docs/test_libimgtool.sh BUILD_DIR - libimgtool.so.0: it exports only the
 # imgtool_* functions of include/imgtool/imgtool.h (version IMGTOOL_0); `make
 # install DESTDIR=... PREFIX=/usr` installs it with the binary, header, imgtool.pc,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/docs/test_man.sh BUILD_DIR - the man pages (docs/man/*.scd, built into
 # BUILD_DIR/man/ by make): one page per command of imgtool/main.c's table plus
 # imgtool(1), imgtool-formats(7) and imgtool-urls(7); each renders without a

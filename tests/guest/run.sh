@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/guest/run.sh BUILD_DIR - the guest suite: `imgtool inspect`, `customize` and
 # `sysprep` (libguestfs, TCG appliance) on the fixture guest (fixtures/make-guest.sh:
 # a real Debian 12 with systemd, GRUB2, open-vm-tools and SSH host keys, exported as

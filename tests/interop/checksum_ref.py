@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # checksum_ref.py RAW_FILE - the "imgtool-sha256" digest of a raw file, written
 # straight from docs/checksum.md with hashlib and no shortcut (every block is read
 # and hashed), so the tests compare imgtool's parallel, hole-skipping

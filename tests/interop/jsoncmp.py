@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """jsoncmp.py - compare imgtool's JSON output with qemu-img's, for tests/interop/run.sh.
 
     jsoncmp.py info    QEMU.json IMGTOOL.json   shared `info` keys agree

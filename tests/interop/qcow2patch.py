@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """qcow2patch.py - damage a qcow2 image on purpose, for the check tests.
 
     qcow2patch.py leak IMG      append one cluster and give it refcount 1

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/interop/test_blockdev.sh BUILD_DIR - block devices through the file backend.
 #
 # A P2V source is a physical disk (/dev/sdb): its size comes from BLKGETSIZE64, not

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/interop/test_checksum.sh BUILD_DIR - `imgtool checksum` (convert/checksum.c).
 #
 # The digest must be the documented algorithm (checksum_ref.py computes it from

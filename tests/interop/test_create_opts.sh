@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/interop/test_create_opts.sh BUILD_DIR - each format's -o option table
 # (formats/format.h, create_opts) against qemu-img 7.2, for raw, qcow2, vmdk, vpc
 # and vhdx:

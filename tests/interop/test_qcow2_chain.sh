@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/interop/test_qcow2_chain.sh BUILD_DIR - qcow2 backing chains against
 # qemu-img/qemu-io 7.2: create -b, info --backing-chain, commit, rebase and
 # convert -B, each checked with qemu-img check and compare against the contents

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/interop/test_qcow2_snapshot.sh BUILD_DIR - qcow2 internal snapshots, amend and
 # resize-with-snapshots against qemu-img/qemu-io 7.2, both directions:
 #   a. snapshots made by imgtool are listed, applied and deleted by qemu-img (and

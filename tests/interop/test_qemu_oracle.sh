@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/interop/test_qemu_oracle.sh BUILD_DIR - imgtool against qemu-img/qemu-io 7.2
 # as the oracle (qcow2 in depth, vmdk and vpc both ways; the other test_*.sh here
 # cover each format driver's own cases).

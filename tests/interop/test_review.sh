@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/interop/test_review.sh BUILD_DIR - bugs found in the security review
 # (issue 14), each against qemu-img 7.2 where it has an answer:
 #   vhd    Windows pads a VHD to a 4 KiB boundary with zeros before the footer: not

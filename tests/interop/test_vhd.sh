@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/interop/test_vhd.sh BUILD_DIR - the VHD ("vpc") format against qemu-img 7.2.
 #
 #   a. qemu-img writes vpc (dynamic, fixed, force_size), imgtool reads: converting to

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/interop/test_vhdx.sh BUILD_DIR - the VHDX format against qemu-img 7.2.
 #
 #   a. qemu-img writes vhdx (dynamic, fixed, several block sizes) with data, zeros

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/interop/test_vmdk.sh BUILD_DIR - the vmdk format against qemu-img 7.2.
 #
 #   a. qemu-img writes every subformat (and zeroed_grain) from a raw source with

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """handrun.py MARKER TIMEOUT QEMU-ARGS... - the hand-written baseline for the launcher's
 speed test: run a qemu command, read its serial console (stdout) until the marker line,
 print the seconds from start to the marker, and stop qemu (its whole process group).

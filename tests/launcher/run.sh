@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/launcher/run.sh BUILD_DIR - the launcher suite: golden `imgtool launch
 # --print-cmdline` lines, libvirt XML checked by virt-xml-validate, and real boots of
 # the fixture guest (fixtures/make-guest.sh: a Debian 12 guest exported from VMware, as a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/migrate/run.sh BUILD_DIR - `imgtool migrate`: plans and their errors, copy
 # plans over every backend with a shared disk, kills at random instants and
 # resumes, two processes on one state, a vanishing source, a full target, the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/migrate/test_backends_plan.sh BUILD_DIR - a 13-VM copy plan over every
 # backend, on real servers (tests/servers: nfs-ganesha, tgtd, one-node Ceph) on
 # loopback in a private network namespace:

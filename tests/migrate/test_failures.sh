@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/migrate/test_failures.sh BUILD_DIR - what goes wrong in a batch stays in
 # its VM and is said clearly:
 #   - a second `imgtool migrate` on the same state refuses, naming the holder's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/migrate/test_kubernetes_manifest.sh BUILD_DIR - deploy/kubernetes/
 # migrate-job.yaml checked as far as can be done without a cluster: valid YAML,
 # an Indexed Job with completions = parallelism = SHARDS, restartPolicy Never,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/migrate/test_plan_errors.sh BUILD_DIR - every kind of plan error is
 # reported with its file:line:column, all of them in one run, exit 1, and
 # nothing is written (no output file, no state).
@@ -49,6 +50,7 @@ expect "unknown customize option" $'vms:\n  - name: a\n    mode: v2v\n    disks:
 expect "bad sysprep operation" $'vms:\n  - name: a\n    mode: v2v\n    disks: [a.raw]\n    output_dir: out\n    sysprep: [defaults, -nosuchop]' "6:14" "nosuchop"
 expect "two VMs write one output" $'vms:\n  - {name: a, disks: [a.raw], output_dir: out}\n  - {name: a, disks: [b.raw], output_dir: ./out}' "3:12" "duplicate VM name"
 expect "a VM reads another's output" $'defaults: {output_dir: out}\nvms:\n  - {name: a, disks: [a.raw]}\n  - {name: b, disks: [out/a-sda.qcow2]}' "4:23" "reads out/a-sda.qcow2, which VM 'a' writes"
+expect "mode v2v is refused, not failed after the copy" $'vms:\n  - {name: a, mode: v2v, disks: [a.raw], output_dir: out}' "2:21" "mode v2v is not available in plans yet"
 expect "v2v into a URL" $'vms:\n  - {name: a, mode: v2v, disks: [a.raw], output_dir: "nfs://h/e"}' "2:54" "converts the guest in a local output_dir"
 expect "JSON plan, its position" '{"vms": [{"name": "a", "disks": ["a.raw"], "output_dir": "out", "bogus": 1}]}' "1:65" "unknown key 'bogus'"
 expect "alias bomb is bounded" $'a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\nvms: [*g]' "1:1" "more than"

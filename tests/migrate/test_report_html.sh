@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/migrate/test_report_html.sh BUILD_DIR - the HTML report in a real browser:
 # headless Chromium loads the report of a finished plan and of a running one
 # (written by --status while the plan runs) with no console message at all, the

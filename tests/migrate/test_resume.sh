@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/migrate/test_resume.sh BUILD_DIR - kill -9 at 20 seeded random instants
 # across one plan's run, each followed by a resume: the end state and every
 # digest equal an uninterrupted run's, every output passes qemu-img check (leaked

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/migrate/test_slurm.sh BUILD_DIR - a plan of 10 VMs (two sharing a disk)
 # run by deploy/slurm/migrate.sbatch as a 3-task job array on a real one-node
 # Slurm (munged, slurmctld, slurmd on 127.0.0.1 in a private network namespace,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/packaging/test_deb.sh BUILD_DIR - `make deb` builds imgtool, libimgtool0 and
 # libimgtool-dev (debian/, dpkg-buildpackage -us -uc -b) into build/deb/; lintian
 # finds no error; the optional features are not in Depends; apt-get installs the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """make-hostile.py - images whose references point where they must not, for the
 reference attack suite (tests/security/run.sh).  Built with the fixture writers
 of fixtures/make-vhd.py, make-vhdx.py and make-vmdk.py (imported, not copied).

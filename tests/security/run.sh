@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/security/run.sh BUILD_DIR - the reference attack suite (issue 14): images
 # whose backing files, extents, parents and VMX/OVF disks point outside their
 # folder, at URLs, or at rbd: names with file-writing options.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """tracecheck.py - read an `strace -f -e trace=open,openat,connect` log and say
 whether the traced command stayed in its folder.
 

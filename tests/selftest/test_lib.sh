@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/selftest/test_lib.sh BUILD_DIR - proves that the shared runner cannot pass
 # what it should fail: each case runs a small script against tests/lib.sh (or a
 # small suite through tests/run-files.sh) in a child bash and checks its lines and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/serve/test_launch_nbd.sh BUILD_DIR - `imgtool launch` through imgtool's own
 # NBD server: golden --print-cmdline lines for --via-nbd (forced) and for the
 # automatic case (a qemu whose build lacks the image's format: a qemu-img on PATH

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/serve/test_nbd.sh BUILD_DIR - `imgtool serve` against qemu's own NBD client.
 #
 # For every format imgtool writes (qcow2 plain, compressed and with a backing

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/servers/lib.sh - start and stop real storage servers on loopback for the
 # backend tests: nfs-ganesha (NFSv3 + rpcbind), tgtd (iSCSI) and a one-node Ceph
 # (1 mon + 1 OSD on memstore); and, for the v2v tests, a private libvirtd

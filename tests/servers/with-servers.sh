@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/servers/with-servers.sh CMD [ARGS...] - start real NFS, iSCSI and Ceph servers
 # on loopback inside a private network + mount namespace, run CMD there (it sees
 # NFS_URL, ISCSI_URL, CEPH_CONF ... from lib.sh), then stop every server by PID and

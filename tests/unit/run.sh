@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/unit/run.sh BUILD_DIR - run every CUnit binary $BUILD_DIR/tests/unit/test_*
 # and sum their "Run Summary" test counts into one "N passed, N failed" line
 # (tests/lib.sh's summary).  A binary that crashes or prints no summary counts as

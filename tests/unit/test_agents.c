@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_agents.c - CUnit tests for the hypervisor agents table (guest/agents.c), read
  * by inspect (files, applications) and by v2v (packages to remove): the rules the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_backend_file.c - the file backend and the raw format on real files:
  * exact transfers, zeros past EOF, hole reporting, zeroing/punching, O_DIRECT with

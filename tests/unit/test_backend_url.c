@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_backend_url.c - CUnit tests for the network backends' URL handling
  * (backends/net.c): nfs://, iscsi:// and rbd: names parsed as qemu-img spells

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_chain.c - CUnit tests for the backing-chain operations on qcow2: commit
  * (convert/commit.c) with and without emptying the overlay, a commit base that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_cli_opts.c - CUnit tests for the CLI's option-value parsers (imgtool/args.c):
  * resize sizes with signs, cache mode names, -S, -m, --output.  The parsers are

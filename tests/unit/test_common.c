@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_common.c - CUnit tests for the helpers every layer leans on: option strings
  * (common/opts.c), sizes (parse_size/format_size), zero detection (common/util.c),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_copy.c - CUnit tests for the copy engine (convert/copy.c) and the compare
  * engine (convert/compare.c) on raw images: holes stay holes in the target, zero

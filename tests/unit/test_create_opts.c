@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_create_opts.c - CUnit tests for the formats' -o option tables
  * (formats/format.h create_opts/amend_opts, formats/create_opts.c): every table

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_dl.c - CUnit tests for common/dl.c, the loader of the libraries imgtool
  * dlopen()s at first use (libguestfs, libxml2/libcrypto, libiscsi, librados/librbd).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_guest_ops.c - CUnit tests for the pure parts of customize and sysprep
  * (guest/customize.h, guest/sysprep.h): option value parsing, the

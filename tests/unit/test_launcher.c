@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_launcher.c - CUnit tests for the launcher's pure parts (launcher/launch.h):
  * option-name parsing, the cache/aio rule (aio=native only with O_DIRECT), shell

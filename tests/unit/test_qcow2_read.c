@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_qcow2_read.c - the qcow2 read side against qemu-img/qemu-io as oracles.
  *

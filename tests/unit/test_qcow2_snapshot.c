@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_qcow2_snapshot.c - randomized, seeded sequences of qcow2 writes, zero
  * writes, discards and internal snapshot create/apply/delete, checked against an

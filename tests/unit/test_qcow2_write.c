@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_qcow2_write.c - the qcow2 write side against qemu-img as the oracle:
  * create with option combinations, multi-threaded writes at odd offsets,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_v2v_devname.c - CUnit tests for the pure text work of v2v
  * (v2v/linux/devname.c: which device names a conversion rewrites, and where)

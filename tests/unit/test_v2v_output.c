@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_v2v_output.c - CUnit tests for what v2v writes besides the converted guest:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_v2v_source.c - CUnit tests for the v2v input readers: the .vmx reader
  * (v2v_vmx.c), the OVF units and descriptor parser (v2v_ovf.c), the tar lister

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_v2v_windows.c - CUnit tests for the pure parts of the Windows conversion
  * (v2v/windows/drivers.c: which virtio-win folder serves which Windows,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_vhd.c - CUnit tests for the VHD ("vpc") format: CHS geometry and the create
  * size rounding against values qemu-img 7.2 writes, checksums against a footer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_vhdx.c - CUnit tests for the VHDX format: CRC-32C against published check
  * values, GUID byte order, header encode/decode and the choice of the current

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test_vmdk.c - CUnit tests for the vmdk format: the lenient descriptor parser and
  * its writer, extent path confinement, the hosted sparse header (round trip and the

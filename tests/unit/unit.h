@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * tests/unit/unit.h - what every CUnit test binary shares, so that each file holds
  * only its tests:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/v2v/converted.sh - sourced by the v2v test files: reads a converted Linux
 # guest back with guestfish --ro (an independent reader) and checks what the
 # conversion must have changed, whatever the input (-i disk, ova, vmx) was.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/v2v/test_inputs.sh BUILD_DIR - `imgtool v2v -i ova` and `-i vmx` on the
 # fixtures fixtures/make-ova.sh makes from the guest (an OVA as ovftool writes it
 # with SHA256 and SHA1 manifests, its OVF folder, a VM folder whose .vmx names two

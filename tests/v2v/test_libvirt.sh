@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/v2v/test_libvirt.sh BUILD_DIR - `imgtool v2v -o libvirt -oc URI` against a
 # REAL private libvirtd (tests/servers/lib.sh start_libvirt, in a private network +
 # mount namespace: nothing reaches the host's libvirt): the checks v2v makes before

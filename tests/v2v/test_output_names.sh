@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/v2v/test_output_names.sh BUILD_DIR - what `imgtool v2v` refuses before it
 # converts anything (no guest is booted, no appliance launched): an output file
 # that already exists (a disk NAME-sdX.FMT, NAME.xml, NAME.sh) is refused with one

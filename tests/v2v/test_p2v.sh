@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/v2v/test_p2v.sh BUILD_DIR - P2V: the fixture guest written raw onto a block
 # device (a loop device standing for a physical machine's disk) converted with
 # `imgtool v2v -i disk /dev/loopN -o qemu`: the device is unchanged (sha256), the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/v2v/test_p2v_net.sh BUILD_DIR - P2V of a disk a physical machine exports over
 # iSCSI, ending in a real `virsh define`: the fixture guest is written raw onto a LUN
 # of a real tgtd, and `imgtool v2v -i disk iscsi://127.0.0.1/IQN/1 -o libvirt -oc URI`

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/v2v/test_v2v.sh BUILD_DIR - imgtool v2v on the VMware-style Debian 12 fixture
 # (fixtures/make-guest.sh: root=/dev/sda1 in GRUB and fstab, open-vm-tools, ens192,
 # persistent net rules, an initramfs without virtio):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/windows/test_v2v_windows.sh BUILD_DIR - imgtool v2v on the phony Windows Server 2019
 # guest (fixtures/make-windows.sh: a VMware vmdk with NTFS C:, SYSTEM and SOFTWARE
 # hives, pvscsi/vmxnet3, VMware Tools) with the phony virtio-win tree

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * disk.c - -i disk: one bare disk as the whole guest (an image file, a block device
  * for P2V, or an nfs://, iscsi://, rbd: URL), named after its file.  Nothing is read

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * input.c - the one place that maps `-i NAME` to an input.  A new input (ssh, a
  * batch list...) is its own file defining a struct v2v_input_ops, plus one line in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * input.h - what `imgtool v2v` converts: the disks and the settings of one guest
  * (struct v2v_source), and the inputs that read one (struct v2v_input_ops): a bare

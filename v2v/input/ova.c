@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * ova.c - -i ova: an OVA (a tar holding an .ovf, usually an .mf manifest and
  * the disks) or an OVF folder (the same files unpacked; the path may name the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * ova_dl.c - the symbol tables of libxml2 and libcrypto for common/dl.c (see
  * ova_dl.h for why they are dlopen()ed rather than linked): every function in the

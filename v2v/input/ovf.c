@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * ovf.c - read an OVF descriptor into a v2v source (see ovf.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * ovf.h - the OVF descriptor (DMTF OVF 1.x, also 2.x item names) read into a
  * v2v source.  Used by ova.c (-i ova), which finds the descriptor (in a tar or a

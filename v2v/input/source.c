@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * source.c - what every v2v input shares: opening one source disk (a file or URL,
  * or a member read in place inside an archive) and freeing a source.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * tar.c - list a tar archive's members in place (see tar.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * tar.h - the member list of a tar archive (an OVA), read without extracting:
  * each regular member's name, and where its bytes lie in the archive, so that the

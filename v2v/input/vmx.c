@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vmx.c - -i vmx: read a VMware .vmx into a v2v source.
  *

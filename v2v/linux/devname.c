@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * v2v_devname.c - the guest's old device names and their rewriting.  A guest made
  * on VMware or Hyper-V names its disks /dev/sdX (SCSI/SATA), older ones /dev/hdX

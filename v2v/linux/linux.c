@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * linux.c - make a Linux guest copied from VMware/Hyper-V/VirtualBox (or a
  * physical machine) boot and run on KVM with virtio, in one libguestfs session:

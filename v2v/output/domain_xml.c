@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * domain_xml.c - the libvirt domain XML of a converted guest, which -o local
  * leaves for the user and -o libvirt gives to `virsh define`.  It carries the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libvirt.c - -o libvirt: the domain XML (domain_xml.c) written as DIR/NAME.xml,
  * then given to `virsh define` at the -oc URI (virsh's default without it).

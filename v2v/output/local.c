@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * local.c - -o local: the converted disks and DIR/NAME.xml, a libvirt domain the
  * user defines (or edits) themselves.  Nothing is asked of libvirt.

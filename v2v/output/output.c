@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * output.c - the one place that maps `-o NAME` to an output (see output.h), and
  * the writing of the output file they all share: created with O_EXCL (an

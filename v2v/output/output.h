@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * output.h - what a conversion leaves behind besides the disks, one output per
  * file behind struct v2v_output_ops:

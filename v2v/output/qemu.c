@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * qemu.c - -o qemu: DIR/NAME.sh, a script that boots the converted guest with
  * `imgtool launch` (the imgtool that converted it), passing its own arguments on.

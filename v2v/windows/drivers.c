@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * v2v_windows_drivers.c - the virtio-win tree on the host (the content of the
  * virtio-win ISO, or /usr/share/virtio-win): which files serve the guest.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * v2v_windows_firstboot.c - what a converted Windows guest does itself on its first
  * boot on KVM.  Offline, only the boot storage driver can be made to work (its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * v2v_windows_registry.c - the guest's registry hives (SYSTEM, SOFTWARE), edited
  * through libguestfs's hivex calls on the appliance: no hive is downloaded, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * v2v_windows.c - make a Windows guest copied from VMware (or Hyper-V, VirtualBox)
  * boot on KVM with virtio, in the conversion's one libguestfs session:

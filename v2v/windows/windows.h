@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * v2v_windows.h - what the files converting a Windows guest share (v2v.h has the
  * one entry point, v2v_convert_windows()).  The work is split by concept:
