@@ -70,6 +70,11 @@ check "dry run: the shared disk is copied once, by a" grep -q "sda: $T/out/a-sdb
 check "dry run and validate wrote nothing" [ -z "$(ls out)" ]
 check "unknown --only name: exit 1" bash -c '"$1" migrate --only zz --dry-run plan.yaml 2>&1 | grep -q "no VM named .zz."; [ "${PIPESTATUS[0]}" -eq 1 ]' _ "$IMGTOOL"
 
+for ex in "$top"/examples/migrate-plan.*; do
+	check "the shipped example $(basename "$ex") is a valid plan" \
+		sh -c "'$IMGTOOL' migrate --dry-run '$ex' >/dev/null"
+done
+
 # a 10,000-VM plan: --dry-run in bounded memory and time
 python3 - <<'PY' >big.yaml
 print("defaults: {output_dir: out}")
