@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "guest/agents.h"
+#include "tests/unit/unit.h"
 
 static const struct guest_agent *find(const char *name, size_t before)
 {
@@ -95,30 +96,10 @@ static void test_agents_package_lists(void)
 	CU_ASSERT_PTR_NULL(rpm[r]);
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
-		{ "every agent named and findable", test_agents_complete },
-		{ "linux_part_of names an earlier Linux agent", test_agents_part_of_earlier },
-		{ "v2v's package lists", test_agents_package_lists },
-	};
-	CU_pSuite suite;
-	unsigned fails;
+static const struct unit_test tests[] = {
+	{ "every agent named and findable", test_agents_complete },
+	{ "linux_part_of names an earlier Linux agent", test_agents_part_of_earlier },
+	{ "v2v's package lists", test_agents_package_lists },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("agents", NULL, NULL);
-	if (!suite)
-		return 1;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
-			return 1;
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
-}
+UNIT_MAIN("agents", tests, NULL)

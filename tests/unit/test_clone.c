@@ -14,6 +14,7 @@
 #include "clone/clone.h"
 #include "common/err.h"
 #include "common/random.h"
+#include "tests/unit/unit.h"
 
 static void test_names(void)
 {
@@ -67,20 +68,10 @@ static void test_random_ids(void)
 	CU_ASSERT_EQUAL(strspn(m, "0123456789abcdef:"), 17);
 }
 
-int main(void)
-{
-	CU_pSuite s;
-	unsigned fails;
+static const struct unit_test tests[] = {
+	{ "clone names", test_names },
+	{ "--name-pattern", test_pattern },
+	{ "random UUIDs and MACs", test_random_ids },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("clone", NULL, NULL);
-	CU_add_test(s, "clone names", test_names);
-	CU_add_test(s, "--name-pattern", test_pattern);
-	CU_add_test(s, "random UUIDs and MACs", test_random_ids);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
-}
+UNIT_MAIN("clone", tests, NULL)

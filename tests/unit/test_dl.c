@@ -18,6 +18,7 @@
 
 #include "common/dl.h"
 #include "common/err.h"
+#include "tests/unit/unit.h"
 
 #define MISSING_SONAME "libimgtool-test-missing.so.0"
 #define UNLINKED_SONAME "libxml2.so.2"
@@ -175,35 +176,14 @@ static void test_dl_threads(void)
 	}
 }
 
-int main(void)
-{
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
-		{ "symbols resolved to the library's own functions", test_dl_resolves },
-		{ "the next soname tried when one is missing", test_dl_soname_fallback },
-		{ "missing library: install hint, every call", test_dl_missing_library },
-		{ "missing symbol: named, nothing kept", test_dl_missing_symbol },
-		{ "missing symbol: the library is closed", test_dl_bad_symbol_closes },
-		{ "second library missing: the first is closed",
-		  test_dl_second_library_missing_closes_first },
-		{ "concurrent first use", test_dl_threads },
-	};
-	CU_pSuite suite;
-	unsigned fails;
+static const struct unit_test tests[] = {
+	{ "symbols resolved to the library's own functions", test_dl_resolves },
+	{ "the next soname tried when one is missing", test_dl_soname_fallback },
+	{ "missing library: install hint, every call", test_dl_missing_library },
+	{ "missing symbol: named, nothing kept", test_dl_missing_symbol },
+	{ "missing symbol: the library is closed", test_dl_bad_symbol_closes },
+	{ "second library missing: the first is closed", test_dl_second_library_missing_closes_first },
+	{ "concurrent first use", test_dl_threads },
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("dl", NULL, NULL);
-	if (!suite)
-		return 1;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
-			return 1;
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
-}
+UNIT_MAIN("dl", tests, NULL)
