@@ -8,6 +8,9 @@
 #include <string.h>
 
 static _Thread_local char err_buf[ERR_MSG_MAX];
+/* a fixed second line (never a name from an image: those stay on the one line
+ * the CLI escapes), as some qemu-img messages have */
+static _Thread_local const char *err_hint_text;
 
 int err_vset(int ret, const char *where, const char *fmt, va_list ap)
 {
@@ -60,6 +63,18 @@ bool err_is_set(void)
 void err_clear(void)
 {
 	err_buf[0] = '\0';
+	err_hint_text = NULL;
+}
+
+int err_hint(int ret, const char *line)
+{
+	err_hint_text = line;
+	return ret;
+}
+
+const char *err_get_hint(void)
+{
+	return err_buf[0] ? err_hint_text : NULL;
 }
 
 void err_copy(const char *msg)

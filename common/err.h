@@ -34,6 +34,11 @@ int err_reword_open(int ret, const char *name);
 
 /* The current thread's message, or "" when none. */
 const char *err_get(void);
+/* A second line for the message just set: a string constant, printed as it is
+ * (names from images belong in the message, which the CLI escapes).  Returns
+ * ret; err_get_hint() is NULL when there is none. */
+int err_hint(int ret, const char *line);
+const char *err_get_hint(void);
 bool err_is_set(void);
 void err_clear(void);
 /* Replace the current thread's message with msg (used to carry a worker's message). */

@@ -61,8 +61,8 @@ int amend_opts_check(const struct format_ops *ops, const struct opts *o)
 		if (d)
 			continue;
 		if (create_opt_find(ops->create_opts, key))
-			return err_set(-ENOTSUP, NULL, "Invalid parameter '%s'\nThis option is "
-				       "only supported for image creation", key);
+			return err_hint(err_set(-ENOTSUP, NULL, "Invalid parameter '%s'", key),
+					"This option is only supported for image creation");
 		return err_set(-EINVAL, NULL, "Invalid parameter '%s'", key);
 	}
 	return create_opts_check(ops->amend_opts, NULL, o);

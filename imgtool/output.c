@@ -48,8 +48,11 @@ void cli_fputs_escaped(const char *s, FILE *f)
 
 void cli_report(int ret, const char *where)
 {
-	if (err_is_set())
+	if (err_is_set()) {
 		cli_error("%s", err_get());
+		if (err_get_hint())
+			fprintf(stderr, "%s\n", err_get_hint());
+	}
 	else if (where)
 		cli_error("%s: %s", where, strerror(ret < 0 ? -ret : ret));
 	else

@@ -161,9 +161,9 @@ static void test_amend(void)
 
 	CU_ASSERT_EQUAL_FATAL(image_create(path_of("a.qcow2"), "qcow2", MiB, NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(image_open(path_of("a.qcow2"), "qcow2", IMG_RDWR, &img), 0);
-	amend_refused(img, "cluster_size=4k", -ENOTSUP,
-		      "Invalid parameter 'cluster_size'\n"
-		      "This option is only supported for image creation");
+	amend_refused(img, "cluster_size=4k", -ENOTSUP, "Invalid parameter 'cluster_size'");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(err_get_hint());
+	CU_ASSERT_STRING_EQUAL(err_get_hint(), "This option is only supported for image creation");
 	amend_refused(img, "no_such_option=1", -EINVAL, "Invalid parameter 'no_such_option'");
 	amend_refused(img, "lazy_refcounts=maybe", -EINVAL,
 		      "Parameter 'lazy_refcounts' expects 'on' or 'off'");
