@@ -122,6 +122,11 @@ int imgtool_convert(const char *src, const char *src_format, const char *dst,
 		    const char *dst_format, const char *options, unsigned flags,
 		    imgtool_progress_fn progress, void *opaque);
 
+/* The digest of the image's guest-visible content as `imgtool checksum` prints
+ * it ("imgtool-sha256", 64 hex digits and a NUL into hex, len >= 65): equal for
+ * equal content in any format or chain; holes are never read. */
+int imgtool_checksum(imgtool_image *img, char *hex, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

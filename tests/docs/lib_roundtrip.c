@@ -75,6 +75,19 @@ int main(int argc, char **argv)
 	step(ret == 0, "imgtool_convert qcow2 -> vmdk");
 	if (ret)
 		printf("  %s\n", imgtool_error());
+	{
+		char ha[65], hb[65];
+		imgtool_image *ia = NULL, *ib = NULL;
+
+		step(imgtool_open(a, NULL, 0, &ia) == 0 && imgtool_open(b, NULL, 0, &ib) == 0 &&
+		     imgtool_checksum(ia, ha, sizeof(ha)) == 0 &&
+		     imgtool_checksum(ib, hb, sizeof(hb)) == 0 && strlen(ha) == 64 &&
+		     !strcmp(ha, hb), "imgtool_checksum: the same digest for the qcow2 and the vmdk");
+		step(ia && imgtool_checksum(ia, ha, 10) == -EINVAL && *imgtool_error(),
+		     "imgtool_checksum: a short buffer is refused with a message");
+		imgtool_close(ia);
+		imgtool_close(ib);
+	}
 	step(seen.calls >= 2 && seen.total == 64 << 20 && seen.last_done == seen.total &&
 	     !seen.backwards, "progress callback: from 0 up to the total");
 

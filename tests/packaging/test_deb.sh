@@ -47,7 +47,9 @@ errors=$(grep -c '^E: ' "$tmp/lintian.log")
 field() { dpkg-deb -f "$(deb "$1")" "$2"; }
 for p in imgtool libimgtool0; do
 	depends=$(field "$p" Depends)
-	echo "$depends" | grep -qE 'guestfs|iscsi|rbd|rados|xml2|ssl|qemu' &&
+	# libcrypto (libssl3) is a real dependency: checksum and migrate's verification
+	# hash with it, and it is on every Debian system anyway
+	echo "$depends" | grep -qE 'guestfs|iscsi|rbd|rados|xml2|qemu' &&
 		ko "$p: no optional feature in Depends: $depends" ||
 		ok "$p: no optional feature in Depends"
 done
