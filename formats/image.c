@@ -259,7 +259,7 @@ void image_close(struct image *img)
  * symlink swapped in, is never opened, let alone truncated. */
 static int open_new_file(const char *filename, struct backend **out)
 {
-	char fdpath[64], *url;
+	char fdpath[64], *url = NULL;
 	int fd, ret;
 
 	if (ref_has_scheme(filename))

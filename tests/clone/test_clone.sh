@@ -232,11 +232,14 @@ nup=$(grep -c . <<<"$up")
 values() { # key [guests] - the key's value on each booted guest, one a line
 	for n in ${2:-$up}; do field "$n" "$1"; done
 }
+clones_up=$(grep -v '^template$' <<<"$up" | tr '\n' ' ')
+echo "  machine-ids: $(values mid | tr '\n' ' ')"
+echo "  ssh fingerprints: $(values fp | tr '\n' ' ')"
+echo "  NIC UUIDs: $(values nmuuid "$clones_up" | tr '\n' ' ')"
 check "different 32-hex machine-ids on the $nup booted guests" \
 	bash -c "[ $nup -ge 3 ] && [ \"\$(sort -u <<<'$(values mid)' | grep -Ec '^[0-9a-f]{32}\$')\" = $nup ]"
 check "different SSH host key fingerprints on the $nup booted guests" \
 	bash -c "[ $nup -ge 3 ] && [ \"\$(sort -u <<<'$(values fp)' | grep -Evc '^(none|)\$')\" = $nup ]"
-clones_up=$(grep -v '^template$' <<<"$up" | tr '\n' ' ')
 check "different NIC UUIDs in the booted clones ($clones_up)" \
 	bash -c "[ \"\$(sort -u <<<'$(values nmuuid "$clones_up")' | grep -c .)\" = $(wc -w <<<"$clones_up") ]"
 check "the template's sha256 is unchanged by cloning and the clones' boots" \

@@ -7,7 +7,8 @@
 #   - a full target filesystem (a small loop-mounted ext4) fails that VM alone
 #     with "No space left on device", exit 2, the others done; after the
 #     filesystem grows, the same command finishes it, verified;
-#   - a source that cannot be opened fails its VM alone.
+#   - a source that cannot be opened (a folder) fails its VM alone; a source
+#     that vanishes mid-copy is test_backends_plan.sh's deleted iSCSI LUN.
 set -u
 build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -59,15 +60,15 @@ limits: {jobs: 2}
 vms:
   - {name: full, disks: [$T/big.raw], output_dir: $T/small}
   - {name: fine, disks: [$T/b.raw], output_dir: $T/out2}
-  - {name: gone, disks: [$T/nosuch.raw], output_dir: $T/out2}
+  - {name: gone, disks: [$T/notadisk.raw], output_dir: $T/out2}
 PLAN
-touch nosuch.raw   # readable when the plan is checked; gone when the VM runs
-out=$("$IMGTOOL" migrate --state "$T/state" --report full.json full.yaml 2>&1 & sleep 0.2; rm -f "$T/nosuch.raw"; wait)
+mkdir notadisk.raw   # readable when the plan is checked; no disk when the VM opens it
+out=$("$IMGTOOL" migrate --state "$T/state" --report full.json full.yaml 2>&1)
 "$IMGTOOL" migrate --status --state "$T/state" full.yaml >status.txt
 rc=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(" ".join(v["name"]+"="+v["status"] for v in r["vms"]))' full.json)
 check "full target: that VM failed, the others not held up ($rc)" [ "$rc" = "full=failed fine=done gone=failed" ]
 check "full target: the error says no space left, naming the file" grep -q "VM full failed: .*$T/small/full-sda.qcow2.*No space left on device\|VM full failed: .*No space left on device" <<<"$out"
-check "vanished source: its VM failed naming the file" grep -q "VM gone failed: .*nosuch.raw" <<<"$out"
+check "a source that cannot be opened: its VM failed naming the file" grep -q "VM gone failed: .*notadisk.raw" <<<"$out"
 check "--status shows the failure" grep -q '^full .* failed' status.txt
 umount small
 truncate -s 256M small.img
@@ -75,7 +76,6 @@ losetup -c "$loopdev"
 e2fsck -fy "$loopdev" >/dev/null 2>&1
 resize2fs "$loopdev" >/dev/null 2>&1
 mount "$loopdev" small
-touch nosuch.raw   # the plan names it; --skip leaves its VM alone
 "$IMGTOOL" migrate -q --state "$T/state" --skip gone --report full2.json full.yaml
 check "after the filesystem grew, the same command finishes it" [ $? -eq 0 ]
 check "the finished copy equals its source" qemu-img compare -q big.raw small/full-sda.qcow2
