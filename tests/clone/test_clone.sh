@@ -229,8 +229,9 @@ done
 # over the guests that booted (a guest that did not boot failed above)
 up=$(for n in template $names; do booted "$n" && echo "$n"; done)
 nup=$(grep -c . <<<"$up")
-values() { # key [guests] - the key's value on each booted guest, one a line
-	for n in ${2:-$up}; do field "$n" "$1"; done
+values() { # key [guests] - the key's value on each booted guest, one a line (the
+	# console may end in the middle of the IDENTITY line: sed then adds no newline)
+	for n in ${2:-$up}; do echo "$(field "$n" "$1")"; done
 }
 clones_up=$(grep -v '^template$' <<<"$up" | tr '\n' ' ')
 echo "  machine-ids: $(values mid | tr '\n' ' ')"
