@@ -5,6 +5,7 @@
  * What parses is written back and parsed again, as `amend`/`rebase` rewrite it.
  */
 #include "common/err.h"
+#include "formats/reference.h"
 #include "formats/vmdk/vmdk.h"
 #include "fuzz/fuzz_util.h"
 
@@ -37,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (vmdk_desc_parse((const char *)data, size, "fuzz.vmdk", &d) == 0) {
 		for (int i = 0; i < d.n_ext; i++)
 			if (d.ext[i].filename)
-				vmdk_path_confined(d.ext[i].filename);
+				ref_allowed(REF_EXTENT, d.ext[i].filename, 0);
 		rewrite(&d);
 		vmdk_desc_free(&d);
 	}
