@@ -109,7 +109,8 @@ void mig_view_event(struct mig_run *r, const char *vm, const char *fmt, ...)
 struct json_object *mig_report_json(const struct mig_plan *plan, const bool *selected,
 				    struct mig_state **states, int nb_states);
 int mig_report_write(const struct mig_options *o, struct json_object *report);
-/* report_html.c */
+/* report_html.c; it writes through report.c's atomic writer */
 int mig_report_html(struct json_object *report, const char *path);
+int mig_report_html_write(const char *path, const char *html);
 
 #endif

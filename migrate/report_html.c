@@ -14,7 +14,6 @@
 #include <json-c/json.h>
 #include <string.h>
 
-int mig_report_html_write(const char *path, const char *html);
 
 static const char head[] =
 "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
