@@ -21,6 +21,7 @@
 #include "convert/copy.h"
 #include "convert/progress.h"
 #include "formats/format.h"
+#include "v2v/input/input.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -84,6 +85,26 @@ static bool output_exists(const char *path)
 	}
 	image_close(img);
 	return true;
+}
+
+int mig_disk_open(const struct mig_disk *d, struct image **out)
+{
+	struct v2v_disk vd = { .path = d->source, .format = d->format };
+	char *at;
+	int ret;
+
+	if (!d->length)
+		return image_open(d->source, d->format, 0, out);
+	/* ARCHIVE@OFFSET: the archive is the name without its last '@' */
+	at = strrchr(d->source, '@');
+	vd.path = at ? strndup(d->source, (size_t)(at - d->source)) : NULL;
+	if (!vd.path)
+		return err_set(-ENOMEM, d->source, "out of memory");
+	vd.offset = d->offset;
+	vd.length = d->length;
+	ret = v2v_disk_open(&vd, out);
+	free(vd.path);
+	return ret;
 }
 
 static int checkpoint_cb(void *opaque, uint64_t done)
@@ -226,7 +247,7 @@ static int verify_disk(struct disk_ctx *c)
 	pthread_t t;
 	int ret;
 
-	ret = image_open(c->d->source, c->d->format, 0, &s.img);
+	ret = mig_disk_open(c->d, &s.img);
 	if (ret)
 		return ret;
 	ret = image_open(c->d->output, c->vm->output_format, 0, &o.img);
@@ -303,7 +324,7 @@ static int attempt(struct disk_ctx *c)
 	if (ret || !strcmp(c->ds.status, "verified"))
 		return ret;
 	if (strcmp(c->ds.status, "copied")) {
-		ret = image_open(c->d->source, c->d->format, 0, &src);
+		ret = mig_disk_open(c->d, &src);
 		if (!ret)
 			ret = copy_disk(c, src);
 		image_close(src);

@@ -9,7 +9,7 @@
  * a free transfer within the per-host limits.  One failing job fails its VM (and
  * the VMs sharing its disk), never the others.
  *
- * Files: run.c (the scheduler and workers), disk_job.c, vm_job.c, shard.c,
+ * Files: run.c (the scheduler and workers), disk_job.c, vm_job.c, v2v_job.c, shard.c,
  * view.c (progress on a terminal or as JSON lines), report.c (JSON),
  * report_html.c, status.c.
  */
@@ -25,6 +25,7 @@
 #include "migrate/state.h"
 
 struct copy_stats;
+struct image;
 struct progress;
 struct ratelimit;
 struct json_object;
@@ -97,8 +98,12 @@ struct mig_run {
 
 /* disk_job.c: copy and verify one disk; 0 or a negative errno (message set). */
 int mig_disk_job(struct mig_run *r, struct mig_job *j);
+/* Open a source disk read-only (a disk inside an OVA through its window). */
+int mig_disk_open(const struct mig_disk *d, struct image **out);
 /* vm_job.c: what follows a VM's disks. */
 int mig_vm_job(struct mig_run *r, struct mig_job *j);
+/* v2v_job.c: mode v2v's conversion of a VM's verified copies. */
+int mig_v2v_job(struct mig_run *r, struct mig_job *j);
 /* Bytes written so far, by ended and running copies (lock held). */
 uint64_t mig_bytes_written(const struct mig_run *r);
 /* view.c: the progress thread's body and the event lines. */

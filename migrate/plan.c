@@ -419,13 +419,9 @@ static void complete_vm(struct loader *l, const struct ynode *m, struct mig_vm *
 	if (vm->mode == MIG_MODE_COPY && (vm->nb_customize || vm->sysprep))
 		bad(l, ynode_get(m, "customize") ? ynode_get(m, "customize") : m,
 		    "VM '%s': customize and sysprep need mode: v2v", vm->name);
-	/* the guest conversion of a plan's VMs (a verified copy converted on an
-	 * overlay committed only when it succeeds) is not built yet: refused here
-	 * rather than failing each VM after its copy */
-	if (vm->mode == MIG_MODE_V2V)
-		bad(l, ynode_get(m, "mode") ? ynode_get(m, "mode") : m,
-		    "VM '%s': mode v2v is not available in plans yet; convert it with "
-		    "imgtool v2v, or use mode copy", vm->name);
+	if (vm->mode == MIG_MODE_COPY && vm->input && strcmp(vm->input, "disk"))
+		bad(l, ynode_get(m, "input") ? ynode_get(m, "input") : m,
+		    "VM '%s': input %s needs mode: v2v", vm->name, vm->input);
 	if (vm->mode == MIG_MODE_V2V && vm->output_dir && strchr(vm->output_dir, ':'))
 		bad(l, ynode_get(m, "output_dir") ? ynode_get(m, "output_dir") : m,
 		    "VM '%s': mode v2v converts the guest in a local output_dir, not '%s'",
@@ -537,6 +533,8 @@ int mig_plan_load(const char *path, bool check_sources, struct mig_plan *plan,
 		return ret;
 	load_top(&l, root, plan);
 	ynode_free(root);
+	if (!l.nb_errors)
+		mig_plan_sources(plan, check_sources, errors);
 	mig_plan_check(plan, check_sources, errors);
 	return l.nb_errors || strbuf_str(errors)[0] ? -EINVAL : 0;
 }

@@ -10,8 +10,9 @@
  * wrong type, a duplicate name, two VMs writing the same output, a local source
  * that cannot be read), so a plan for 200 VMs is fixed in one pass.
  *
- * Files: plan_yaml.c (the document with positions), plan.c (keys, types,
- * defaults), plan_check.c (the checks across VMs, the output names).
+ * Files: yaml_doc.c (the document with positions), plan.c (keys, types,
+ * defaults), plan_source.c (the disks a .vmx or an OVA names), plan_check.c (the
+ * checks across VMs, the output names).
  */
 #ifndef IMGTOOL_MIGRATE_PLAN_H
 #define IMGTOOL_MIGRATE_PLAN_H
@@ -40,6 +41,7 @@ struct mig_disk {
 	int owner;                /* index of the VM that copies it */
 	char *source_host;        /* "localhost" for local files */
 	char *target;             /* where it is written: host or pool (per_target) */
+	uint64_t offset, length;  /* length > 0: a window of source (a disk in an OVA) */
 	struct mig_pos pos;
 };
 
@@ -91,6 +93,11 @@ int mig_plan_find(const struct mig_plan *plan, const char *name);
 /* Names each disk's output, owner, source host and target; reports clashes and
  * (check_sources) unreadable local sources.  Called by mig_plan_load. */
 void mig_plan_check(struct mig_plan *plan, bool check_sources, struct strbuf *errors);
+/* ---- plan_source.c ---- */
+/* A vmx/ova VM's disks, read from its source (check_sources: else left to run
+ * time, as --status needs).  Called by mig_plan_load before mig_plan_check. */
+void mig_plan_sources(struct mig_plan *plan, bool check_sources, struct strbuf *errors);
+
 /* The host part of a source or target ("localhost" for local paths); malloc'd. */
 char *mig_url_host(const char *name);
 

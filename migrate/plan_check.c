@@ -109,6 +109,11 @@ static struct disk_ref *all_disks(const struct mig_plan *plan, int *n)
 	return r;
 }
 
+static bool vm_converts(const struct mig_plan *plan, int order)
+{
+	return plan->vms[order / MIG_MAX_DISKS].mode == MIG_MODE_V2V;
+}
+
 /* Name every disk; a source named again is owned by the first VM naming it (the
  * sort puts it first in its group). */
 static void assign_outputs(struct mig_plan *plan, bool check_sources, struct strbuf *errors)
@@ -124,9 +129,10 @@ static void assign_outputs(struct mig_plan *plan, bool check_sources, struct str
 
 		keys[i] = source_key(d->source);
 		r[i].name = keys[i] ? keys[i] : d->source;
-		if (check_sources)
+		if (check_sources && !d->length)
 			check_readable(plan, d->source, d->pos, errors);
-		d->format = vm->source_format ? strdup(vm->source_format) : NULL;
+		if (!d->format)
+			d->format = vm->source_format ? strdup(vm->source_format) : NULL;
 		d->source_host = mig_url_host(d->source);
 		d->target = mig_url_host(vm->output_dir ? vm->output_dir : "");
 	}
@@ -147,6 +153,11 @@ static void assign_outputs(struct mig_plan *plan, bool check_sources, struct str
 			continue;
 		}
 		d->owner = r[first].order / MIG_MAX_DISKS;
+		if (vm_converts(plan, r[i].order) || vm_converts(plan, r[first].order))
+			strbuf_printf(errors, "%s:%d:%d: VM '%s' and VM '%s' share %s: a disk "
+				      "converted by mode v2v cannot be shared\n", plan->path,
+				      d->pos.line, d->pos.column, plan->vms[d->owner].name,
+				      plan->vms[r[i].order / MIG_MAX_DISKS].name, d->source);
 		d->output = disk_at(plan, r[first].order)->output
 			? strdup(disk_at(plan, r[first].order)->output) : NULL;
 	}

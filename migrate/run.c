@@ -418,7 +418,8 @@ int mig_dry_run(const struct mig_plan *plan, const struct mig_options *o)
 				       plan->vms[d->owner].name);
 		}
 		if (vm->source)
-			printf("  source %s: disks read at run time\n", vm->source);
+			printf("  source %s: %d disk%s\n", vm->source, vm->nb_disks,
+			       vm->nb_disks == 1 ? "" : "s");
 		if (vm->mode == MIG_MODE_V2V)
 			printf("  convert the guest%s%s, write the %s output\n",
 			       vm->nb_customize ? ", customize" : "", vm->sysprep ? ", sysprep" : "",

@@ -330,6 +330,26 @@ int mig_state_step(struct mig_state *st, const char *vm, const char *step, const
 		   bytes_read, bytes_written, vm, step);
 }
 
+static int step_row(void *opaque, int n, char **c, char **names)
+{
+	snprintf(opaque, 16, "%s", c[0] ? c[0] : "");
+	return 0;
+}
+
+int mig_state_step_get(struct mig_state *st, const char *vm, const char *step, char status[16])
+{
+	char *sql = sqlite3_mprintf("SELECT status FROM steps WHERE vm = %Q AND step = %Q", vm,
+				    step);
+	int rc;
+
+	snprintf(status, 16, "none");
+	if (!sql)
+		return err_set(-ENOMEM, st->path, "out of memory");
+	rc = sqlite3_exec(st->db, sql, step_row, status, NULL);
+	sqlite3_free(sql);
+	return rc == SQLITE_OK ? 0 : db_error(st, rc, "state database");
+}
+
 /* ---- disks ---- */
 
 static void copy_text(char *dst, size_t len, const char *s)

@@ -57,6 +57,9 @@ int mig_state_vm_set(struct mig_state *st, const char *vm, const char *status, c
 int mig_state_step(struct mig_state *st, const char *vm, const char *step, const char *status,
 		   const char *detail, uint64_t bytes_read, uint64_t bytes_written);
 
+/* A step's status ("running", "done", "failed"; "none" without a record). */
+int mig_state_step_get(struct mig_state *st, const char *vm, const char *step, char status[16]);
+
 /* 0 and *out (zeroed, status "pending", when the disk has no record). */
 int mig_state_disk_get(struct mig_state *st, const char *source, struct mig_disk_state *out);
 int mig_state_disk_put(struct mig_state *st, const char *source, const char *vm,

@@ -25,7 +25,9 @@
 #include "common/opts.h"
 #include "formats/format.h"
 #include "convert/copy.h"
+#include "guest/customize.h"
 #include "guest/guest.h"
+#include "guest/sysprep.h"
 #include "v2v/output/output.h"
 #include "v2v/v2v.h"
 
@@ -201,6 +203,30 @@ static int describe_guest(struct run *u, struct guest *gu, char *detail, size_t 
 }
 #endif
 
+#ifdef HAVE_LIBGUESTFS
+/* A plan's sysprep and customize, on the converted guest: sysprep first, so that
+ * the identity customize gives (a hostname) is not taken away again. */
+static int guest_edits(struct run *u, struct guest *gu)
+{
+	const struct v2v_params *p = u->p;
+	int r = 0;
+
+	if (p->sysprep) {
+		v2v_step_begin(u->r, "sysprep");
+		r = sysprep_run(gu, p->sysprep, false, "");
+		v2v_step_end(u->r, r, "the enabled operations");
+	}
+	if (!r && p->nb_customize) {
+		v2v_step_begin(u->r, "customize");
+		r = customize_run(gu, p->customize, p->nb_customize, "",
+				  customize_wants_network(p->customize, p->nb_customize));
+		v2v_step_end(u->r, r, "%zu operation%s", p->nb_customize,
+			     p->nb_customize == 1 ? "" : "s");
+	}
+	return r;
+}
+#endif
+
 static int convert_guest(struct run *u)
 {
 #ifdef HAVE_LIBGUESTFS
@@ -221,7 +247,10 @@ static int convert_guest(struct run *u)
 		disks[i] = (struct guest_disk){ .path = u->disks[i], .format = u->formats[i] };
 	v2v_step_begin(u->r, "inspect");
 	r = guest_open(&(struct guest_opts){ .disks = disks, .nb_disks = u->src.nb_disks,
-					     .mode = GUEST_WRITE }, &gu);
+					     .mode = GUEST_WRITE,
+					     .network = customize_wants_network(u->p->customize,
+										u->p->nb_customize) },
+		       &gu);
 	free(disks);
 	if (!r)
 		r = describe_guest(u, gu, detail, sizeof(detail));
@@ -229,6 +258,8 @@ static int convert_guest(struct run *u)
 	if (!r)
 		r = u->windows ? v2v_convert_windows(gu, &wo, u->r, &u->rtc_localtime)
 			       : v2v_convert_linux(gu, &lo, u->r);
+	if (!r)
+		r = guest_edits(u, gu);
 	v2v_step_begin(u->r, "close");
 	c = guest_close(gu);
 	v2v_step_end(u->r, r ? 0 : c, "disks flushed");
@@ -362,4 +393,55 @@ int v2v_precheck(const struct v2v_params *p)
 	r = p->output->precheck(p, s.name);
 	v2v_source_free(&s);
 	return r;
+}
+
+/* A run over disks copied elsewhere: the source's facts, the work disks converted,
+ * the final disks described.  src is the caller's (shallow copy, never freed). */
+static struct run prepared_run(const struct v2v_params *p, const struct v2v_prepared *d,
+			       struct v2v_report *r)
+{
+	return (struct run){ .p = p, .r = r, .src = *d->src, .name = p->out_name,
+			     .disks = d->work, .formats = NULL };
+}
+
+static int with_formats(struct run *u, const char *format)
+{
+	u->formats = calloc((size_t)u->src.nb_disks + 1, sizeof(char *));
+	if (!u->formats)
+		return err_set(-ENOMEM, u->p->src, "out of memory");
+	for (int i = 0; i < u->src.nb_disks; i++)
+		u->formats[i] = (char *)format;
+	return 0;
+}
+
+int v2v_convert_prepared(const struct v2v_params *p, const struct v2v_prepared *d,
+			 struct v2v_report *r)
+{
+	struct run u = prepared_run(p, d, r);
+	int ret = with_formats(&u, d->work_format);
+
+	if (!ret)
+		ret = convert_guest(&u);
+	if (!ret) {
+		/* the output names the disks the work lands in, in their format */
+		u.disks = d->disks;
+		for (int i = 0; i < u.src.nb_disks; i++)
+			u.formats[i] = (char *)d->format;
+		ret = write_output(&u);
+	}
+	free(u.formats);
+	return ret;
+}
+
+int v2v_finish_prepared(const struct v2v_params *p, const struct v2v_prepared *d,
+			struct v2v_report *r)
+{
+	struct run u = prepared_run(p, d, r);
+	int ret = with_formats(&u, d->format);
+
+	u.disks = d->disks;
+	if (!ret && p->output->finish)
+		ret = finish_output(&u);
+	free(u.formats);
+	return ret;
 }

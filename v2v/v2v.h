@@ -24,6 +24,7 @@
 
 struct json_object;
 struct guest;
+struct cust_op;
 struct v2v_output_ops;
 
 enum v2v_bus { V2V_BUS_VIRTIO, V2V_BUS_VIRTIO_SCSI };
@@ -42,6 +43,11 @@ struct v2v_params {
 	const char *libvirt_uri;  /* -oc, for -o libvirt; NULL: virsh's default */
 	bool quiet;               /* no per-step lines */
 	bool json;                /* steps are not printed (the report goes to stdout) */
+	/* applied after the conversion on the same appliance (a plan's VM): sysprep's
+	 * enabled operations (sysprep_nops entries, NULL: none), then customize's */
+	const bool *sysprep;
+	const struct cust_op *customize;
+	size_t nb_customize;
 };
 
 /* ---- report.c: the record of what was done ---- */
@@ -121,5 +127,22 @@ int v2v_run(const struct v2v_params *p, struct v2v_report *r);
  * reading the disks (-on, or an input that names_quickly; an OVA's name is then
  * checked only when the output finishes). */
 int v2v_precheck(const struct v2v_params *p);
+
+/* ---- v2v.c, for disks copied by someone else (a plan, migrate/v2v_job.c) ---- */
+struct v2v_prepared {
+	const struct v2v_source *src;  /* what the input read; its disks are not opened */
+	char **work;              /* the disks converted (overlays), src->nb_disks */
+	const char *work_format;
+	char **disks;             /* the disks the output describes (under the overlays) */
+	const char *format;
+};
+/* Convert the guest on work (the steps inspect, convert, sysprep, customize,
+ * close), then write the output's file describing disks (p->out_name names it).
+ * The output's finish (-o libvirt's define) is v2v_finish_prepared's, once the
+ * work is in the disks. */
+int v2v_convert_prepared(const struct v2v_params *p, const struct v2v_prepared *d,
+			 struct v2v_report *r);
+int v2v_finish_prepared(const struct v2v_params *p, const struct v2v_prepared *d,
+			struct v2v_report *r);
 
 #endif

@@ -15,6 +15,7 @@ trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
 mkdir out
 qemu-img create -q -f raw a.raw 16M
+printf 'displayName = "a"\nnot a vmx line\n' >bad.vmx
 qemu-img create -q -f raw b.raw 16M
 
 # expect NAME PLAN-TEXT LINE:COL PATTERN: --validate fails (exit 1), the error
@@ -50,7 +51,9 @@ expect "unknown customize option" $'vms:\n  - name: a\n    mode: v2v\n    disks:
 expect "bad sysprep operation" $'vms:\n  - name: a\n    mode: v2v\n    disks: [a.raw]\n    output_dir: out\n    sysprep: [defaults, -nosuchop]' "6:14" "nosuchop"
 expect "two VMs write one output" $'vms:\n  - {name: a, disks: [a.raw], output_dir: out}\n  - {name: a, disks: [b.raw], output_dir: ./out}' "3:12" "duplicate VM name"
 expect "a VM reads another's output" $'defaults: {output_dir: out}\nvms:\n  - {name: a, disks: [a.raw]}\n  - {name: b, disks: [out/a-sda.qcow2]}' "4:23" "reads out/a-sda.qcow2, which VM 'a' writes"
-expect "mode v2v is refused, not failed after the copy" $'vms:\n  - {name: a, mode: v2v, disks: [a.raw], output_dir: out}' "2:21" "mode v2v is not available in plans yet"
+expect "input vmx needs mode v2v" $'vms:\n  - {name: a, input: vmx, source: a.vmx, output_dir: out}' "2:22" "input vmx needs mode: v2v"
+expect "a disk converted by mode v2v is not shared" $'defaults: {output_dir: out}\nvms:\n  - {name: a, mode: v2v, disks: [a.raw]}\n  - {name: b, disks: [a.raw]}' "4:23" "a disk converted by mode v2v cannot be shared"
+expect "a vmx that cannot be read" $'vms:\n  - {name: a, mode: v2v, source: bad.vmx, output_dir: out}' "2:5" "VM 'a': "
 expect "v2v into a URL" $'vms:\n  - {name: a, mode: v2v, disks: [a.raw], output_dir: "nfs://h/e"}' "2:54" "converts the guest in a local output_dir"
 expect "JSON plan, its position" '{"vms": [{"name": "a", "disks": ["a.raw"], "output_dir": "out", "bogus": 1}]}' "1:65" "unknown key 'bogus'"
 expect "alias bomb is bounded" $'a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\nvms: [*g]' "1:1" "more than"
