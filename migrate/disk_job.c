@@ -341,6 +341,11 @@ int mig_disk_job(struct mig_run *r, struct mig_job *j)
 	char detail[256];
 	int ret;
 
+	/* verified in an earlier run (a VM whose conversion is resumed): its steps
+	 * stand as they were recorded */
+	ret = mig_state_disk_get(r->state, c.d->source, &c.ds);
+	if (ret || !strcmp(c.ds.status, "verified"))
+		return ret;
 	snprintf(c.step, sizeof(c.step), "copy sd%c", 'a' + j->disk);
 	mig_state_step(r->state, c.vm->name, c.step, "running", c.d->source, 0, 0);
 	for (int n = 0;; n++) {

@@ -9,7 +9,8 @@
  * a free transfer within the per-host limits.  One failing job fails its VM (and
  * the VMs sharing its disk), never the others.
  *
- * Files: run.c (the scheduler and workers), disk_job.c, vm_job.c, v2v_job.c, shard.c,
+ * Files: run.c (the scheduler and workers), disk_job.c, vm_job.c, v2v_job.c,
+ * clone_job.c, shard.c,
  * view.c (progress on a terminal or as JSON lines), report.c (JSON),
  * report_html.c, status.c.
  */
@@ -104,6 +105,8 @@ int mig_disk_open(const struct mig_disk *d, struct image **out);
 int mig_vm_job(struct mig_run *r, struct mig_job *j);
 /* v2v_job.c: mode v2v's conversion of a VM's verified copies. */
 int mig_v2v_job(struct mig_run *r, struct mig_job *j);
+/* clone_job.c: mode clone's clones of a template. */
+int mig_clone_job(struct mig_run *r, struct mig_job *j);
 /* Bytes written so far, by ended and running copies (lock held). */
 uint64_t mig_bytes_written(const struct mig_run *r);
 /* view.c: the progress thread's body and the event lines. */

@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "formats/format.h"
 #include "guest/sysprep.h"
+#include "clone/clone.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -103,6 +104,16 @@ static bool want_choice(struct loader *l, const char *key, const struct ynode *n
 	return false;
 }
 
+static void want_bool(struct loader *l, const char *key, const struct ynode *n, bool *out)
+{
+	if (n->type == YNODE_SCALAR && !n->quoted && !strcmp(n->value, "true"))
+		*out = true;
+	else if (n->type == YNODE_SCALAR && !n->quoted && !strcmp(n->value, "false"))
+		*out = false;
+	else
+		bad(l, n, "'%s' must be true or false", key);
+}
+
 static bool set_str(struct loader *l, const char *key, const struct ynode *n, char **field)
 {
 	const char *v = want_string(l, key, n);
@@ -145,7 +156,8 @@ static void load_limits(struct loader *l, const struct ynode *m, struct mig_limi
 
 /* ---- one VM (or the defaults) ---- */
 
-static const char *const modes[] = { "copy", "v2v", NULL };
+static const char *const modes[] = { "copy", "v2v", "clone", NULL };
+static const char *const clone_kinds[] = { "linked", "full", NULL };
 static const char *const inputs[] = { "disk", "vmx", "ova", NULL };
 static const char *const outputs[] = { "local", "libvirt", "qemu", NULL };
 
@@ -280,11 +292,25 @@ static void load_vm_key(struct loader *l, const struct ynode *key, const struct 
 			struct mig_vm *vm, bool in_defaults)
 {
 	const char *k = key->value, *choice;
+	long v;
 
 	if (!strcmp(k, "name") && !in_defaults)
 		set_str(l, k, n, &vm->name);
 	else if (!strcmp(k, "mode") && want_choice(l, k, n, modes, &choice))
-		vm->mode = !strcmp(choice, "v2v") ? MIG_MODE_V2V : MIG_MODE_COPY;
+		vm->mode = !strcmp(choice, "v2v") ? MIG_MODE_V2V
+			 : !strcmp(choice, "clone") ? MIG_MODE_CLONE : MIG_MODE_COPY;
+	else if (!strcmp(k, "template") && !in_defaults)
+		set_str(l, k, n, &vm->template_image);
+	else if (!strcmp(k, "clone") && want_choice(l, k, n, clone_kinds, &choice))
+		set_str(l, k, n, &vm->clone_kind);
+	else if (!strcmp(k, "count") && !in_defaults && want_int(l, k, n, 1, 1000, &v))
+		vm->count = (int)v;
+	else if (!strcmp(k, "name_pattern") && !in_defaults)
+		set_str(l, k, n, &vm->name_pattern);
+	else if (!strcmp(k, "xml"))
+		set_str(l, k, n, &vm->xml);
+	else if (!strcmp(k, "force"))
+		want_bool(l, k, n, &vm->force);
 	else if (!strcmp(k, "input") && want_choice(l, k, n, inputs, &choice))
 		set_str(l, k, n, &vm->input);
 	else if (!strcmp(k, "source") && !in_defaults)
@@ -309,7 +335,8 @@ static void load_vm_key(struct loader *l, const struct ynode *key, const struct 
 		load_sysprep(l, n, vm);
 	else if (!strcmp(k, "tags"))
 		load_strings(l, k, n, &vm->tags, &vm->nb_tags);
-	else if (strcmp(k, "mode") && strcmp(k, "input") && strcmp(k, "output"))
+	else if (strcmp(k, "mode") && strcmp(k, "input") && strcmp(k, "output") &&
+		 strcmp(k, "clone") && strcmp(k, "count") && strcmp(k, "force"))
 		bad(l, key, "unknown key '%s'%s", k, in_defaults ? " in defaults" : "");
 }
 
@@ -354,7 +381,11 @@ static void apply_defaults(struct mig_vm *vm, const struct mig_vm *d, const stru
 	DEF(libvirt_uri);
 	DEF(virtio_win);
 	DEF(sysprep);
+	DEF(clone_kind);
+	DEF(xml);
 #undef DEF
+	if (!ynode_get(m, "force"))
+		vm->force = d->force;
 	if (!ynode_get(m, "customize") && d->nb_customize) {
 		/* each VM owns its operations (they are freed with it) */
 		vm->customize = calloc((size_t)d->nb_customize, sizeof(*vm->customize));
@@ -389,6 +420,43 @@ static const char *input_from_source(const char *source)
 	return NULL;
 }
 
+/* mode clone: a template and where the clones go; no disks, no conversion. */
+static void complete_clone(struct loader *l, const struct ynode *m, struct mig_vm *vm)
+{
+	if (!vm->template_image)
+		bad(l, m, "VM '%s': mode clone needs a 'template' (the image the clones are "
+		    "made from)", vm->name);
+	if (vm->nb_disks || vm->source || vm->input)
+		bad(l, m, "VM '%s': mode clone takes 'template', not disks, source or input",
+		    vm->name);
+	if (vm->count && !vm->name_pattern)
+		bad(l, ynode_get(m, "count"), "VM '%s': count needs a name_pattern like "
+		    "'web%%02d'", vm->name);
+	if (!vm->count && vm->name_pattern)
+		bad(l, ynode_get(m, "name_pattern"), "VM '%s': name_pattern needs a count",
+		    vm->name);
+	if (!vm->count && !clone_name_valid(vm->name))
+		bad(l, ynode_get(m, "name"), "VM '%s': a clone's name is a host name (1-63 "
+		    "letters, digits and '-')", vm->name);
+	if (vm->sysprep)
+		bad(l, ynode_get(m, "sysprep"), "VM '%s': mode clone gives each clone its own "
+		    "identity itself; sysprep the template instead", vm->name);
+	if (!vm->output)
+		vm->output = strdup("local");
+	if (strcmp(vm->output, "local"))
+		bad(l, ynode_get(m, "output"), "VM '%s': mode clone writes local files only",
+		    vm->name);
+	if (!vm->output_dir)
+		bad(l, m, "VM '%s' needs an 'output_dir' (here or in defaults)", vm->name);
+	else if (strchr(vm->output_dir, ':'))
+		bad(l, ynode_get(m, "output_dir") ? ynode_get(m, "output_dir") : m,
+		    "VM '%s': mode clone writes to a local output_dir, not '%s'", vm->name,
+		    vm->output_dir);
+	if (vm->output_format && !format_find(vm->output_format))
+		bad(l, ynode_get(m, "output_format"), "unknown output_format '%s'",
+		    vm->output_format);
+}
+
 static void complete_vm(struct loader *l, const struct ynode *m, struct mig_vm *vm)
 {
 	if (!vm->name) {
@@ -398,6 +466,13 @@ static void complete_vm(struct loader *l, const struct ynode *m, struct mig_vm *
 	if (!valid_name(vm->name))
 		bad(l, ynode_get(m, "name"), "VM name '%s' may hold only letters, digits, '.', "
 		    "'-' and '_' (it names the output files)", vm->name);
+	if (vm->mode == MIG_MODE_CLONE) {
+		complete_clone(l, m, vm);
+		return;
+	}
+	if (vm->template_image || vm->count || vm->name_pattern)
+		bad(l, ynode_get(m, "template") ? ynode_get(m, "template") : m,
+		    "VM '%s': template, count and name_pattern need mode: clone", vm->name);
 	if (!vm->input && vm->nb_disks)
 		vm->input = strdup("disk");
 	if (!vm->input && vm->source && input_from_source(vm->source))
@@ -458,6 +533,10 @@ static void free_vm(struct mig_vm *vm)
 	for (int i = 0; i < vm->nb_tags; i++)
 		free(vm->tags[i]);
 	free(vm->tags);
+	free(vm->template_image);
+	free(vm->clone_kind);
+	free(vm->name_pattern);
+	free(vm->xml);
 	memset(vm, 0, sizeof(*vm));
 }
 

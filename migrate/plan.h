@@ -26,7 +26,7 @@
 #define MIG_MAX_VMS    100000
 #define MIG_MAX_DISKS  26       /* sda..sdz, as imgtool v2v names them */
 
-enum mig_mode { MIG_MODE_COPY, MIG_MODE_V2V };
+enum mig_mode { MIG_MODE_COPY, MIG_MODE_V2V, MIG_MODE_CLONE };
 
 struct mig_pos {
 	int line, column;         /* 1-based, of the node in the plan file */
@@ -64,6 +64,13 @@ struct mig_vm {
 	char *sysprep;            /* imgtool sysprep --operations list, or NULL */
 	char **tags;
 	int nb_tags;
+	/* mode clone (clone/clone.h): VMs stamped out of a template into output_dir */
+	char *template_image;
+	char *clone_kind;         /* linked | full; NULL: linked for a qcow2 template */
+	int count;                /* 0: one clone named like the VM */
+	char *name_pattern;       /* with count: 'web%02d' */
+	char *xml;                /* the template's domain XML, or NULL */
+	bool force;               /* clone a template that still holds identity */
 };
 
 struct mig_limits {

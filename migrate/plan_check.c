@@ -211,6 +211,10 @@ static void check_clashes(struct mig_plan *plan, bool check_sources, struct strb
 		}
 		if (vm->source && check_sources)
 			check_readable(plan, vm->source, vm->pos, errors);
+		if (vm->template_image && check_sources)
+			check_readable(plan, vm->template_image, vm->pos, errors);
+		if (vm->xml && check_sources)
+			check_readable(plan, vm->xml, vm->pos, errors);
 	}
 	free(r);
 }

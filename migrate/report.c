@@ -166,6 +166,7 @@ static struct json_object *vm_object(const struct mig_plan *plan, int v,
 
 	json_object_object_add(o, "name", json_object_new_string(vm->name));
 	json_object_object_add(o, "mode", json_object_new_string(vm->mode == MIG_MODE_V2V ? "v2v"
+											  : vm->mode == MIG_MODE_CLONE ? "clone"
 											  : "copy"));
 	json_object_object_add(o, "status", json_object_new_string(row.status));
 	json_object_object_add(o, "error", str(row.error));

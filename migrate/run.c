@@ -264,8 +264,13 @@ static void *worker(void *opaque)
 			count_transfer(s, j, -1);
 		r->running--;
 		j->state = ret ? JOB_FAILED : JOB_DONE;
-		if (ret && j->kind == JOB_VM)
-			vm_fail(s, j, "%s", j->error);
+		if (ret && j->kind == JOB_VM) {
+			char msg[sizeof(j->error)];
+
+			/* vm_fail writes j->error: not from itself */
+			snprintf(msg, sizeof(msg), "%s", j->error);
+			vm_fail(s, j, "%s", msg);
+		}
 		pthread_cond_broadcast(&r->cond);
 	}
 	pthread_cond_broadcast(&r->cond);
@@ -403,8 +408,13 @@ int mig_dry_run(const struct mig_plan *plan, const struct mig_options *o)
 		if (!selected[v])
 			continue;
 		count++;
-		printf("%s: mode %s, input %s, output %s", vm->name,
-		       vm->mode == MIG_MODE_V2V ? "v2v" : "copy", vm->input, vm->output);
+		if (vm->mode == MIG_MODE_CLONE)
+			printf("%s: mode clone, %d %s clone%s of %s into %s", vm->name,
+			       vm->count ? vm->count : 1, vm->clone_kind ? vm->clone_kind : "auto",
+			       vm->count > 1 ? "s" : "", vm->template_image, vm->output_dir);
+		else
+			printf("%s: mode %s, input %s, output %s", vm->name,
+			       vm->mode == MIG_MODE_V2V ? "v2v" : "copy", vm->input, vm->output);
 		if (o->nshards > 1)
 			printf(", shard %d/%d", shard[v], o->nshards);
 		printf("\n");
