@@ -10,7 +10,9 @@
  * disk becomes partition N of clone i's disk), never by what inspection resolved.
  * Only filesystems that mount by place whatever their twins are qualify: ext2/3/4
  * and vfat (XFS refuses a second mount of one UUID, btrfs and LVM scan devices by
- * UUID).  Other templates get one appliance per clone.
+ * UUID).  Other templates get one appliance per clone.  For the same reason the
+ * guest is looked for on the first disk only (guest_opts.first_disk_only):
+ * libguestfs's inspection of every disk would find the same guest N times.
  */
 #include "clone/clone_int.h"
 
@@ -22,36 +24,6 @@
 #include "common/err.h"
 
 #ifdef HAVE_LIBGUESTFS
-
-/* The appliance's name of disk idx: sda..sdz, sdaa... (as libguestfs names them). */
-static void disk_name(int idx, char *out, size_t len)
-{
-	char letters[8];
-	int n = 0;
-
-	for (int v = idx + 1; v > 0 && n < 7; v = (v - 1) / 26)
-		letters[n++] = (char)('a' + (v - 1) % 26);
-	snprintf(out, len, "/dev/sd");
-	for (int i = n - 1; i >= 0; i--)
-		snprintf(out + strlen(out), len - strlen(out), "%c", letters[i]);
-}
-
-/* dev (a disk or partition of any clone) moved to disk idx; false unless it is
- * /dev/sd<letters><digits>. */
-static bool move_to_disk(const char *dev, int idx, char *out, size_t len)
-{
-	const char *p = dev + 7;
-
-	if (strncmp(dev, "/dev/sd", 7) || *p < 'a' || *p > 'z')
-		return false;
-	while (*p >= 'a' && *p <= 'z')
-		p++;
-	if (strspn(p, "0123456789") != strlen(p))
-		return false;
-	disk_name(idx, out, len);
-	snprintf(out + strlen(out), len - strlen(out), "%s", p);
-	return true;
-}
 
 static int cmp_mountpoint(const void *a, const void *b)
 {
@@ -69,7 +41,7 @@ static bool shareable(struct clone_appliance *ca)
 		char *type;
 		bool ok;
 
-		if (!move_to_disk(ca->mps[i + 1], 0, dev, sizeof(dev)))
+		if (!guest_device_on_disk(ca->mps[i + 1], 0, dev, sizeof(dev)))
 			return false;
 		type = guestfs_vfs_type(guest_h(ca->gu), dev);
 		ok = type && (!strcmp(type, "ext2") || !strcmp(type, "ext3") ||
@@ -78,15 +50,18 @@ static bool shareable(struct clone_appliance *ca)
 		if (!ok)
 			return false;
 	}
-	return move_to_disk(ca->root0, 0, dev, sizeof(dev));
+	return guest_device_on_disk(ca->root0, 0, dev, sizeof(dev));
 }
 
 int clone_appliance_open(char *const *images, const char *format, int n, bool network,
 			 struct clone_appliance *ca)
 {
 	struct guest_disk *disks = calloc((size_t)n, sizeof(*disks));
+	/* the clones are copies of the first: inspecting one is enough, unless
+	 * customize will ask inspection's facts (the package manager of --install
+	 * and --update, which are among the operations that want a network) */
 	struct guest_opts o = { .disks = disks, .nb_disks = n, .mode = GUEST_WRITE,
-				.network = network };
+				.network = network, .first_disk_only = !network };
 	int r;
 
 	memset(ca, 0, sizeof(*ca));
@@ -102,7 +77,7 @@ int clone_appliance_open(char *const *images, const char *format, int n, bool ne
 	ca->images = images;
 	ca->current = 0;
 	ca->root0 = strdup(ca->gu->root);
-	ca->mps = guestfs_inspect_get_mountpoints(guest_h(ca->gu), ca->root0);
+	ca->mps = guest_mountpoints(ca->gu);
 	if (!ca->root0 || !ca->mps) {
 		r = ca->root0 ? guest_err(ca->gu, "inspect mountpoints") : -ENOMEM;
 		clone_appliance_close(ca);
@@ -129,13 +104,13 @@ int clone_appliance_select(struct clone_appliance *ca, int idx)
 	for (size_t i = 0; ca->mps[i]; i += 2) {
 		const char *mp = ca->mps[i];
 
-		move_to_disk(ca->mps[i + 1], idx, dev, sizeof(dev));
+		guest_device_on_disk(ca->mps[i + 1], idx, dev, sizeof(dev));
 		/* as guest.c: a stale fstab line must not stop the rest; / must mount */
 		if (guestfs_mount(g, dev, mp) < 0 && !strcmp(mp, "/"))
 			return guest_err(ca->gu, "mount /");
 	}
 	/* the customize and sysprep operations name the clone and use its root */
-	move_to_disk(ca->root0, idx, root, sizeof(root));
+	guest_device_on_disk(ca->root0, idx, root, sizeof(root));
 	new_root = strdup(root);
 	image = strdup(ca->images[idx]);
 	if (!new_root || !image) {

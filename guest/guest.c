@@ -105,11 +105,27 @@ static int cmp_mountpoint(const void *a, const void *b)
 	return (int)strlen(x[0]) - (int)strlen(y[0]);
 }
 
+char **guest_mountpoints(struct guest *gu)
+{
+	size_t n = guest_strv_len(gu->mountpoints);
+	char **v;
+
+	if (!gu->mountpoints)
+		return guestfs_inspect_get_mountpoints(guest_h(gu), gu->root);
+	v = calloc(n + 1, sizeof(char *));
+	for (size_t i = 0; v && i < n; i++)
+		if (!(v[i] = strdup(gu->mountpoints[i]))) {
+			guest_free_strv(v);
+			return NULL;
+		}
+	return v;
+}
+
 /* Mount the root's filesystems, shortest mountpoint first (/ before /boot). */
 static int mount_all(struct guest *gu)
 {
 	guestfs_h *g = guest_h(gu);
-	char **mps = guestfs_inspect_get_mountpoints(g, gu->root);
+	char **mps = guest_mountpoints(gu);
 	size_t n;
 	int r = 0;
 
@@ -196,6 +212,13 @@ int guest_open(const struct guest_opts *o, struct guest **out)
 		goto fail;
 	}
 	watch_appliance(guest_h(gu));
+	if (o->first_disk_only && o->nb_disks > 1) {
+		r = guest_first_disk_root(gu);
+		if (r != -ENOENT && r)
+			goto fail;
+		if (!r)
+			goto mount;
+	}
 	roots = guestfs_inspect_os(guest_h(gu));
 	if (!roots) {
 		r = guest_err(gu, "inspect");
@@ -212,6 +235,7 @@ int guest_open(const struct guest_opts *o, struct guest **out)
 		r = err_set(-ENOMEM, gu->image, "out of memory");
 		goto fail;
 	}
+mount:
 	if ((r = mount_all(gu)))
 		goto fail;
 	guest_free_strv(roots);
@@ -222,6 +246,7 @@ fail:
 	if (gu->g)
 		guestfs_close(guest_h(gu));
 	appliance_pid = 0;
+	guest_free_strv(gu->mountpoints);
 	free(gu->root);
 	free(gu->image);
 	free(gu);
@@ -241,6 +266,7 @@ int guest_close(struct guest *gu)
 		r = guest_err(gu, "shut the appliance down");
 	guestfs_close(guest_h(gu));
 	appliance_pid = 0;
+	guest_free_strv(gu->mountpoints);
 	free(gu->root);
 	free(gu->image);
 	free(gu);

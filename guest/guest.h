@@ -26,6 +26,9 @@ struct guest {
 	char *root;       /* the inspected root device, e.g. /dev/sda1 */
 	char *image;
 	enum guest_mode mode;
+	/* first_disk_only: the root's (mountpoint, device) pairs, as found without
+	 * libguestfs's inspection (NULL: ask the inspection) */
+	char **mountpoints;
 };
 
 /* One disk of the guest. */
@@ -44,6 +47,11 @@ struct guest_opts {
 	/* the appliance's user-mode network, for programs run in the guest that fetch
 	 * packages (customize --install) */
 	bool network;
+	/* the disks after the first are copies of it (clones of one template): the
+	 * OS is looked for on the first disk only (first_disk_root.c), falling back
+	 * to libguestfs's inspection of every disk when that is not plain.  The
+	 * inspection's facts (guestfs_inspect_get_*) are then not available. */
+	bool first_disk_only;
 };
 
 /* Add the disks, launch, inspect and mount.  Errors name the first disk. */
@@ -51,6 +59,11 @@ int guest_open(const struct guest_opts *o, struct guest **out);
 /* Unmount and shut the appliance down; for GUEST_WRITE a failure to sync is
  * reported (returns negative errno).  Frees gu. */
 int guest_close(struct guest *gu);
+/* The root's (mountpoint, device) pairs, NULL-terminated (guest_free_strv). */
+char **guest_mountpoints(struct guest *gu);
+/* dev (/dev/sdXN of any disk) as the same partition of disk idx (0: /dev/sda);
+ * false when dev is not such a name. */
+bool guest_device_on_disk(const char *dev, int idx, char *out, size_t len);
 
 #ifdef HAVE_LIBGUESTFS
 #include <guestfs.h>
@@ -82,6 +95,8 @@ int guest_close(struct guest *gu);
 	X(create) \
 	X(download) \
 	X(exists) \
+	X(findfs_label) \
+	X(findfs_uuid) \
 	X(filesize) \
 	X(find) \
 	X(free_application2_list) \
@@ -226,6 +241,8 @@ GUEST_DL_FUNCS(GUEST_DL_DECLARE)
 #define guestfs_last_error (*guest_dl_last_error)
 #define guestfs_launch (*guest_dl_launch)
 #define guestfs_list_filesystems (*guest_dl_list_filesystems)
+#define guestfs_findfs_label (*guest_dl_findfs_label)
+#define guestfs_findfs_uuid (*guest_dl_findfs_uuid)
 #define guestfs_list_partitions (*guest_dl_list_partitions)
 #define guestfs_ln_sf (*guest_dl_ln_sf)
 #define guestfs_ls (*guest_dl_ls)
@@ -269,6 +286,9 @@ static inline guestfs_h *guest_h(struct guest *gu) { return gu->g; }
 
 /* Set the error from the handle's last error: "what: message". */
 int guest_err(struct guest *gu, const char *what);
+/* first_disk_root.c: gu->root and gu->mountpoints from /dev/sda alone; -ENOENT
+ * (no message) when that is not plain. */
+int guest_first_disk_root(struct guest *gu);
 /* Read a regular guest file of at most max bytes (NUL-terminated, malloc'd).
  * Returns 0, -ENOENT when absent or not a regular file, -EFBIG, or -EIO. */
 int guest_read(struct guest *gu, const char *path, size_t max, char **data, size_t *len);
