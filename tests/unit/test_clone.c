@@ -2,7 +2,8 @@
 /*
  * test_clone.c - CUnit tests for the pure parts of imgtool clone: clone names and
  * --name-pattern (clone/clone.h), and the random identifiers every clone gets
- * (common/random.h: UUIDs and MACs).  Everything that needs a guest is tested by
+ * (common/random.h: UUIDs and MACs), and a partition moved to another clone's disk
+ * (guest_device_on_disk).  Everything that needs a guest is tested by
  * tests/clone/ on the fixture guest.
  */
 #include <CUnit/Basic.h>
@@ -14,6 +15,7 @@
 #include "clone/clone.h"
 #include "common/err.h"
 #include "common/random.h"
+#include "guest/guest.h"
 #include "tests/unit/unit.h"
 
 static void test_names(void)
@@ -50,6 +52,22 @@ static void test_pattern(void)
 	err_clear();
 }
 
+/* clones share one appliance: partition N of disk 0 is partition N of clone i's */
+static void test_device_on_disk(void)
+{
+	char out[64];
+
+	CU_ASSERT_TRUE(guest_device_on_disk("/dev/sdf1", 0, out, sizeof(out)));
+	CU_ASSERT_STRING_EQUAL(out, "/dev/sda1");
+	CU_ASSERT_TRUE(guest_device_on_disk("/dev/sda2", 27, out, sizeof(out)));
+	CU_ASSERT_STRING_EQUAL(out, "/dev/sdab2");
+	CU_ASSERT_TRUE(guest_device_on_disk("/dev/sdaa", 1, out, sizeof(out)));
+	CU_ASSERT_STRING_EQUAL(out, "/dev/sdb");
+	CU_ASSERT_FALSE(guest_device_on_disk("/dev/vda1", 0, out, sizeof(out)));
+	CU_ASSERT_FALSE(guest_device_on_disk("/dev/sda1x", 0, out, sizeof(out)));
+	CU_ASSERT_FALSE(guest_device_on_disk("/dev/mapper/vg-root", 0, out, sizeof(out)));
+}
+
 static void test_random_ids(void)
 {
 	char u1[UUID_STR_LEN], u2[UUID_STR_LEN], m[MAC_STR_LEN];
@@ -72,6 +90,7 @@ static const struct unit_test tests[] = {
 	{ "clone names", test_names },
 	{ "--name-pattern", test_pattern },
 	{ "random UUIDs and MACs", test_random_ids },
+	{ "a partition moved to another clone's disk", test_device_on_disk },
 };
 
 UNIT_MAIN("clone", tests, NULL)
