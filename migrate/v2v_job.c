@@ -147,18 +147,22 @@ static int convert(struct conv *c, const char *before)
 {
 	const struct v2v_prepared d = { .src = &c->src, .work = c->work, .work_format = "qcow2",
 					.disks = c->disks, .format = c->vm->output_format };
-	struct v2v_report *rep = v2v_report_new();
+	struct v2v_report *rep;
 	char detail[2 * PATH_MAX + 64];
 	int ret;
 
+	/* what a killed try left is thrown away: its output's file is ours (the
+	 * try began only when no such file existed), never a stranger's */
+	if (!strcmp(before, "running"))
+		unlink(c->out_file);
+	else if (!access(c->out_file, F_OK))
+		return err_set(-EEXIST, c->out_file, "already exists and this plan's state did "
+			       "not write it: remove it or change output_dir");
+	rep = v2v_report_new();
 	if (!rep)
 		return err_set(-ENOMEM, c->vm->name, "out of memory");
 	v2v_report_set_quiet(rep, true);
-	/* what an earlier, unfinished try left is thrown away: its output's file
-	 * is ours (the state recorded the step), never a stranger's */
 	remove_work(c);
-	if (strcmp(before, "none"))
-		unlink(c->out_file);
 	set_step(c, "convert");
 	mig_state_step(c->r->state, c->vm->name, "convert", "running",
 		       "on overlays over the verified copies", 0, 0);
