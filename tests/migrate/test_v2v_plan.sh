@@ -59,7 +59,7 @@ for _ in $(seq 1200); do
 	kill -0 "$runner" 2>/dev/null || break
 	sleep 0.1
 done
-sleep 3   # inside the conversion: overlays made, the appliance starting
+sleep 1   # inside the conversion: overlays made, the appliance starting
 kill -9 "$runner"
 wait "$runner" 2>/dev/null
 rc=$?
