@@ -303,8 +303,8 @@ static void load_vm_key(struct loader *l, const struct ynode *key, const struct 
 		set_str(l, k, n, &vm->template_image);
 	else if (!strcmp(k, "clone") && want_choice(l, k, n, clone_kinds, &choice))
 		set_str(l, k, n, &vm->clone_kind);
-	else if (!strcmp(k, "count") && !in_defaults && want_int(l, k, n, 1, 1000, &v))
-		vm->count = (int)v;
+	else if (!strcmp(k, "count") && !in_defaults)
+		vm->count = want_int(l, k, n, 1, 1000, &v) ? (int)v : 0;
 	else if (!strcmp(k, "name_pattern") && !in_defaults)
 		set_str(l, k, n, &vm->name_pattern);
 	else if (!strcmp(k, "xml"))
@@ -336,7 +336,7 @@ static void load_vm_key(struct loader *l, const struct ynode *key, const struct 
 	else if (!strcmp(k, "tags"))
 		load_strings(l, k, n, &vm->tags, &vm->nb_tags);
 	else if (strcmp(k, "mode") && strcmp(k, "input") && strcmp(k, "output") &&
-		 strcmp(k, "clone") && strcmp(k, "count") && strcmp(k, "force"))
+		 strcmp(k, "clone") && strcmp(k, "force"))
 		bad(l, key, "unknown key '%s'%s", k, in_defaults ? " in defaults" : "");
 }
 
