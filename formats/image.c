@@ -485,6 +485,12 @@ int image_info(struct image *img, struct image_info *info)
 	return 0;
 }
 
+int image_info_generic_only(struct image *img, struct image_info *info)
+{
+	info->no_driver_info = true;
+	return 0;
+}
+
 void image_info_free(struct image_info *info)
 {
 	for (int i = 0; i < info->nb_snapshots; i++) {
