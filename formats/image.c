@@ -294,7 +294,8 @@ int image_create_flags(const char *filename, const char *format, uint64_t size,
 	if (!ops)
 		return err_set(-EINVAL, filename, "Unknown file format '%s'", format);
 	if (!ops->create)
-		return err_set(-ENOTSUP, filename, "format '%s' cannot create images", format);
+		return err_set(-ENOTSUP, filename, "Format driver '%s' does not support image creation",
+			       format);
 	ret = create_opts_check(ops->create_opts, filename, opts);
 	if (ret < 0)
 		return ret;
