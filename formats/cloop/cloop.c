@@ -28,6 +28,8 @@
 #include <string.h>
 
 #define CLOOP_MAGIC "#!/bin/sh\n#V2.0 Format\nmodprobe cloop file=$0 && mount -r -t iso9660 /dev/cloop $1\n"
+/* what open insists on (the rest of the preamble is a comment to the shell) */
+#define CLOOP_VERSION_LINE "#!/bin/sh\n#V2.0 Format\n"
 #define CLOOP_HEADER 128u
 #define CLOOP_TABLE (CLOOP_HEADER + 8u)
 #define CLOOP_MAX_BLOCK (64u * 1024 * 1024)        /* qemu's limit */
@@ -119,7 +121,7 @@ static int cloop_load_offsets(struct image *img, struct cloop_state *s, uint64_t
 static int cloop_open(struct image *img, int flags)
 {
 	struct cloop_state *s;
-	uint8_t hdr[8];
+	uint8_t hdr[CLOOP_TABLE];
 	uint64_t file_size;
 	int ret;
 
@@ -131,15 +133,19 @@ static int cloop_open(struct image *img, int flags)
 	if (file_size < CLOOP_TABLE)
 		return err_set(-EINVAL, img->filename, "file too small for a cloop image (%" PRIu64 " bytes)",
 			       file_size);
-	ret = backend_pread(img->be, hdr, sizeof(hdr), CLOOP_HEADER);
+	ret = backend_pread(img->be, hdr, sizeof(hdr), 0);
 	if (ret < 0)
 		return ret;
+	/* qemu reads any header given -f cloop; other cloop versions lay their
+	 * tables out differently, so only V2.0 is read */
+	if (memcmp(hdr, CLOOP_VERSION_LINE, strlen(CLOOP_VERSION_LINE)))
+		return err_set(-EINVAL, img->filename, "not a cloop V2.0 image (no '#V2.0 Format' header)");
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return err_set(-ENOMEM, img->filename, "out of memory");
 	s->img = img;
-	s->block_size = load_be32(hdr);
-	s->n_blocks = load_be32(hdr + 4);
+	s->block_size = load_be32(hdr + CLOOP_HEADER);
+	s->n_blocks = load_be32(hdr + CLOOP_HEADER + 4);
 	ret = cloop_check_header(img, s, file_size);
 	if (ret == 0)
 		ret = cloop_load_offsets(img, s, file_size);
