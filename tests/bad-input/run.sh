@@ -194,6 +194,7 @@ cat >"$D/MANIFEST" <<'END'
 plist.dmg valid
 rsrc.dmg valid
 bzip2.dmg valid
+small.dmg valid
 lzfse.dmg readfail
 bad-bomb.dmg readfail
 bad-short.dmg readfail
@@ -210,6 +211,7 @@ END
 cat >"$B/MANIFEST" <<'END'
 growing.bochs valid
 v1.bochs valid
+tiny.bochs valid
 END
 SETS="$SETS dmg:dmg cloop:cloop bochs:bochs"
 

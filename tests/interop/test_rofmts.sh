@@ -93,10 +93,12 @@ good() {   # FMT NAME ORACLE
 good dmg plist yes
 good dmg rsrc yes
 good dmg bzip2 no
+good dmg small yes
 good cloop small yes
 good cloop big-block yes
 good bochs growing yes
 good bochs v1 yes
+good bochs tiny yes
 
 # the zero chunks of plist.dmg (partition 1: sectors 2112..6208 and 6508..7508)
 # are holes; the zlib and raw chunks data
