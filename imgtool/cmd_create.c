@@ -92,8 +92,7 @@ int cmd_create(int argc, char **argv)
 			cli_error("Unknown file format '%s'", fmt);
 			goto out;
 		}
-		create_print_opts_help(ops, optind < argc);
-		rc = 0;
+		rc = create_print_opts_help(ops, optind < argc);
 		goto out;
 	}
 	if (optind >= argc) {
