@@ -16,12 +16,14 @@
 #include <bzlib.h>
 #endif
 
-int zlib_inflate_exact(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len)
+int zlib_inflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+		 size_t *out_len)
 {
 	z_stream z;
 	int ret;
 
-	if (in_len > UINT_MAX || out_len > UINT_MAX)
+	*out_len = 0;
+	if (in_len > UINT_MAX || out_cap > UINT_MAX)
 		return -EIO;
 	memset(&z, 0, sizeof(z));
 	if (inflateInit(&z) != Z_OK)
@@ -29,10 +31,19 @@ int zlib_inflate_exact(const uint8_t *in, size_t in_len, uint8_t *out, size_t ou
 	z.next_in = (Bytef *)in;
 	z.avail_in = (uInt)in_len;
 	z.next_out = out;
-	z.avail_out = (uInt)out_len;
+	z.avail_out = (uInt)out_cap;
 	ret = inflate(&z, Z_FINISH);
+	*out_len = out_cap - z.avail_out;
 	inflateEnd(&z);
-	return ret == Z_STREAM_END && z.avail_out == 0 ? 0 : -EIO;
+	return ret == Z_STREAM_END ? 0 : -EIO;
+}
+
+int zlib_inflate_exact(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len)
+{
+	size_t got;
+	int ret = zlib_inflate(in, in_len, out, out_len, &got);
+
+	return ret == 0 && got != out_len ? -EIO : ret;
 }
 
 #ifdef HAVE_BZIP2

@@ -14,7 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A zlib (RFC 1950) stream. */
+/* A zlib (RFC 1950) stream of at most out_cap bytes; *out_len is what came out.
+ * -EIO when the stream does not end within out_cap or is not valid. */
+int zlib_inflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+		 size_t *out_len);
+/* The same, ending at exactly out_len bytes. */
 int zlib_inflate_exact(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len);
 
 /* A bzip2 stream; -ENOTSUP when imgtool was built without libbz2. */

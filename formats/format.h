@@ -175,7 +175,7 @@ struct format_ops {
 	/* Status of [off, off+len) in this layer only; len > 0 and in bounds. */
 	int (*block_status)(struct image *img, uint64_t off, uint64_t len,
 			    struct block_status *bs);
-	int (*flush)(struct image *img);
+	int (*flush)(struct image *img);    /* NULL for a read-only format */
 
 	/* optional */
 	int (*info)(struct image *img, struct image_info *info);

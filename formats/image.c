@@ -405,7 +405,8 @@ int image_write_compressed(struct image *img, const void *buf, uint64_t off, siz
 
 int image_flush(struct image *img)
 {
-	if (!(img->flags & IMG_RDWR))
+	/* read-only formats (dmg, cloop, bochs) have nothing to flush */
+	if (!(img->flags & IMG_RDWR) || !img->ops->flush)
 		return 0;
 	return img->ops->flush(img);
 }

@@ -260,11 +260,6 @@ static int bochs_block_status(struct image *img, uint64_t off, uint64_t len,
 	return 0;
 }
 
-static int bochs_flush(struct image *img)
-{
-	return 0;
-}
-
 static const char *const bochs_aliases[] = { NULL };
 
 const struct format_ops bochs_format_ops = {
@@ -276,5 +271,4 @@ const struct format_ops bochs_format_ops = {
 	.read = bochs_read,
 	.block_status = bochs_block_status,
 	.info = image_info_generic_only,
-	.flush = bochs_flush,
 };

@@ -221,11 +221,6 @@ static int cloop_block_status(struct image *img, uint64_t off, uint64_t len,
 	return 0;
 }
 
-static int cloop_flush(struct image *img)
-{
-	return 0;
-}
-
 static const char *const cloop_aliases[] = { NULL };
 
 const struct format_ops cloop_format_ops = {
@@ -237,5 +232,4 @@ const struct format_ops cloop_format_ops = {
 	.read = cloop_read,
 	.block_status = cloop_block_status,
 	.info = image_info_generic_only,
-	.flush = cloop_flush,
 };

@@ -137,11 +137,6 @@ static void dmg_close(struct image *img)
 	img->priv = NULL;
 }
 
-static int dmg_flush(struct image *img)
-{
-	return 0;
-}
-
 static const char *const dmg_aliases[] = { NULL };
 
 const struct format_ops dmg_format_ops = {
@@ -153,5 +148,4 @@ const struct format_ops dmg_format_ops = {
 	.read = dmg_read,
 	.block_status = dmg_block_status,
 	.info = image_info_generic_only,
-	.flush = dmg_flush,
 };

@@ -28,28 +28,10 @@ T=$(mktemp -d /tmp/imgtool-rofmts.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
 
-passed=0
-failed=0
-LOG=$T/case.log
-
-# run NAME CMD...: the case passes when CMD exits 0
-run() {
-	local name=$1
-	shift
-	if "$@" >"$LOG" 2>&1; then
-		echo "PASS $name"
-		passed=$((passed + 1))
-	else
-		echo "FAIL $name"
-		sed 's/^/    /' "$LOG" | tail -n 20
-		failed=$((failed + 1))
-	fi
-}
-
 for f in dmg cloop bochs; do
 	python3 "$top/fixtures/make-$f.py" "$T/$f" >/dev/null || {
-		echo "FAIL fixtures/make-$f.py"
-		echo "0 passed, 1 failed"
+		ko "fixtures/make-$f.py"
+		summary
 		exit 1
 	}
 done
@@ -84,10 +66,10 @@ to_qcow2() {   # IMG RAW
 
 good() {   # FMT NAME ORACLE
 	local img=$T/$1/$2.$1 raw=$T/$1/$2.raw
-	run "$1 $2: probed" probed_as "$1" "$img"
-	run "$1 $2: convert -O raw" to_raw "$1" "$img" "$raw" "$3"
-	run "$1 $2: info as qemu-img" same_info "$1" "$img"
-	run "$1 $2: convert -O qcow2, compare" to_qcow2 "$img" "$raw"
+	check "$1 $2: probed" probed_as "$1" "$img"
+	check "$1 $2: convert -O raw" to_raw "$1" "$img" "$raw" "$3"
+	check "$1 $2: info as qemu-img" same_info "$1" "$img"
+	check "$1 $2: convert -O qcow2, compare" to_qcow2 "$img" "$raw"
 }
 
 good dmg plist yes
@@ -108,7 +90,7 @@ holes() {
 	grep -q '"start": 3332096, "length": 512000, .*"zero": true, "data": false' map.json &&
 	grep -q '"start": 32768, "length": 1048576, .*"zero": false, "data": true' map.json
 }
-run "dmg: zero and ignore chunks are holes" holes
+check "dmg: zero and ignore chunks are holes" holes
 
 one_line_with() {   # PATTERN CMD...: fails with one stderr line matching PATTERN
 	local pat=$1
@@ -120,19 +102,18 @@ one_line_with() {   # PATTERN CMD...: fails with one stderr line matching PATTER
 	cat err.txt
 	[ "$(wc -l <err.txt)" -eq 1 ] && grep -qE "$pat" err.txt
 }
-run "dmg: lzfse.dmg opens" "$IMGTOOL" info "$T/dmg/lzfse.dmg"
-run "dmg: lzfse chunk refused when read" \
+check "dmg: lzfse.dmg opens" "$IMGTOOL" info "$T/dmg/lzfse.dmg"
+check "dmg: lzfse chunk refused when read" \
 	one_line_with "lzfse\.dmg.*lzfse" "$IMGTOOL" convert -O raw "$T/dmg/lzfse.dmg" l.raw
 
 qemu-img create -q -f raw src.raw 1M
 for f in dmg cloop bochs; do
-	run "$f: create refused" one_line_with "^imgtool: new\.$f: Format driver '$f' does not support image creation\$" \
+	check "$f: create refused" one_line_with "^imgtool: new\.$f: Format driver '$f' does not support image creation\$" \
 		"$IMGTOOL" create -f "$f" "new.$f" 1M
-	run "$f: convert -O refused" one_line_with "^imgtool: out\.$f: Format driver '$f' does not support image creation\$" \
+	check "$f: convert -O refused" one_line_with "^imgtool: out\.$f: Format driver '$f' does not support image creation\$" \
 		"$IMGTOOL" convert -O "$f" src.raw "out.$f"
 done
-run "cloop: opening read-write refused" one_line_with "read-only" \
+check "cloop: opening read-write refused" one_line_with "read-only" \
 	"$IMGTOOL" resize "$T/cloop/small.cloop" 4M
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
