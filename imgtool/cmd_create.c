@@ -117,6 +117,10 @@ int cmd_create(int argc, char **argv)
 		cli_error("%s: Unknown file format '%s'", filename, fmt);
 		goto out;
 	}
+	if (!ops->create) {   /* a read-only format, whatever the options say */
+		cli_error("%s: Format driver '%s' does not support image creation", filename, fmt);
+		goto out;
+	}
 	ret = create_opts_check(ops->create_opts, filename, &o);
 	if (ret < 0) {
 		cli_report(ret, filename);

@@ -15,7 +15,8 @@
 #     compare of the image against the raw disk (parallel partial reads);
 #   - dmg zero and ignore chunks are holes in map's JSON.
 # Then: lzfse chunks refused when read (one line naming the file and lzfse),
-# create -f and convert -O of each format refused in one line.
+# create -f (with or without -o, -o help) and convert -O of each format refused in
+# one line, in qemu-img's words, and no file left.
 set -u
 
 build=${1:-build}
@@ -112,6 +113,11 @@ for f in dmg cloop bochs; do
 		"$IMGTOOL" create -f "$f" "new.$f" 1M
 	check "$f: convert -O refused" one_line_with "^imgtool: out\.$f: Format driver '$f' does not support image creation\$" \
 		"$IMGTOOL" convert -O "$f" src.raw "out.$f"
+	check "$f: create with options refused" one_line_with "^imgtool: new\.$f: Format driver '$f' does not support image creation\$" \
+		"$IMGTOOL" create -f "$f" -o size=1M "new.$f"
+	check "$f: create -o help refused" one_line_with "^imgtool: Format driver '$f' does not support image creation\$" \
+		"$IMGTOOL" create -f "$f" -o help
+	check "$f: nothing created" test ! -e "new.$f" -a ! -e "out.$f"
 done
 check "cloop: opening read-write refused" one_line_with "read-only" \
 	"$IMGTOOL" resize "$T/cloop/small.cloop" 4M
