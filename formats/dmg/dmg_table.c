@@ -234,7 +234,8 @@ int dmg_table_finish(struct dmg_state *s)
 		return ret;
 	if (s->n_chunks == 0 && s->img->size)
 		return err_set(-EINVAL, s->img->filename, "no chunks describe the disk");
-	qsort(s->chunks, s->n_chunks, sizeof(*s->chunks), chunk_cmp);
+	if (s->n_chunks)   /* an empty disk may have no table at all */
+		qsort(s->chunks, s->n_chunks, sizeof(*s->chunks), chunk_cmp);
 	for (uint32_t i = 0; i < s->n_chunks; i++) {
 		const struct dmg_chunk *c = &s->chunks[i];
 

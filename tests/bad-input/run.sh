@@ -195,6 +195,7 @@ plist.dmg valid
 rsrc.dmg valid
 bzip2.dmg valid
 small.dmg valid
+empty.dmg valid
 lzfse.dmg readfail
 bad-bomb.dmg readfail
 bad-short.dmg readfail

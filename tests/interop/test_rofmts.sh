@@ -77,6 +77,7 @@ good dmg plist yes
 good dmg rsrc yes
 good dmg bzip2 no
 good dmg small yes
+good dmg empty yes
 good cloop small yes
 good cloop big-block yes
 good bochs growing yes
