@@ -53,6 +53,9 @@ DEBIAN_PACKAGES += strace time chromium fonts-dejavu-core slurmctld slurmd slurm
 # the phony Windows guest fixture: hivexregedit fills its registry hives, ntfs-3g
 # gives the appliance mkntfs
 DEBIAN_PACKAGES += libwin-hivex-perl ntfs-3g
+# dmg's bzip2 chunks (formats/decompress.c).  Debian 12's libbz2-dev ships no
+# .pc file, so the header decides and -lbz2 is linked by hand.
+DEBIAN_PACKAGES += libbz2-dev
 # man pages (scdoc), the completion test (bash-completion) and the Debian packages
 DEBIAN_PACKAGES += scdoc bash-completion debhelper dpkg-dev fakeroot lintian man-db
 
@@ -97,6 +100,15 @@ ifeq ($(shell $(PKG_CONFIG) --exists libxml-2.0 libcrypto && echo 1),1)
 FEATURE_CFLAGS += -DHAVE_OVA=1 $(shell $(PKG_CONFIG) --cflags libxml-2.0 libcrypto)
 else
 $(info imgtool: libxml2 or libcrypto not found (apt-get install libxml2-dev libssl-dev): building without v2v -i ova)
+endif
+
+# bzip2 (dmg chunks of type UDBZ): no pkg-config file in Debian 12 (see above);
+# without it such chunks are refused with a message.
+ifneq ($(wildcard /usr/include/bzlib.h),)
+FEATURE_CFLAGS += -DHAVE_BZIP2=1
+BZIP2_LIBS := -lbz2
+else
+$(info imgtool: bzlib.h not found (apt-get install libbz2-dev): building without dmg bzip2 chunks)
 endif
 
 # Network backends are optional: each is built when its library is there.
@@ -161,7 +173,7 @@ CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pt
 	-DIMGTOOL_VERSION_STRING='"$(VERSION)"' \
 	-I. $(PIC_CFLAGS) $(FEATURE_CFLAGS) $(PKG_CFLAGS) $(SANFLAGS) $(CPPFLAGS) $(CFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
-LIBS_ALL := $(PKG_LIBS) $(GUESTFS_LIBS) $(DL_LIBS) -lm
+LIBS_ALL := $(PKG_LIBS) $(BZIP2_LIBS) $(GUESTFS_LIBS) $(DL_LIBS) -lm
 
 LIB_SRCS := $(wildcard common/*.c backends/*.c backends/*/*.c formats/*.c formats/*/*.c \
 	convert/*.c guest/*.c v2v/*.c v2v/*/*.c migrate/*.c clone/*.c launcher/*.c serve/*.c lib/*.c)
@@ -336,7 +348,7 @@ FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread -I. \
 	$(FEATURE_CFLAGS) $(PKG_CFLAGS) -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer -fsanitize=fuzzer-no-link
-FUZZ_FORMATS := qcow2 vmdk vpc vhdx raw
+FUZZ_FORMATS := qcow2 vmdk vpc vhdx raw dmg cloop bochs
 FUZZ_PARSERS := vmdk_desc vmx ovf ova nbd
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_FORMATS) $(FUZZ_PARSERS))
 # lib/ (the shared library's API) is no harness's business

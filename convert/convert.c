@@ -144,8 +144,12 @@ static int open_snapshot(const char *spec, struct image **src, int nsrc)
 /* The target's -o options and -B, checked before anything is written. */
 static int check_create_opts(const struct convert_params *p, const struct format_ops *ops)
 {
-	int ret = create_opts_check(ops->create_opts, NULL, p->opts);
+	int ret;
 
+	if (!ops->create)   /* a read-only format, whatever the options say */
+		return err_set(-ENOTSUP, p->dst_name, "Format driver '%s' does not support image creation",
+			       ops->name);
+	ret = create_opts_check(ops->create_opts, NULL, p->opts);
 	if (ret < 0)
 		return ret;
 	if (p->backing && !create_opt_find(ops->create_opts, "backing_file"))

@@ -79,6 +79,8 @@ struct image_info {
 	uint64_t cluster_size;        /* 0 when the format has none */
 	bool dirty_flag;
 	bool has_dirty_flag;          /* the format has a dirty flag to report */
+	bool no_driver_info;          /* qemu's driver has no get_info (cloop, bochs,
+				       * dmg): its JSON shows no dirty-flag */
 	bool encrypted;
 	bool compressed;              /* vmdk streamOptimized etc. */
 	struct snapshot_info *snapshots;
@@ -173,7 +175,7 @@ struct format_ops {
 	/* Status of [off, off+len) in this layer only; len > 0 and in bounds. */
 	int (*block_status)(struct image *img, uint64_t off, uint64_t len,
 			    struct block_status *bs);
-	int (*flush)(struct image *img);
+	int (*flush)(struct image *img);    /* NULL for a read-only format */
 
 	/* optional */
 	int (*info)(struct image *img, struct image_info *info);
@@ -294,6 +296,8 @@ int image_block_status_above(struct image *img, uint64_t off, uint64_t len,
 int image_read_backing(struct image *img, void *buf, uint64_t off, size_t len);
 
 int image_info(struct image *img, struct image_info *info);
+/* The info op of a format qemu prints nothing of but the generic part. */
+int image_info_generic_only(struct image *img, struct image_info *info);
 void image_info_free(struct image_info *info);
 int image_check(struct image *img, int fix, struct check_result *res);
 int image_resize(struct image *img, uint64_t new_size, enum prealloc_mode prealloc,

@@ -294,7 +294,8 @@ int image_create_flags(const char *filename, const char *format, uint64_t size,
 	if (!ops)
 		return err_set(-EINVAL, filename, "Unknown file format '%s'", format);
 	if (!ops->create)
-		return err_set(-ENOTSUP, filename, "format '%s' cannot create images", format);
+		return err_set(-ENOTSUP, filename, "Format driver '%s' does not support image creation",
+			       format);
 	ret = create_opts_check(ops->create_opts, filename, opts);
 	if (ret < 0)
 		return ret;
@@ -404,7 +405,8 @@ int image_write_compressed(struct image *img, const void *buf, uint64_t off, siz
 
 int image_flush(struct image *img)
 {
-	if (!(img->flags & IMG_RDWR))
+	/* read-only formats (dmg, cloop, bochs) have nothing to flush */
+	if (!(img->flags & IMG_RDWR) || !img->ops->flush)
 		return 0;
 	return img->ops->flush(img);
 }
@@ -482,6 +484,12 @@ int image_info(struct image *img, struct image_info *info)
 	info->actual_size = backend_allocated_size(img->be, &asize) == 0 ? (int64_t)asize : -1;
 	if (img->ops->info)
 		return img->ops->info(img, info);
+	return 0;
+}
+
+int image_info_generic_only(struct image *img, struct image_info *info)
+{
+	info->no_driver_info = true;
 	return 0;
 }
 

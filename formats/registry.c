@@ -17,6 +17,9 @@ extern const struct format_ops qcow2_format_ops;
 extern const struct format_ops vhd_format_ops;
 extern const struct format_ops vmdk_format_ops;
 extern const struct format_ops vhdx_format_ops;
+extern const struct format_ops bochs_format_ops;
+extern const struct format_ops cloop_format_ops;
+extern const struct format_ops dmg_format_ops;
 extern const struct format_ops raw_format_ops;
 
 const struct format_ops *const format_registry[] = {
@@ -24,6 +27,9 @@ const struct format_ops *const format_registry[] = {
 	&vhd_format_ops,
 	&vmdk_format_ops,
 	&vhdx_format_ops,
+	&bochs_format_ops,
+	&cloop_format_ops,
+	&dmg_format_ops,
 	&raw_format_ops,
 	NULL,
 };

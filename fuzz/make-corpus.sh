@@ -10,6 +10,7 @@
 #          descriptors go to vmdk_desc)
 #   vpc    dynamic and fixed; vhdx  dynamic, fixed, one whose log must be replayed
 #   raw    a few small files
+#   dmg, cloop, bochs  small images from fixtures/make-{dmg,cloop,bochs}.py
 #   vmdk_desc, vmx, ovf, ova, nbd: descriptors qemu-img wrote, a VMware-style .vmx,
 #          an OVF in ovftool's shape, that OVF in an OVA with a manifest and a
 #          stream disk, and client sessions (handshake options, then requests)
@@ -108,6 +109,14 @@ cp fixed.vhdx "$d/fixed.vhdx"
 # a log to replay (fixtures/make-vhdx.py writes what qemu-img cannot)
 python3 "$here/../fixtures/make-vhdx.py" vhdx-fixtures >/dev/null
 cp vhdx-fixtures/log.vhdx "$d/log.vhdx"
+# ---- the read-only formats: nothing in Debian writes them; the fixture scripts do
+for f in dmg cloop bochs; do
+	python3 "$here/../fixtures/make-$f.py" "ro-$f" >/dev/null
+	mkdir -p "$out/$f"
+done
+cp ro-dmg/small.dmg ro-dmg/lzfse.dmg ro-dmg/bad-gap.dmg "$out/dmg/"
+cp ro-cloop/small.cloop ro-cloop/bad-short.cloop "$out/cloop/"
+cp ro-bochs/tiny.bochs "$out/bochs/"
 d=$out/raw
 mkdir -p "$d"
 head -c 4096 text.raw >"$d/text.raw"

@@ -108,8 +108,9 @@ struct opts;
 /* Is this -o argument a request for the list ("help" or "?")? */
 bool create_opts_want_help(const char *o);
 /* create/convert -o help; with_file: a target name was given, so the options of
- * the file under the image are listed too. */
-void create_print_opts_help(const struct format_ops *ops, bool with_file);
+ * the file under the image are listed too.  Returns the exit code: 1 for a
+ * format that cannot create images (the message printed). */
+int create_print_opts_help(const struct format_ops *ops, bool with_file);
 /* amend -o help; returns the exit code (1 for a format without amend). */
 int amend_print_opts_help(const struct format_ops *ops);
 /* "Formatting 'f', fmt=F k=v ..." in the table's order with its defaults. */

@@ -154,8 +154,7 @@ int cmd_convert(int argc, char **argv)
 			goto out;
 		}
 		/* qemu-img names the target only when there is a source too */
-		create_print_opts_help(ops, argc - optind >= 2);
-		rc = 0;
+		rc = create_print_opts_help(ops, argc - optind >= 2);
 		goto out;
 	}
 	if (check_args(&a, argc - optind) < 0)

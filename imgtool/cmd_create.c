@@ -92,8 +92,7 @@ int cmd_create(int argc, char **argv)
 			cli_error("Unknown file format '%s'", fmt);
 			goto out;
 		}
-		create_print_opts_help(ops, optind < argc);
-		rc = 0;
+		rc = create_print_opts_help(ops, optind < argc);
 		goto out;
 	}
 	if (optind >= argc) {
@@ -116,6 +115,10 @@ int cmd_create(int argc, char **argv)
 	ops = format_find(fmt);
 	if (!ops) {
 		cli_error("%s: Unknown file format '%s'", filename, fmt);
+		goto out;
+	}
+	if (!ops->create) {   /* a read-only format, whatever the options say */
+		cli_error("%s: Format driver '%s' does not support image creation", filename, fmt);
 		goto out;
 	}
 	ret = create_opts_check(ops->create_opts, filename, &o);

@@ -90,8 +90,7 @@ int cmd_measure(int argc, char **argv)
 			cli_error("Unknown file format '%s'", ofmt);
 			goto out;
 		}
-		create_print_opts_help(ops, false);
-		rc = 0;
+		rc = create_print_opts_help(ops, false);
 		goto out;
 	}
 	if (have_size && optind < argc) {

@@ -49,17 +49,23 @@ static void print_sorted(const struct create_opt *list, bool with_protocol)
 	}
 }
 
-void create_print_opts_help(const struct format_ops *ops, bool with_file)
+int create_print_opts_help(const struct format_ops *ops, bool with_file)
 {
+	if (!ops->create) {
+		/* a read-only format (dmg, cloop, bochs): qemu-img's words */
+		cli_error("Format driver '%s' does not support image creation", ops->name);
+		return 1;
+	}
 	if (with_file) {
 		printf("Supported options:\n");
 		print_sorted(ops->create_opts, true);
-		return;
+		return 0;
 	}
 	printf("Supported %s options:\n", ops->name);
 	print_sorted(ops->create_opts, false);
 	printf("\nThe protocol level may support further options.\n"
 	       "Specify the target filename to include those options.\n");
+	return 0;
 }
 
 int amend_print_opts_help(const struct format_ops *ops)

@@ -17,6 +17,7 @@
  * footer and EOS are written at flush (and again if more data follows).
  */
 #include "vmdk.h"
+#include "../decompress.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
 #include "../../common/util.h"
@@ -198,20 +199,7 @@ int vmdk_inflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
 		}
 	}
 #endif
-	z_stream z;
-	int ret;
-
-	memset(&z, 0, sizeof(z));
-	if (inflateInit(&z) != Z_OK)
-		return -ENOMEM;
-	z.next_in = (Bytef *)in;
-	z.avail_in = (uInt)in_len;
-	z.next_out = out;
-	z.avail_out = (uInt)out_cap;
-	ret = inflate(&z, Z_FINISH);
-	*out_len = out_cap - z.avail_out;
-	inflateEnd(&z);
-	return ret == Z_STREAM_END ? 0 : -EIO;
+	return zlib_inflate(in, in_len, out, out_cap, out_len);
 }
 
 int vmdk_read_compressed_grain(struct vmdk_extent *e, uint64_t host, uint64_t gi,

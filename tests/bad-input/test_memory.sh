@@ -5,7 +5,8 @@
 #   - a 1 MiB streamOptimized VMDK declaring 1 GiB grains (qemu-img opens it and
 #     needs 1 GiB per read): refused, naming the grain size;
 #   - the largest grain imgtool accepts (1 MiB), read whole and in pieces;
-#   - the largest qcow2 clusters (2 MiB) compressed, VHDX with 256 MiB blocks.
+#   - the largest qcow2 clusters (2 MiB) compressed, VHDX with 256 MiB blocks;
+#   - dmg and cloop decompression bombs refused; 1 MiB chunks and blocks read.
 # Prints "PASS name" / "FAIL name" lines (run.sh counts them).  The RSS bound is
 # not checked under ASan (its shadow memory and quarantine are counted in RSS).
 set -u
@@ -92,3 +93,26 @@ open('src.raw', 'wb').write(b''.join(r.randbytes(1 << 19) + bytes(1 << 19) for _
 	done
 }
 check "qcow2 2 MiB compressed clusters, VHDX 256 MiB blocks: within 64 MiB" other_formats
+
+# the read-only formats: a decompression bomb (a dmg zlib chunk of 256 sectors and
+# a cloop block of 64 KiB, each inflating to megabytes) is refused when read, within
+# 64 MiB; 1 MiB dmg chunks (hdiutil's) and cloop blocks convert within 64 MiB
+ro_bombs() {
+	local f
+	python3 "$top/fixtures/make-dmg.py" dmg >/dev/null &&
+	python3 "$top/fixtures/make-cloop.py" cloop >/dev/null || return 1
+	for f in dmg/bad-bomb.dmg cloop/bad-bomb.cloop; do
+		rm -f o.raw
+		measured "$IMGTOOL" convert -O raw "$f" o.raw
+		[ "$RC" = 1 ] || { echo "    $f: exit $RC"; return 1; }
+		grep -qE "^imgtool: $f: .*(decompress|inflate)" err.txt || { cat err.txt; return 1; }
+		rss_ok || { echo "    ($f)"; return 1; }
+	done
+	for f in dmg/plist cloop/big-block; do
+		rm -f o.raw
+		measured "$IMGTOOL" convert -O raw "$f.${f%%/*}" o.raw
+		[ "$RC" = 0 ] || { echo "    $f: exit $RC"; cat err.txt; return 1; }
+		cmp o.raw "$f.raw" && rss_ok || { echo "    ($f)"; return 1; }
+	done
+}
+check "dmg and cloop bombs refused, 1 MiB chunks and blocks converted: within 64 MiB" ro_bombs
