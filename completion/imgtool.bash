@@ -170,6 +170,22 @@ _imgtool_complete_value() {
 	esac
 }
 
+# dd's operands are NAME=VALUE words (as dd(1)): the names, then files after
+# if= and of=
+_imgtool_complete_dd_operand() {
+	local cur=$1 IFS=$'\n'
+	case $cur in
+	if=* | of=*)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -P "${cur%%=*}=" -f -- "${cur#*=}")) ;;
+	*=*)
+		COMPREPLY=() ;;
+	*)
+		compopt -o nospace 2>/dev/null
+		COMPREPLY=($(compgen -W $'if=\nof=\nbs=\ncount=\nskip=' -- "$cur")) ;;
+	esac
+}
+
 _imgtool() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev= cmd=${COMP_WORDS[1]:-} arg opt
 	local _imgtool_bin=${COMP_WORDS[0]} _imgtool_spec IFS=$'\n'
@@ -198,6 +214,10 @@ _imgtool() {
 	fi
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(printf '%s\n' "$_imgtool_spec" | awk '{ print $1 }')" -- "$cur"))
+		return
+	fi
+	if [ "$cmd" = dd ]; then
+		_imgtool_complete_dd_operand "$cur"
 		return
 	fi
 	compopt -o filenames 2>/dev/null

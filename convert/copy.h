@@ -31,6 +31,11 @@ struct copy_params {
 	int nb_src;
 	struct image *dst;        /* open IMG_RDWR, at least as large as the sources */
 	uint64_t dst_offset;      /* where the first source lands in the target */
+	/* A window of the sources (dd's skip= and count=): only bytes
+	 * [src_offset, src_offset + length) of the concatenated sources are
+	 * copied, the first landing at dst_offset.  length 0: to the end. */
+	uint64_t src_offset;
+	uint64_t length;
 	bool compress;            /* one compressed write per target cluster (-c) */
 	uint64_t min_sparse;      /* zero-run granularity inside data; 0 = none (-S 0) */
 	bool target_zeroed;       /* target already reads as zeros: skip zero ranges */

@@ -121,6 +121,7 @@ int cmd_create(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_dd(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_checksum(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);

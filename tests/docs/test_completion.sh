@@ -110,5 +110,8 @@ mkdir "$tmp/outdir"
 expect "info <TAB>: files" "$(comp info "$tmp/disk-")" "$(lines "$tmp/disk-a.qcow2" "$tmp/disk-b.raw")"
 expect "convert -B <TAB>: files" "$(comp convert -B "$tmp/disk-a")" "$tmp/disk-a.qcow2"
 expect "v2v -os <TAB>: folders only" "$(comp v2v -os "$tmp/")" "$tmp/outdir"
+expect "dd <TAB>: the operands" "$(comp dd '')" "$(lines if= of= bs= count= skip=)"
+expect "dd if=<TAB>: files" "$(comp dd "if=$tmp/disk-a")" "if=$tmp/disk-a.qcow2"
+expect "dd bs=<TAB>: nothing" "$(comp dd bs=)" ""
 expect "not a command: nothing" "$(comp no-such-command '')" ""
 exit 0
