@@ -151,6 +151,8 @@ _imgtool_complete_value() {
 		COMPREPLY=($(compgen -W $'none\nwriteback\nwritethrough\ndirectsync\nunsafe' -- "$cur")) ;;
 	ofmt)
 		COMPREPLY=($(compgen -W $'human\njson' -- "$cur")) ;;
+	aio)
+		COMPREPLY=($(compgen -W $'native\nthreads\nio_uring' -- "$cur")) ;;
 	prealloc)
 		COMPREPLY=($(compgen -W $'off\nmetadata\nfalloc\nfull' -- "$cur")) ;;
 	DIR | dir)
@@ -162,7 +164,8 @@ _imgtool_complete_value() {
 	[a-z]*)
 		# a literal value in lower case (--network virtio, --progress=json)
 		case $arg in
-		snapshot | snapshot_param | sparse_size | num_workers | offset | len | size | snapshot_*) COMPREPLY=() ;;
+		snapshot | snapshot_param | sparse_size | num_workers | offset | len | size | snapshot_* | \
+		count | depth | pattern | buffer_size | step_size | flush_interval) COMPREPLY=() ;;
 		*) COMPREPLY=($(compgen -W "$arg" -- "$cur")) ;;
 		esac ;;
 	*)

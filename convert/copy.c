@@ -522,14 +522,6 @@ static int run_task(struct copy_state *s, uint8_t *buf, uint8_t *bbuf, const str
 	return write_sparse(s, buf, t->off, t->len);
 }
 
-static double monotonic_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Everything below the lowest task still in hand (or below the dispatch point) is
  * written (lock held). */
 static uint64_t done_below_locked(const struct copy_state *s)

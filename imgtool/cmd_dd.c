@@ -25,23 +25,14 @@ static void dd_usage(void)
 	       PROG_NAME);
 }
 
-/* qemu-img's cvtnum_full(): a size in [min, max], its two messages. */
 static int dd_number(const char *name, const char *v, uint64_t min, uint64_t max,
 		     uint64_t *out)
 {
-	int ret = parse_size(v, out);
+	int ret = cli_cvtnum(name, v, min, max, out);
 
-	if (ret < 0 && ret != -ERANGE) {
-		cli_error("Invalid %s specified. You may use k, M, G, T, P or E suffixes for", name);
-		cli_error("kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
-		return -EINVAL;
-	}
-	if (ret == -ERANGE || *out < min || *out > max) {
-		cli_error("Invalid %s specified. Must be between %llu and %llu.", name,
-			  (unsigned long long)min, (unsigned long long)max);
-		return -ERANGE;
-	}
-	return 0;
+	if (ret < 0)
+		cli_report(ret, NULL);
+	return ret;
 }
 
 /* One NAME=VALUE operand into p; the later of two equal names wins, as in qemu-img. */

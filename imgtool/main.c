@@ -22,6 +22,8 @@ struct command {
 static const struct command commands[] = {
 	{ "amend", cmd_amend,
 	  "amend [-f fmt] [-q] -o options filename" },
+	{ "bench", cmd_bench,
+	  "bench [-c count] [-d depth] [-f fmt] [--flush-interval=flush_interval] [-i aio] [-n] [--no-drain] [-o offset] [--pattern=pattern] [-q] [-s buffer_size] [-S step_size] [-t cache] [-w] [-U] filename" },
 	{ "check", cmd_check,
 	  "check [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-T src_cache] [-U] filename" },
 	{ "checksum", cmd_checksum,

@@ -113,5 +113,8 @@ expect "v2v -os <TAB>: folders only" "$(comp v2v -os "$tmp/")" "$tmp/outdir"
 expect "dd <TAB>: the operands" "$(comp dd '')" "$(lines if= of= bs= count= skip=)"
 expect "dd if=<TAB>: files" "$(comp dd "if=$tmp/disk-a")" "if=$tmp/disk-a.qcow2"
 expect "dd bs=<TAB>: nothing" "$(comp dd bs=)" ""
+expect "bench -i <TAB>: the aio modes" "$(comp bench -i '')" "$(lines native threads io_uring)"
+expect "bench -c <TAB>: nothing" "$(comp bench -c '')" ""
+expect "bench --pattern=<TAB>: nothing" "$(comp bench --pattern=)" ""
 expect "not a command: nothing" "$(comp no-such-command '')" ""
 exit 0
