@@ -53,6 +53,7 @@ struct copy_state {
 	bool st_skip;             /* the cached run is not copied (above_depth) */
 	int error;
 	char errmsg[ERR_MSG_MAX];
+	_Atomic bool offload_refused; /* an offload returned -ENOTSUP: copy as usual */
 	/* checkpoints: the task each worker has in hand (UINT64_MAX: none) */
 	int nb_slots;
 	uint64_t inflight[COPY_MAX_WORKERS];
@@ -498,6 +499,82 @@ static int write_compressed_chunk(struct copy_state *s, const uint8_t *buf, uint
 	return ret;
 }
 
+/* Read [off, off+len) of the sources and write it, zero runs detected. */
+static int copy_through_memory(struct copy_state *s, uint8_t *buf, uint64_t off, uint64_t len)
+{
+	int ret = read_sources(s, buf, off, len);
+
+	if (ret < 0)
+		return ret;
+	if (s->p->stats)
+		s->p->stats->bytes_read += len;
+	return write_sparse(s, buf, off, len);
+}
+
+/* The source layer holding off (concatenated space) and the offset in it. */
+static struct image *source_at(struct copy_state *s, uint64_t off, uint64_t *soff)
+{
+	int i = 0;
+
+	while (i + 1 < s->p->nb_src && off >= s->base[i + 1])
+		i++;
+	*soff = off - s->base[i];
+	return s->p->src[i];
+}
+
+/* One run of a data task by copy offloading where the source stores it raw;
+ * *run is set to the bytes handled.  -ENOTSUP: not offloaded (nothing written). */
+static int offload_run(struct copy_state *s, uint64_t off, uint64_t len, uint64_t *run)
+{
+	uint64_t soff;
+	struct image *src = source_at(s, off, &soff);
+	struct block_status bs;
+	int ret;
+
+	len = MIN(len, src->size - soff);
+	ret = image_block_status_above(src, soff, len, &bs);
+	if (ret < 0)
+		return ret;
+	*run = MIN(bs.length, len);
+	if ((bs.flags & (BS_OFFSET_VALID | BS_DATA | BS_ZERO | BS_COMPRESSED)) !=
+	    (BS_OFFSET_VALID | BS_DATA))
+		return -ENOTSUP;
+	for (int d = 0; d < bs.depth && src; d++)
+		src = src->backing;
+	if (!src)
+		return -ENOTSUP;
+	ret = image_write_from(s->p->dst, target_of(s, off), src->be, bs.host_offset,
+			       (size_t)*run);
+	if (ret == -ENOTSUP)
+		s->offload_refused = true;   /* this target cannot: don't ask again */
+	if (ret == 0 && s->p->stats) {
+		s->p->stats->bytes_read += *run;
+		s->p->stats->bytes_written += *run;
+	}
+	return ret;
+}
+
+/* A data task with copy offloading: run by run, offloaded where possible,
+ * through memory elsewhere (zeros, compressed clusters, a refusing target). */
+static int offload_task(struct copy_state *s, uint8_t *buf, const struct task *t)
+{
+	uint64_t off = t->off, end = t->off + t->len;
+
+	while (off < end) {
+		uint64_t run = end - off;
+		int ret = -ENOTSUP;
+
+		if (!s->offload_refused)
+			ret = offload_run(s, off, end - off, &run);
+		if (ret == -ENOTSUP)
+			ret = copy_through_memory(s, buf, off, run);
+		if (ret < 0)
+			return ret;
+		off += run;
+	}
+	return 0;
+}
+
 static int run_task(struct copy_state *s, uint8_t *buf, uint8_t *bbuf, const struct task *t)
 {
 	int ret;
@@ -510,6 +587,8 @@ static int run_task(struct copy_state *s, uint8_t *buf, uint8_t *bbuf, const str
 	}
 	if (s->p->ratelimit)
 		ratelimit_wait(s->p->ratelimit, t->len);
+	if (s->p->offload && !s->p->compress && !s->p->dst_backing)
+		return offload_task(s, buf, t);
 	ret = read_sources(s, buf, t->off, t->len);
 	if (ret < 0)
 		return ret;

@@ -37,6 +37,12 @@ struct copy_params {
 	uint64_t src_offset;
 	uint64_t length;
 	bool compress;            /* one compressed write per target cluster (-c) */
+	/* Copy offloading (-C): data the sources store raw is copied by the storage
+	 * (image_write_from: reflink, copy_file_range) instead of through memory,
+	 * where the target format and both backends can; elsewhere, and for the
+	 * rest of the copy once one offload is refused, the copy goes on as usual.
+	 * Not with compress or dst_backing. */
+	bool offload;
 	uint64_t min_sparse;      /* zero-run granularity inside data; 0 = none (-S 0) */
 	bool target_zeroed;       /* target already reads as zeros: skip zero ranges */
 	int workers;              /* 0 = default: max(cpu_count(), 4) */

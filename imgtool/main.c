@@ -35,7 +35,7 @@ static const struct command commands[] = {
 	{ "compare", cmd_compare,
 	  "compare [-f fmt] [-F fmt] [-T src_cache] [-p] [-q] [-s] [-U] filename1 filename2" },
 	{ "convert", cmd_convert,
-	  "convert [--target-is-zero] [-U] [-c] [-p] [--progress=json] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] [-l snapshot_param] [-S sparse_size] [-m num_workers] [-W] filename [filename2 [...]] output_filename" },
+	  "convert [--target-is-zero] [-U] [-c] [-p] [--progress=json] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] [-l snapshot_param] [-S sparse_size] [-m num_workers] [-W] [-C] filename [filename2 [...]] output_filename" },
 	{ "dd", cmd_dd,
 	  "dd [-U] [-f fmt] [-O output_fmt] [bs=block_size] [count=blocks] [skip=blocks] if=input of=output" },
 	{ "create", cmd_create,
