@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* qemu creates every image a whole number of sectors long. */
@@ -63,6 +64,21 @@ static int dd_open_fail(int ret, const char *name)
 	return err_set_default(ret, name, "%s", strerror(-ret));
 }
 
+/* qemu-img dd's wording: "OUT: error while creating output image: REASON", the
+ * reason as qemu's file driver words a failed creation where the file could
+ * not be made. */
+static int dd_create_fail(int ret, const char *out)
+{
+	char reason[ERR_MSG_MAX];
+
+	if (ret == -ENOENT || ret == -EACCES || ret == -ENOTDIR || ret == -EISDIR || ret == -EROFS)
+		snprintf(reason, sizeof(reason), "Could not create '%s': %s", out, strerror(-ret));
+	else
+		snprintf(reason, sizeof(reason), "%s", err_is_set() ? err_get() : strerror(-ret));
+	err_clear();
+	return err_set(ret, NULL, "%s: error while creating output image: %s", out, reason);
+}
+
 int dd_run(const struct dd_params *p, bool *skipped_past_end)
 {
 	struct image *in = NULL, *out = NULL;
@@ -85,7 +101,7 @@ int dd_run(const struct dd_params *p, bool *skipped_past_end)
 		start = end = 0;
 	ret = image_create(p->out, p->out_fmt, align_up(end - start, DD_CREATE_ALIGN), &none);
 	if (ret < 0) {
-		dd_open_fail(ret, p->out);
+		dd_create_fail(ret, p->out);
 		goto out;
 	}
 	ret = image_open(p->out, p->out_fmt, IMG_RDWR, &out);

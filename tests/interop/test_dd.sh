@@ -108,6 +108,17 @@ no_output() {
 	diff q.se i.se
 }
 run_case "dd without of= refused as qemu-img" no_output
+creation_fails() {
+	local rc=0
+	qemu-img dd if=src.qcow2 of=/nonexistent/dir/x count=1 2>q.se || rc=$?
+	[ $rc = 1 ]
+	rc=0
+	"$IMGTOOL" dd if=src.qcow2 of=/nonexistent/dir/x count=1 2>i.se || rc=$?
+	[ $rc = 1 ]
+	sed -i 's/^qemu-img:/imgtool:/' q.se
+	diff q.se i.se
+}
+run_case "dd into a folder that does not exist fails as qemu-img" creation_fails
 
 # a hole-only source still gives a fully written output, as qemu-img's
 setup qemu-img create -q -f qcow2 empty.qcow2 3M || { summary; exit 1; }
