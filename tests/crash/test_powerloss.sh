@@ -62,7 +62,10 @@ logged() {
 	shift
 	rm -f "$f.log"
 	if [ -e "$f" ]; then cp "$f" "$f.base"; else echo - >"$f.nobase"; fi
-	LOGWRITES_FILE=$(realpath -m "$f") LOGWRITES_LOG=$PWD/$f.log LD_PRELOAD=$PWD/logwrites.so "$@"
+	# (an ASan build of imgtool accepts a preloaded library only with the check off)
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+		LOGWRITES_FILE=$(realpath -m "$f") LOGWRITES_LOG=$PWD/$f.log \
+		LD_PRELOAD=$PWD/logwrites.so "$@"
 	[ -s "$f.log" ]
 }
 
