@@ -7,7 +7,8 @@ BASE is the file before the operation ("-" for none: the operation created it).
 For every flush in the log, the state right after it (everything logged before
 it, durable) is written to STATE and `CHECK flush N STATE` is run; then the
 state after the whole run (`CHECK final 0 STATE`, everything flushed at exit
-is assumed written).  Then SAMPLES cuts at random points between flushes: the
+is assumed written).  Then one cut at a random point between every two flushes
+(and before the first) that have writes between them, and SAMPLES more: the
 records since the last flush each kept or dropped at random (a power cut keeps
 any subset of what was not flushed, in any order), `CHECK cut N STATE` (N: the
 number of flushes before the cut).  REPLAY_DROP_FLUSHES=1 replays the log
@@ -97,8 +98,9 @@ def main():
     bounds = [0] + flushes + [len(recs)]
     # segments holding a record besides their flush: where a cut can lose one
     segs = [i for i in range(len(bounds) - 1) if bounds[i + 1] - bounds[i] >= 2]
-    for _ in range(int(samples) if segs else 0):
-        seg = rnd.choice(segs)
+    # one cut in every such segment, then SAMPLES more anywhere
+    picks = segs + [rnd.choice(segs) for _ in range(int(samples) if segs else 0)]
+    for seg in picks:
         start, end = bounds[seg], bounds[seg + 1]
         cut = rnd.randrange(start + 1, end + 1)
         kept = [r for r in recs[start:cut] if rnd.random() < 0.5]
