@@ -98,6 +98,18 @@ int backend_pwrite(struct backend *be, const void *buf, size_t len, uint64_t off
 	return be->ops->pwrite(be, buf, len, off);
 }
 
+int backend_copy_range(struct backend *be, uint64_t off, struct backend *src, uint64_t src_off,
+		       uint64_t len)
+{
+	if (len == 0)
+		return 0;
+	if (!(be->flags & BE_RDWR))
+		return err_set(-EBADF, be->url, "opened read-only");
+	if (be->ops != src->ops || !be->ops->copy_range)
+		return -ENOTSUP;
+	return be->ops->copy_range(be, off, src, src_off, len);
+}
+
 int backend_flush(struct backend *be)
 {
 	if (be->flags & BE_NOFLUSH || !(be->flags & BE_RDWR))

@@ -57,6 +57,12 @@ struct backend_ops {
 	int (*extent)(struct backend *be, uint64_t off, uint64_t len, bool *data, uint64_t *run);
 	/* optional: bytes the object occupies on storage (qemu's "actual-size") */
 	int (*allocated_size)(struct backend *be, uint64_t *size);
+	/* optional: copy len bytes of src (a backend with the same ops) at src_off
+	 * to be at off without passing them through memory (a reflink, or a copy
+	 * the kernel or the server does).  -ENOTSUP, with no message and nothing
+	 * written, where this pair cannot (the caller copies). */
+	int (*copy_range)(struct backend *be, uint64_t off, struct backend *src,
+			  uint64_t src_off, uint64_t len);
 };
 
 struct backend {
@@ -88,6 +94,10 @@ int backend_preallocate(struct backend *be, uint64_t off, uint64_t len);
 /* Data/hole run at off (all data when the backend cannot tell). */
 int backend_extent(struct backend *be, uint64_t off, uint64_t len, bool *data, uint64_t *run);
 int backend_allocated_size(struct backend *be, uint64_t *size);
+/* Offloaded copy from src to be (copy offloading, convert -C); -ENOTSUP without
+ * a message when the two backends cannot do it, so the caller copies itself. */
+int backend_copy_range(struct backend *be, uint64_t off, struct backend *src, uint64_t src_off,
+		       uint64_t len);
 
 /* Cache mode names as qemu spells them -> BE_* flags; -EINVAL if unknown. */
 int backend_cache_flags(const char *mode, int *flags);

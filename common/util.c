@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 bool buffer_is_zero(const void *buf, size_t len)
@@ -70,4 +71,12 @@ int cpu_count(void)
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n > 0 ? (int)n : 1;
+}
+
+double monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -63,4 +63,7 @@ size_t buffer_run_length(const void *buf, size_t len, size_t block, bool *zero);
 /* Number of online CPUs (at least 1). */
 int cpu_count(void);
 
+/* Seconds on the monotonic clock (for durations). */
+double monotonic_seconds(void);
+
 #endif

@@ -151,6 +151,8 @@ _imgtool_complete_value() {
 		COMPREPLY=($(compgen -W $'none\nwriteback\nwritethrough\ndirectsync\nunsafe' -- "$cur")) ;;
 	ofmt)
 		COMPREPLY=($(compgen -W $'human\njson' -- "$cur")) ;;
+	aio)
+		COMPREPLY=($(compgen -W $'native\nthreads\nio_uring' -- "$cur")) ;;
 	prealloc)
 		COMPREPLY=($(compgen -W $'off\nmetadata\nfalloc\nfull' -- "$cur")) ;;
 	DIR | dir)
@@ -162,11 +164,28 @@ _imgtool_complete_value() {
 	[a-z]*)
 		# a literal value in lower case (--network virtio, --progress=json)
 		case $arg in
-		snapshot | snapshot_param | sparse_size | num_workers | offset | len | size | snapshot_*) COMPREPLY=() ;;
+		snapshot | snapshot_param | sparse_size | num_workers | offset | len | size | snapshot_* | \
+		count | depth | pattern | buffer_size | step_size | flush_interval) COMPREPLY=() ;;
 		*) COMPREPLY=($(compgen -W "$arg" -- "$cur")) ;;
 		esac ;;
 	*)
 		COMPREPLY=() ;;
+	esac
+}
+
+# dd's operands are NAME=VALUE words (as dd(1)): the names, then files after
+# if= and of=
+_imgtool_complete_dd_operand() {
+	local cur=$1 IFS=$'\n'
+	case $cur in
+	if=* | of=*)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -P "${cur%%=*}=" -f -- "${cur#*=}")) ;;
+	*=*)
+		COMPREPLY=() ;;
+	*)
+		compopt -o nospace 2>/dev/null
+		COMPREPLY=($(compgen -W $'if=\nof=\nbs=\ncount=\nskip=' -- "$cur")) ;;
 	esac
 }
 
@@ -198,6 +217,10 @@ _imgtool() {
 	fi
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(printf '%s\n' "$_imgtool_spec" | awk '{ print $1 }')" -- "$cur"))
+		return
+	fi
+	if [ "$cmd" = dd ]; then
+		_imgtool_complete_dd_operand "$cur"
 		return
 	fi
 	compopt -o filenames 2>/dev/null

@@ -232,6 +232,7 @@ static int copy(struct convert_run *r)
 		.nb_src = p->nb_src,
 		.dst = r->dst,
 		.compress = p->compress,
+		.offload = p->copy_offload,
 		.min_sparse = p->min_sparse,
 		.target_zeroed = r->zeroed,
 		.workers = p->workers,

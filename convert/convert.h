@@ -29,6 +29,7 @@ struct convert_params {
 	const char *backing_fmt;  /* -F; NULL: probe the backing file */
 	struct opts *opts;        /* -o for the new target (backing options added) */
 	bool compress;
+	bool copy_offload;        /* -C: data copied by the storage where it can be */
 	bool no_create;           /* -n: the target exists */
 	bool target_is_zero;      /* with no_create: the user vouches it reads as zeros */
 	uint64_t min_sparse;

@@ -40,7 +40,7 @@ struct task {
 
 struct copy_state {
 	const struct copy_params *p;
-	uint64_t total;
+	uint64_t total;           /* end of the copied window, in source space */
 	uint64_t *base;           /* base[i]: where source i starts */
 	uint64_t align;           /* chunk ends fall on multiples of this */
 	uint64_t zero_gran;       /* zero detection granularity inside data */
@@ -53,6 +53,7 @@ struct copy_state {
 	bool st_skip;             /* the cached run is not copied (above_depth) */
 	int error;
 	char errmsg[ERR_MSG_MAX];
+	_Atomic bool offload_refused; /* an offload returned -ENOTSUP: copy as usual */
 	/* checkpoints: the task each worker has in hand (UINT64_MAX: none) */
 	int nb_slots;
 	uint64_t inflight[COPY_MAX_WORKERS];
@@ -97,6 +98,12 @@ uint64_t copy_total_size(struct image **src, int nb_src)
 	return total;
 }
 
+/* Where source-space offset off lands in the target. */
+static uint64_t target_of(const struct copy_state *s, uint64_t off)
+{
+	return s->p->dst_offset + (off - s->p->src_offset);
+}
+
 static void record_error(struct copy_state *s, int ret)
 {
 	pthread_mutex_lock(&s->lock);
@@ -120,7 +127,7 @@ static int refresh_status(struct copy_state *s)
 		s->cur++;
 	src = p->src[s->cur];
 	soff = s->pos - s->base[s->cur];
-	ret = image_block_status_above(src, soff, src->size - soff, &bs);
+	ret = image_block_status_above(src, soff, MIN(src->size - soff, s->total - s->pos), &bs);
 	if (ret < 0)
 		return ret;
 	end = s->pos + bs.length;
@@ -327,7 +334,7 @@ static int backing_zero_run(struct copy_state *s, uint64_t toff, uint64_t len, b
  * zeros (elsewhere the target stays unallocated). */
 static int zero_over_backing(struct copy_state *s, uint64_t off, uint64_t len)
 {
-	uint64_t toff = s->p->dst_offset + off;
+	uint64_t toff = target_of(s, off);
 
 	while (len) {
 		uint64_t run;
@@ -353,7 +360,7 @@ static int write_zero_range(struct copy_state *s, uint64_t off, uint64_t len)
 		return 0;
 	if (s->p->dst_backing)
 		return zero_over_backing(s, off, len);
-	return image_write_zeroes(s->p->dst, s->p->dst_offset + off, len, IMG_ZERO_MAY_UNMAP);
+	return image_write_zeroes(s->p->dst, target_of(s, off), len, IMG_ZERO_MAY_UNMAP);
 }
 
 /* image_write, counted for copy_stats. */
@@ -399,7 +406,7 @@ static enum granule_kind granule_vs_backing(const uint8_t *buf, const uint8_t *b
 static int write_vs_backing(struct copy_state *s, const uint8_t *buf, uint8_t *bbuf,
 			    uint64_t off, uint64_t len)
 {
-	uint64_t toff = s->p->dst_offset + off;
+	uint64_t toff = target_of(s, off);
 	uint64_t g = s->align;
 	uint64_t pos = 0;
 	int ret = read_dst_backing(s, bbuf, toff, len);
@@ -445,7 +452,7 @@ static int write_sparse(struct copy_state *s, const uint8_t *buf, uint64_t off, 
 	int ret = 0;
 
 	if (!g)
-		return write_data(s, buf, s->p->dst_offset + off, len);
+		return write_data(s, buf, target_of(s, off), len);
 	while (pos < len && ret == 0) {
 		uint64_t start = pos;
 		uint64_t e = MIN(len, (off + pos) / g * g + g - off);
@@ -461,8 +468,7 @@ static int write_sparse(struct copy_state *s, const uint8_t *buf, uint64_t off, 
 		if (zero)
 			ret = write_zero_range(s, off + start, pos - start);
 		else
-			ret = write_data(s, buf + start, s->p->dst_offset + off + start,
-					 pos - start);
+			ret = write_data(s, buf + start, target_of(s, off + start), pos - start);
 	}
 	return ret;
 }
@@ -477,7 +483,7 @@ static int write_compressed_chunk(struct copy_state *s, const uint8_t *buf, uint
 	int ret = 0;
 
 	if (s->p->dst_backing)
-		ret = read_dst_backing(s, bbuf, s->p->dst_offset + off, len);
+		ret = read_dst_backing(s, bbuf, target_of(s, off), len);
 	while (pos < len && ret == 0) {
 		uint64_t n = MIN(cs, len - pos);
 
@@ -486,11 +492,87 @@ static int write_compressed_chunk(struct copy_state *s, const uint8_t *buf, uint
 		else if (buffer_is_zero(buf + pos, (size_t)n))
 			ret = write_zero_range(s, off + pos, n);
 		else
-			ret = image_write_compressed(s->p->dst, buf + pos,
-						     s->p->dst_offset + off + pos, (size_t)n);
+			ret = image_write_compressed(s->p->dst, buf + pos, target_of(s, off + pos),
+						     (size_t)n);
 		pos += n;
 	}
 	return ret;
+}
+
+/* Read [off, off+len) of the sources and write it, zero runs detected. */
+static int copy_through_memory(struct copy_state *s, uint8_t *buf, uint64_t off, uint64_t len)
+{
+	int ret = read_sources(s, buf, off, len);
+
+	if (ret < 0)
+		return ret;
+	if (s->p->stats)
+		s->p->stats->bytes_read += len;
+	return write_sparse(s, buf, off, len);
+}
+
+/* The source layer holding off (concatenated space) and the offset in it. */
+static struct image *source_at(struct copy_state *s, uint64_t off, uint64_t *soff)
+{
+	int i = 0;
+
+	while (i + 1 < s->p->nb_src && off >= s->base[i + 1])
+		i++;
+	*soff = off - s->base[i];
+	return s->p->src[i];
+}
+
+/* One run of a data task by copy offloading where the source stores it raw;
+ * *run is set to the bytes handled.  -ENOTSUP: not offloaded (nothing written). */
+static int offload_run(struct copy_state *s, uint64_t off, uint64_t len, uint64_t *run)
+{
+	uint64_t soff;
+	struct image *src = source_at(s, off, &soff);
+	struct block_status bs;
+	int ret;
+
+	len = MIN(len, src->size - soff);
+	ret = image_block_status_above(src, soff, len, &bs);
+	if (ret < 0)
+		return ret;
+	*run = MIN(bs.length, len);
+	if ((bs.flags & (BS_OFFSET_VALID | BS_DATA | BS_ZERO | BS_COMPRESSED)) !=
+	    (BS_OFFSET_VALID | BS_DATA))
+		return -ENOTSUP;
+	for (int d = 0; d < bs.depth && src; d++)
+		src = src->backing;
+	if (!src)
+		return -ENOTSUP;
+	ret = image_write_from(s->p->dst, target_of(s, off), src->be, bs.host_offset,
+			       (size_t)*run);
+	if (ret == -ENOTSUP)
+		s->offload_refused = true;   /* this target cannot: don't ask again */
+	if (ret == 0 && s->p->stats) {
+		s->p->stats->bytes_read += *run;
+		s->p->stats->bytes_written += *run;
+	}
+	return ret;
+}
+
+/* A data task with copy offloading: run by run, offloaded where possible,
+ * through memory elsewhere (zeros, compressed clusters, a refusing target). */
+static int offload_task(struct copy_state *s, uint8_t *buf, const struct task *t)
+{
+	uint64_t off = t->off, end = t->off + t->len;
+
+	while (off < end) {
+		uint64_t run = end - off;
+		int ret = -ENOTSUP;
+
+		if (!s->offload_refused)
+			ret = offload_run(s, off, end - off, &run);
+		if (ret == -ENOTSUP)
+			ret = copy_through_memory(s, buf, off, run);
+		if (ret < 0)
+			return ret;
+		off += run;
+	}
+	return 0;
 }
 
 static int run_task(struct copy_state *s, uint8_t *buf, uint8_t *bbuf, const struct task *t)
@@ -501,10 +583,12 @@ static int run_task(struct copy_state *s, uint8_t *buf, uint8_t *bbuf, const str
 		return write_zero_range(s, t->off, t->len);
 	if (t->known_zero) {
 		memset(buf, 0, (size_t)t->len);
-		return write_data(s, buf, s->p->dst_offset + t->off, t->len);
+		return write_data(s, buf, target_of(s, t->off), t->len);
 	}
 	if (s->p->ratelimit)
 		ratelimit_wait(s->p->ratelimit, t->len);
+	if (s->p->offload && !s->p->compress && !s->p->dst_backing)
+		return offload_task(s, buf, t);
 	ret = read_sources(s, buf, t->off, t->len);
 	if (ret < 0)
 		return ret;
@@ -515,14 +599,6 @@ static int run_task(struct copy_state *s, uint8_t *buf, uint8_t *bbuf, const str
 	if (s->p->dst_backing)
 		return write_vs_backing(s, buf, bbuf, t->off, t->len);
 	return write_sparse(s, buf, t->off, t->len);
-}
-
-static double monotonic_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Everything below the lowest task still in hand (or below the dispatch point) is
@@ -616,12 +692,27 @@ static void *copy_worker(void *opaque)
 	return NULL;
 }
 
+/* The window [src_offset, *end) of the sources that is copied. */
+static int copy_window(const struct copy_params *p, uint64_t *end)
+{
+	uint64_t whole = copy_total_size(p->src, p->nb_src);
+
+	*end = whole;
+	if (p->length && (!add_ok(p->src_offset, p->length, end) || *end > whole))
+		return err_set(-EINVAL, NULL, "internal error: copy window past the sources");
+	if (p->src_offset > *end)
+		return err_set(-EINVAL, NULL, "internal error: copy window past the sources");
+	if ((p->src_offset || p->length) && (p->start || p->checkpoint))
+		return err_set(-EINVAL, NULL,
+			       "internal error: a copy window cannot resume or checkpoint");
+	return 0;
+}
+
+/* total: the number of bytes copied (the window's length). */
 static int copy_check_params(const struct copy_params *p, uint64_t total)
 {
 	uint64_t end;
 
-	if (p->nb_src < 1)
-		return err_set(-EINVAL, NULL, "no source image");
 	if (!add_ok(p->dst_offset, total, &end) || end > p->dst->size)
 		return err_set(-ENOSPC, p->dst->filename,
 			       "target is smaller than the source (%llu < %llu bytes)",
@@ -632,7 +723,7 @@ static int copy_check_params(const struct copy_params *p, uint64_t total)
 			return err_set(-ENOTSUP, p->dst->filename,
 				       "format '%s' does not support compression",
 				       p->dst->ops->name);
-		if (p->dst_offset % p->dst->cluster_size)
+		if ((p->dst_offset | p->src_offset) % p->dst->cluster_size)
 			return err_set(-EINVAL, p->dst->filename,
 				       "compressed copy must start on a cluster boundary");
 	}
@@ -678,8 +769,11 @@ int copy_run(const struct copy_params *p)
 	struct copy_state s = { .p = p };
 	int ret;
 
-	s.total = copy_total_size(p->src, p->nb_src);
-	ret = copy_check_params(p, s.total);
+	if (p->nb_src < 1)
+		return err_set(-EINVAL, NULL, "no source image");
+	ret = copy_window(p, &s.total);
+	if (ret == 0)
+		ret = copy_check_params(p, s.total - p->src_offset);
 	if (ret < 0)
 		return ret;
 	s.base = calloc((size_t)p->nb_src, sizeof(*s.base));
@@ -688,7 +782,7 @@ int copy_run(const struct copy_params *p)
 	for (int i = 1; i < p->nb_src; i++)
 		s.base[i] = s.base[i - 1] + p->src[i - 1]->size;
 	setup_geometry(&s);
-	s.pos = s.ckpt_done = p->start;
+	s.pos = s.ckpt_done = p->src_offset + p->start;
 	s.ckpt_time = monotonic_seconds();
 	while (s.cur + 1 < p->nb_src && s.pos >= s.base[s.cur + 1])
 		s.cur++;

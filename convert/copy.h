@@ -31,7 +31,18 @@ struct copy_params {
 	int nb_src;
 	struct image *dst;        /* open IMG_RDWR, at least as large as the sources */
 	uint64_t dst_offset;      /* where the first source lands in the target */
+	/* A window of the sources (dd's skip= and count=): only bytes
+	 * [src_offset, src_offset + length) of the concatenated sources are
+	 * copied, the first landing at dst_offset.  length 0: to the end. */
+	uint64_t src_offset;
+	uint64_t length;
 	bool compress;            /* one compressed write per target cluster (-c) */
+	/* Copy offloading (-C): data the sources store raw is copied by the storage
+	 * (image_write_from: reflink, copy_file_range) instead of through memory,
+	 * where the target format and both backends can; elsewhere, and for the
+	 * rest of the copy once one offload is refused, the copy goes on as usual.
+	 * Not with compress or dst_backing. */
+	bool offload;
 	uint64_t min_sparse;      /* zero-run granularity inside data; 0 = none (-S 0) */
 	bool target_zeroed;       /* target already reads as zeros: skip zero ranges */
 	int workers;              /* 0 = default: max(cpu_count(), 4) */

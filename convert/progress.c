@@ -7,6 +7,7 @@
  * the hot path costs one atomic add.
  */
 #include "progress.h"
+#include "../common/util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -26,14 +27,6 @@ struct progress {
 	void (*fn)(uint64_t done, uint64_t total, void *opaque);  /* PROGRESS_CALLBACK */
 	void *opaque;
 };
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void progress_print(struct progress *p, uint64_t done, double t)
 {
@@ -62,7 +55,7 @@ struct progress *progress_new(enum progress_mode mode, uint64_t total)
 	p->mode = mode;
 	p->total = total;
 	pthread_mutex_init(&p->lock, NULL);
-	p->start = now_seconds();
+	p->start = monotonic_seconds();
 	p->last_time = p->start;
 	if (mode != PROGRESS_NONE) {
 		pthread_mutex_lock(&p->lock);
@@ -108,7 +101,7 @@ void progress_add(struct progress *p, uint64_t bytes)
 	if (pthread_mutex_trylock(&p->lock))
 		return;         /* someone is printing; the next add catches up */
 	done = atomic_load(&p->done);
-	t = now_seconds();
+	t = monotonic_seconds();
 	if (done > p->printed &&
 	    (done - p->printed >= step || (p->mode != PROGRESS_HUMAN && t - p->last_time >= 1.0)))
 		progress_print(p, done > p->total ? p->total : done, t);
@@ -131,7 +124,7 @@ void progress_finish(struct progress *p)
 	if (done > p->total)
 		done = p->total;
 	if (done != p->printed || !p->printed_any)
-		progress_print(p, done, now_seconds());
+		progress_print(p, done, monotonic_seconds());
 	if (p->mode == PROGRESS_HUMAN) {
 		printf("\n");
 		fflush(stdout);

@@ -172,6 +172,11 @@ struct format_ops {
 	int (*write_zeroes)(struct image *img, uint64_t off, uint64_t len, int flags);
 	/* optional: one whole cluster (the last may be short), compressed if it shrinks */
 	int (*write_compressed)(struct image *img, const void *buf, uint64_t off, size_t len);
+	/* optional: write [off, off+len) with the bytes of src at src_off, copied by
+	 * backend_copy_range() (copy offloading); -ENOTSUP without a message and
+	 * nothing written where it cannot (the caller reads and writes instead). */
+	int (*write_from)(struct image *img, uint64_t off, struct backend *src, uint64_t src_off,
+			  size_t len);
 	/* Status of [off, off+len) in this layer only; len > 0 and in bounds. */
 	int (*block_status)(struct image *img, uint64_t off, uint64_t len,
 			    struct block_status *bs);
@@ -282,6 +287,11 @@ int image_read(struct image *img, void *buf, uint64_t off, size_t len);
 int image_write(struct image *img, const void *buf, uint64_t off, size_t len);
 int image_write_zeroes(struct image *img, uint64_t off, uint64_t len, int flags);
 int image_write_compressed(struct image *img, const void *buf, uint64_t off, size_t len);
+/* Copy offloading: the guest range [off, off+len) of img gets the bytes stored
+ * raw in src at src_off (a source's BS_OFFSET_VALID run); -ENOTSUP without a
+ * message when the format or the backends cannot offload. */
+int image_write_from(struct image *img, uint64_t off, struct backend *src, uint64_t src_off,
+		     size_t len);
 int image_flush(struct image *img);
 
 /* Status of one layer, and of the whole chain (the first layer that allocates the

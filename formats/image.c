@@ -360,6 +360,20 @@ int image_write(struct image *img, const void *buf, uint64_t off, size_t len)
 	return img->ops->write(img, buf, off, len);
 }
 
+int image_write_from(struct image *img, uint64_t off, struct backend *src, uint64_t src_off,
+		     size_t len)
+{
+	int ret = check_writable(img);
+
+	if (ret == 0)
+		ret = check_range(img, off, len);
+	if (ret < 0 || len == 0)
+		return ret;
+	if (!img->ops->write_from)
+		return -ENOTSUP;
+	return img->ops->write_from(img, off, src, src_off, len);
+}
+
 int image_write_zeroes(struct image *img, uint64_t off, uint64_t len, int flags)
 {
 	const size_t chunk = 1 * MiB;

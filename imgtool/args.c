@@ -100,3 +100,32 @@ int cli_parse_offset(const char *s, uint64_t *out)
 		return err_set(-EINVAL, NULL, "Invalid offset or length specified: '%s'", s);
 	return 0;
 }
+
+int cli_cvtnum(const char *name, const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	int ret = parse_size(v, out);
+
+	if (ret < 0 && ret != -ERANGE) {
+		err_set(-EINVAL, NULL,
+			"Invalid %s specified. You may use k, M, G, T, P or E suffixes for", name);
+		/* qemu-img's second line, with its program-name prefix */
+		return err_hint(-EINVAL, PROG_NAME ": kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+	}
+	if (ret == -ERANGE || *out < min || *out > max)
+		return err_set(-ERANGE, NULL, "Invalid %s specified. Must be between %llu and %llu.",
+			       name, (unsigned long long)min, (unsigned long long)max);
+	return 0;
+}
+
+int cli_parse_ulong(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}

@@ -41,6 +41,12 @@ int cli_parse_cache(const char *mode, int *img_flags);
 int cli_parse_sparse(const char *s, uint64_t *out);
 /* convert -m: 1..16. */
 int cli_parse_workers(const char *s, int *out);
+/* qemu-img's cvtnum_full(): a size with suffixes in [min, max]; otherwise
+ * -EINVAL/-ERANGE with its message (and second line) set, naming `name`. */
+int cli_cvtnum(const char *name, const char *v, uint64_t min, uint64_t max, uint64_t *out);
+/* qemu_strtoul() as qemu-img's plain numbers: decimal, 0x hex or 0 octal, the
+ * whole string, at most max (a "-1" wraps above any max); -EINVAL otherwise. */
+int cli_parse_ulong(const char *s, uint64_t max, uint64_t *out);
 /* A plain decimal unsigned number (e.g. --start-offset), with size suffixes. */
 int cli_parse_offset(const char *s, uint64_t *out);
 
@@ -122,6 +128,8 @@ int cmd_create(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_dd(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_checksum(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);

@@ -34,6 +34,8 @@ struct convert_args {
 	bool compress;
 	bool no_create;
 	bool target_is_zero;
+	bool copy_offload;        /* -C */
+	bool sparse_given;        /* -S was given (qemu refuses it with -C) */
 	uint64_t min_sparse;
 	int workers;
 };
@@ -65,7 +67,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
 		case 'c': a->compress = true; break;
 		case 'n': a->no_create = true; break;
 		case 'W': break;        /* writes are always out of order */
-		case 'C': break;        /* copy offload: plain copying gives the same result */
+		case 'C': a->copy_offload = true; break;
 		case 't': a->dst_cache = optarg; break;
 		case OPT_TARGET_IS_ZERO: a->target_is_zero = true; break;
 		case 'o':
@@ -81,6 +83,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
 		case 'S':
 			if (cli_parse_sparse(optarg, &a->min_sparse) < 0)
 				goto bad;
+			a->sparse_given = true;
 			break;
 		case 'm':
 			if (cli_parse_workers(optarg, &a->workers) < 0)
@@ -92,7 +95,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
 			a->snapshot = optarg;
 			break;
 		case 'h':
-			printf("usage: %s convert [--target-is-zero] [-U] [-c] [-p] [--progress=json] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] [-l snapshot_param] [-S sparse_size] [-m num_workers] [-W] filename [filename2 [...]] output_filename\n",
+			printf("usage: %s convert [--target-is-zero] [-U] [-c] [-p] [--progress=json] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] [-l snapshot_param] [-S sparse_size] [-m num_workers] [-W] [-C] filename [filename2 [...]] output_filename\n",
 			       PROG_NAME);
 			return 1;
 		default:
@@ -109,6 +112,14 @@ static int check_args(const struct convert_args *a, int nfiles)
 {
 	if (nfiles < 2) {
 		cli_error("Must specify image file name");
+		return -EINVAL;
+	}
+	if (a->copy_offload && a->compress) {
+		cli_error("Cannot enable copy offloading when -c is used");
+		return -EINVAL;
+	}
+	if (a->copy_offload && a->sparse_given) {
+		cli_error("Cannot enable copy offloading when -S is used");
 		return -EINVAL;
 	}
 	if (a->target_is_zero && !a->no_create) {
@@ -172,6 +183,7 @@ int cmd_convert(int argc, char **argv)
 		.backing_fmt = a.backing_fmt,
 		.opts = &a.o,
 		.compress = a.compress,
+		.copy_offload = a.copy_offload,
 		.no_create = a.no_create,
 		.target_is_zero = a.target_is_zero,
 		.min_sparse = a.min_sparse,

@@ -7,6 +7,11 @@
  * discard from BLKDISCARD.  Regular files use fallocate() to punch or zero and
  * SEEK_DATA/SEEK_HOLE to report holes, which is what lets convert skip them.
  *
+ * Copy offloading (convert -C) tries a reflink (FICLONERANGE: the two files share
+ * the blocks, on XFS with reflink=1, btrfs, ...) where the range is aligned to the
+ * filesystem block, then copy_file_range() (the kernel copies, or reflinks, or the
+ * NFS server copies); where neither works the caller copies through memory.
+ *
  * Cache mode none/directsync opens with O_DIRECT.  O_DIRECT needs aligned buffers,
  * offsets and lengths; callers may pass anything, so unaligned requests go through
  * an aligned bounce buffer (and writes through read-modify-write under a lock so
@@ -404,6 +409,65 @@ static int file_allocated_size(struct backend *be, uint64_t *size)
 	return 0;
 }
 
+/* errno values that mean "this pair of files cannot do that", not a failure */
+static bool offload_unsupported(int e)
+{
+	return e == EOPNOTSUPP || e == ENOTSUP || e == EXDEV || e == EINVAL || e == ENOSYS ||
+	       e == ENOTTY || e == EBADF || e == ETXTBSY || e == EPERM;
+}
+
+/* A reflink of the whole range: 1 done, 0 not possible here, or a negative errno. */
+static int file_clone_range(struct backend *be, uint64_t off, struct backend *src,
+			    uint64_t src_off, uint64_t len)
+{
+	struct file_priv *d = be->priv, *sp = src->priv;
+	struct file_clone_range r = {
+		.src_fd = sp->fd, .src_offset = src_off, .src_length = len, .dest_offset = off,
+	};
+	struct stat st;
+
+	if (fstat(d->fd, &st) < 0 || st.st_blksize <= 0 ||
+	    (off | src_off | len) % (uint64_t)st.st_blksize)
+		return 0;
+	if (ioctl(d->fd, FICLONERANGE, &r) == 0)
+		return 1;
+	if (offload_unsupported(errno))
+		return 0;
+	return err_set(-errno, be->url, "reflink at offset %#llx failed: %s",
+		       (unsigned long long)off, strerror(errno));
+}
+
+static int file_copy_range(struct backend *be, uint64_t off, struct backend *src,
+			   uint64_t src_off, uint64_t len)
+{
+	struct file_priv *d = be->priv, *sp = src->priv;
+	loff_t in = (loff_t)src_off, out = (loff_t)off;
+	bool copied = false;
+	int ret;
+
+	if (d->is_block || sp->is_block)
+		return -ENOTSUP;
+	ret = file_clone_range(be, off, src, src_off, len);
+	if (ret != 0)
+		return ret < 0 ? ret : 0;
+	while (len) {
+		ssize_t n = copy_file_range(sp->fd, &in, d->fd, &out, (size_t)MIN(len, 1ULL << 30), 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && !copied && offload_unsupported(errno))
+			return -ENOTSUP;
+		if (n < 0)
+			return err_set(-errno, be->url, "copy_file_range at offset %#llx failed: %s",
+				       (unsigned long long)out, strerror(errno));
+		if (n == 0)   /* past the source's end: reads as zeros */
+			return backend_write_zeroes(be, (uint64_t)out, len, 0);
+		copied = true;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
 const struct backend_ops file_backend_ops = {
 	.name = "file",
 	.match = file_match,
@@ -419,4 +483,5 @@ const struct backend_ops file_backend_ops = {
 	.preallocate = file_preallocate,
 	.extent = file_extent,
 	.allocated_size = file_allocated_size,
+	.copy_range = file_copy_range,
 };

@@ -368,6 +368,8 @@ int qcow2_free_clusters(struct qcow2_state *s, uint64_t offset, uint64_t len);
 
 /* ---- qcow2_write.c ---- */
 int qcow2_write(struct image *img, const void *buf, uint64_t off, size_t len);
+int qcow2_write_from(struct image *img, uint64_t off, struct backend *src, uint64_t src_off,
+		     size_t len);
 int qcow2_write_zeroes(struct image *img, uint64_t off, uint64_t len, int flags);
 int qcow2_write_compressed(struct image *img, const void *buf, uint64_t off, size_t len);
 int qcow2_flush(struct image *img);

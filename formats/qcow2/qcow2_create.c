@@ -258,7 +258,7 @@ static int write_initial(struct backend *be, const char *fn, const struct create
 	uint64_t rbe = cs * 8 >> p->refcount_order;
 	uint64_t rt = 1, rb = 1, total, prev;
 	uint8_t *buf = NULL;
-	int ret;
+	int ret = 0;
 
 	if (l1_size > QCOW2_MAX_L1_BYTES / 8)
 		return err_set(-EFBIG, fn, "The image size is too large for file format "
@@ -277,9 +277,6 @@ static int write_initial(struct backend *be, const char *fn, const struct create
 	buf = calloc(1, cs);
 	if (!buf)
 		return err_set(-ENOMEM, fn, "out of memory");
-	ret = write_header(be, fn, p, l1_size, l1_off, cs, rt);
-	if (ret < 0)
-		goto out;
 	/* refcount table: entries for the rb blocks at clusters 1+rt.. */
 	for (uint64_t c = 0; c < rt; c++) {
 		memset(buf, 0, cs);
@@ -313,6 +310,13 @@ static int write_initial(struct backend *be, const char *fn, const struct create
 	}
 out:
 	free(buf);
+	/* The header last, once the tables it points to are durable: a power cut
+	 * during creation leaves no qcow2 image or a whole one, never a header
+	 * pointing at a refcount table that did not reach the disk. */
+	if (ret == 0)
+		ret = backend_flush(be);
+	if (ret == 0)
+		ret = write_header(be, fn, p, l1_size, l1_off, cs, rt);
 	return ret;
 }
 

@@ -248,6 +248,7 @@ const struct format_ops qcow2_format_ops = {
 	.create = qcow2_create,
 	.read = qcow2_read,
 	.write = qcow2_write,
+	.write_from = qcow2_write_from,
 	.write_zeroes = qcow2_write_zeroes,
 	.write_compressed = qcow2_write_compressed,
 	.block_status = qcow2_block_status,

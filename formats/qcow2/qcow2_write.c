@@ -334,10 +334,68 @@ static int cow_read(struct qcow2_state *s, uint64_t e, uint64_t gc, uint8_t *dst
 	}
 }
 
+/* Where a write's guest bytes come from: the caller's buffer, or (copy
+ * offloading, qcow2_write_from) bytes stored raw in another backend.  Both
+ * hold the guest bytes from guest offset `base` on. */
+struct qcow2_data {
+	const uint8_t *buf;
+	struct backend *src;
+	uint64_t src_off;
+	uint64_t base;
+};
+
+#define OFFLOAD_BOUNCE (2u * 1024 * 1024)
+
+/* Copy through memory what copy_range could not offload (never leaves the new
+ * clusters unwritten: their L2 entries follow). */
+static int data_copy_bounce(struct qcow2_state *s, const struct qcow2_data *d, uint64_t pos,
+			    uint64_t n, uint64_t host)
+{
+	uint8_t *b = backend_buf_alloc(MIN(n, OFFLOAD_BOUNCE));
+	int ret = b ? 0 : err_set(-ENOMEM, s->img->filename, "out of memory");
+
+	while (ret == 0 && n) {
+		uint64_t k = MIN(n, OFFLOAD_BOUNCE);
+
+		ret = backend_pread(d->src, b, k, d->src_off + (pos - d->base));
+		if (ret == 0)
+			ret = backend_pwrite(s->img->be, b, k, host);
+		pos += k;
+		host += k;
+		n -= k;
+	}
+	free(b);
+	return ret;
+}
+
+/* Write the n guest bytes at guest offset pos to host. */
+static int data_write(struct qcow2_state *s, const struct qcow2_data *d, uint64_t pos,
+		      uint64_t n, uint64_t host)
+{
+	int ret;
+
+	if (d->buf)
+		return backend_pwrite(s->img->be, d->buf + (pos - d->base), n, host);
+	ret = backend_copy_range(s->img->be, host, d->src, d->src_off + (pos - d->base), n);
+	if (ret == -ENOTSUP)
+		ret = data_copy_bounce(s, d, pos, n, host);
+	return ret;
+}
+
+/* The n guest bytes at guest offset pos into memory (partial clusters). */
+static int data_read(const struct qcow2_data *d, uint64_t pos, uint8_t *dst, uint64_t n)
+{
+	if (d->buf) {
+		memcpy(dst, d->buf + (pos - d->base), n);
+		return 0;
+	}
+	return backend_pread(d->src, dst, n, d->src_off + (pos - d->base));
+}
+
 /* Write [off, off+len) of the guest into k new clusters at host, for guest
  * clusters starting at gc whose old entries are old[]; partial first/last
  * clusters are merged with their old content. */
-static int write_new_clusters(struct qcow2_state *s, const uint8_t *buf, uint64_t off,
+static int write_new_clusters(struct qcow2_state *s, const struct qcow2_data *d, uint64_t off,
 			      uint64_t len, uint64_t gc, uint64_t k, uint64_t host,
 			      const uint64_t *old)
 {
@@ -355,7 +413,7 @@ static int write_new_clusters(struct qcow2_state *s, const uint8_t *buf, uint64_
 		if (pos == c && end - pos >= cs) {
 			/* whole clusters straight from the caller's buffer */
 			uint64_t n = align_down(end - pos, cs);
-			ret = backend_pwrite(s->img->be, buf + (pos - off), n, host + ci * cs);
+			ret = data_write(s, d, pos, n, host + ci * cs);
 			if (ret < 0)
 				break;
 			pos += n;
@@ -372,7 +430,9 @@ static int write_new_clusters(struct qcow2_state *s, const uint8_t *buf, uint64_
 		if (ret < 0)
 			break;
 		uint64_t n = MIN(end, c + cs) - pos;
-		memcpy(bounce + (pos - c), buf + (pos - off), n);
+		ret = data_read(d, pos, bounce + (pos - c), n);
+		if (ret < 0)
+			break;
 		ret = backend_pwrite(s->img->be, bounce, cs, host + ci * cs);
 		if (ret < 0)
 			break;
@@ -386,7 +446,7 @@ static int write_new_clusters(struct qcow2_state *s, const uint8_t *buf, uint64_
  * Write one piece of [off, off+len) lying in one L2 table.  Returns the number of
  * bytes handled (> 0) or a negative errno.
  */
-static int64_t write_piece(struct qcow2_state *s, const uint8_t *buf, uint64_t off,
+static int64_t write_piece(struct qcow2_state *s, const struct qcow2_data *d, uint64_t off,
 			   uint64_t len)
 {
 	uint64_t cs = s->cluster_size;
@@ -425,7 +485,7 @@ static int64_t write_piece(struct qcow2_state *s, const uint8_t *buf, uint64_t o
 		if (ret < 0)
 			return ret;
 		done = MIN(len, cstart + k * cs - off);
-		ret = backend_pwrite(s->img->be, buf, done, host + (off - cstart));
+		ret = data_write(s, d, off, done, host + (off - cstart));
 		return ret < 0 ? ret : (int64_t)done;
 	}
 
@@ -464,7 +524,7 @@ static int64_t write_piece(struct qcow2_state *s, const uint8_t *buf, uint64_t o
 	pthread_mutex_unlock(&s->lock);
 
 	done = MIN(len, cstart + k * cs - off);
-	ret = write_new_clusters(s, buf, off, done, cstart, k, host, old);
+	ret = write_new_clusters(s, d, off, done, cstart, k, host, old);
 
 	pthread_mutex_lock(&s->lock);
 	if (ret == 0)
@@ -627,13 +687,36 @@ int qcow2_write(struct image *img, const void *buf, uint64_t off, size_t len)
 {
 	struct qcow2_state *s = qcow2_state(img);
 	const uint8_t *p = buf;
+	struct qcow2_data d = { .buf = buf, .base = off };
 
 	while (len) {
 		int64_t n = s->extended_l2 ? write_piece_ext(s, p, off, len) :
-			    write_piece(s, p, off, piece_len(s, off, len));
+			    write_piece(s, &d, off, piece_len(s, off, len));
 		if (n < 0)
 			return (int)n;
 		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Copy offloading (qemu-img convert -C): the same allocation as a write, the
+ * cluster data copied by backend_copy_range() from where the source stores it.
+ * Extended L2 (subcluster) writes go through memory. */
+int qcow2_write_from(struct image *img, uint64_t off, struct backend *src, uint64_t src_off,
+		     size_t len)
+{
+	struct qcow2_state *s = qcow2_state(img);
+	struct qcow2_data d = { .src = src, .src_off = src_off, .base = off };
+
+	if (s->extended_l2 || src->ops != img->be->ops || !src->ops->copy_range)
+		return -ENOTSUP;
+	while (len) {
+		int64_t n = write_piece(s, &d, off, piece_len(s, off, len));
+
+		if (n < 0)
+			return (int)n;
 		off += (uint64_t)n;
 		len -= (size_t)n;
 	}

@@ -79,6 +79,12 @@ static int raw_write(struct image *img, const void *buf, uint64_t off, size_t le
 	return backend_pwrite(img->be, buf, len, off);
 }
 
+static int raw_write_from(struct image *img, uint64_t off, struct backend *src,
+			  uint64_t src_off, size_t len)
+{
+	return backend_copy_range(img->be, off, src, src_off, len);
+}
+
 static int raw_write_zeroes(struct image *img, uint64_t off, uint64_t len, int flags)
 {
 	return backend_write_zeroes(img->be, off, len,
@@ -160,6 +166,7 @@ const struct format_ops raw_format_ops = {
 	.read = raw_read,
 	.write = raw_write,
 	.write_zeroes = raw_write_zeroes,
+	.write_from = raw_write_from,
 	.block_status = raw_block_status,
 	.flush = raw_flush,
 	.resize = raw_resize,

@@ -16,6 +16,8 @@
 #     `qemu-img check` exit 0 afterwards.
 # A kill that lands after the conversion ended, or before the image has a header,
 # proves nothing: the round is tried again (up to 4 times), else it is a SKIP.
+# Then tests/crash/test_powerloss.sh (power cuts replayed from logged writes and
+# flushes) runs and its counts are added.
 # Prints "N passed, N failed" (", N skipped"); exits nonzero on any failure.
 set -u
 
@@ -225,5 +227,17 @@ for i in $(seq 1 "$ITER"); do
 	echo "ok   $what (qemu-img check before repair: $rc)"
 	tests_passed=$((tests_passed + 1))
 done
+
+# power-loss replays (flush ordering, which SIGKILL cannot test); their counts
+# join this suite's
+bash tests/crash/test_powerloss.sh "$BUILD" | tee "$WORK/powerloss.log"
+if counts=$(summary_counts "$WORK/powerloss.log"); then
+	read -r p f s <<<"$counts"
+	tests_passed=$((tests_passed + p))
+	tests_failed=$((tests_failed + f))
+	tests_skipped=$((tests_skipped + s))
+else
+	ko "power-loss replays: no summary line"
+fi
 
 summary
