@@ -71,6 +71,12 @@ int cli_one_image_name(int argc, char **argv, const char **file);
  * of argv (compacting it) and make them the policy of every image opened after. */
 int cli_take_policy_options(int *argc, char **argv);
 
+/* ---- object_args.c: --object secret,... and --image-opts of every command ---- */
+
+/* Take --object (secrets), --image-opts and --target-image-opts out of argv; the
+ * option strings of --image-opts become file names with remembered options. */
+int cli_take_object_options(int *argc, char **argv);
+
 /* ---- info_safety.c: info --untrusted's "safety" object ---- */
 
 struct image;

@@ -130,7 +130,8 @@ int main(int argc, char **argv)
 			argc -= optind;
 			argv += optind;
 			argv[0] = (char *)PROG_NAME;
-			if (cli_take_policy_options(&argc, argv) < 0) {
+			if (cli_take_policy_options(&argc, argv) < 0 ||
+			    cli_take_object_options(&argc, argv) < 0) {
 				cli_report(-EINVAL, NULL);
 				return 1;
 			}
