@@ -164,6 +164,9 @@ struct format_ops {
 	 * checked against create_opts (declared keys, values of their type). */
 	int (*create)(struct backend *be, const char *filename, uint64_t size,
 		      struct opts *opts);
+	/* optional: what create would refuse that can be judged before any file
+	 * exists (a missing secret), so that a refused create leaves nothing. */
+	int (*create_precheck)(const char *filename, uint64_t size, struct opts *opts);
 
 	int (*read)(struct image *img, void *buf, uint64_t off, size_t len);
 	int (*write)(struct image *img, const void *buf, uint64_t off, size_t len);

@@ -299,6 +299,8 @@ int image_create_flags(const char *filename, const char *format, uint64_t size,
 	if (!ops->create)
 		return err_set(-ENOTSUP, filename, "format '%s' cannot create images", format);
 	ret = create_opts_check(ops->create_opts, filename, opts);
+	if (ret == 0 && ops->create_precheck)
+		ret = ops->create_precheck(filename, size, opts);
 	if (ret < 0)
 		return ret;
 	if (flags & IMG_CREATE_EXCL)

@@ -207,6 +207,23 @@ static int luks_flush(struct image *img)
 	return backend_flush(img->be);
 }
 
+static int luks_create_precheck(const char *filename, uint64_t size, struct opts *opts)
+{
+	struct luks_spec spec;
+	const unsigned char *pass;
+	size_t pass_len;
+	uint64_t iter_ms;
+	int ret;
+
+	ret = luks_get_secret(opts_get(opts, "key-secret"), filename, "key-secret", &pass, &pass_len);
+	if (ret == 0)
+		ret = luks_spec_from_opts(opts, "", filename, &spec, &iter_ms);
+	if (ret == 0 && size % LUKS_SECTOR)
+		ret = err_set(-EINVAL, filename, "The requested file size is not a multiple of %d bytes",
+			      LUKS_SECTOR);
+	return ret;
+}
+
 static int luks_create(struct backend *be, const char *filename, uint64_t size,
 		       struct opts *opts)
 {
@@ -225,9 +242,6 @@ static int luks_create(struct backend *be, const char *filename, uint64_t size,
 		ret = luks_payload_offset_for(&spec, filename, &payload);
 	if (ret < 0)
 		return ret;
-	if (size % LUKS_SECTOR)
-		return err_set(-EINVAL, filename, "The requested file size is not a multiple of %d bytes",
-			       LUKS_SECTOR);
 	ret = luks_volume_create(&vol, be, 0, filename, &spec, iter_ms, pass, pass_len);
 	if (ret < 0)
 		return ret;
@@ -287,6 +301,7 @@ const struct format_ops luks_format_ops = {
 	.open = luks_open,
 	.close = luks_close,
 	.create = luks_create,
+	.create_precheck = luks_create_precheck,
 	.read = luks_read,
 	.write = luks_write,
 	.block_status = luks_block_status,

@@ -63,7 +63,7 @@ int luks_pbkdf2_count(const char *hash, uint32_t out_len, uint64_t iter_ms, uint
 		if (ret < 0)
 			return ret;
 		ms = thread_cpu_ms() - start;
-		if (ms >= 100.0 || n >= LUKS_MAX_ITERS / 2)
+		if (ms >= 50.0 || n >= LUKS_MAX_ITERS / 2)
 			break;
 		n *= 2;
 	}
