@@ -222,6 +222,7 @@ struct qcow2_state {
 	/* -1 not yet known; 1: metadata preallocated, so data clusters may be
 	 * holes in the file and block_status asks the backend (qcow2_map.c) */
 	int metadata_prealloc;
+	struct qcow2_crypt *crypt;    /* NULL unless encrypted (qcow2_crypt.c) */
 };
 
 static inline struct qcow2_state *qcow2_state(struct image *img)
@@ -392,6 +393,23 @@ int qcow2_measure(struct opts *opts, uint64_t size, struct image *src,
 /* ---- qcow2_backing.c ---- */
 int qcow2_set_backing(struct image *img, const char *name, const char *fmt);
 int qcow2_make_empty(struct image *img);
+
+/* ---- qcow2_crypt.c ---- */
+bool qcow2_encrypted(const struct qcow2_state *s);
+/* After the header is parsed: the LUKS header, and the key unless IMG_NO_IO. */
+int qcow2_crypt_open(struct qcow2_state *s, int flags);
+void qcow2_crypt_close(struct qcow2_state *s);
+/* Guest data at host (whole sectors when encrypted); guest is its guest offset. */
+int qcow2_data_pread(struct qcow2_state *s, void *buf, size_t len, uint64_t host, uint64_t guest);
+int qcow2_data_pwrite(struct qcow2_state *s, const void *buf, size_t len, uint64_t host,
+		      uint64_t guest);
+/* Requests not on sector boundaries, through whole sectors. */
+int qcow2_crypt_read_unaligned(struct image *img, void *buf, uint64_t off, size_t len);
+int qcow2_crypt_write_unaligned(struct image *img, const void *buf, uint64_t off, size_t len);
+struct json_object *qcow2_crypt_info(struct qcow2_state *s);
+int qcow2_crypt_amend(struct qcow2_state *s, struct opts *o);
+/* The clusters holding the LUKS header and key material, if any. */
+bool qcow2_crypt_area(const struct qcow2_state *s, uint64_t *off, uint64_t *len);
 
 /* ---- qcow2_check.c ---- */
 int qcow2_check(struct image *img, int fix, struct check_result *res);

@@ -258,8 +258,8 @@ static int check_basic(struct qcow2_state *s, size_t len)
 	}
 	if (h->refcount_order > 6)
 		return err_set(-EINVAL, fn, "Reference count entry width too large; may not exceed 64 bits");
-	if (h->crypt_method != 0)
-		return err_set(-ENOTSUP, fn, "encrypted images are not supported");
+	if (h->crypt_method > 2)
+		return err_set(-ENOTSUP, fn, "Unsupported encryption method: %u", h->crypt_method);
 	if (h->size > (uint64_t)INT64_MAX)
 		return err_set(-EINVAL, fn, "virtual size %#" PRIx64 " too large", h->size);
 	return 0;
