@@ -182,7 +182,7 @@ int image_open(const char *filename, const char *format, int flags, struct image
 	char *seen[MAX_CHAIN_DEPTH] = { 0 };
 	int ret;
 
-	if (!format)   /* --image-opts driver= */
+	if (image_opt(filename, "driver"))   /* --image-opts driver= decides */
 		format = image_opt(filename, "driver");
 	ret = image_open_depth(filename, format, flags | ref_policy_flags(), 0, seen, out);
 	for (int i = 0; i < MAX_CHAIN_DEPTH; i++)

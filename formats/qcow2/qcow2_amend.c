@@ -28,6 +28,16 @@ const struct create_opt qcow2_amend_opts[] = {
 	{ .name = "compat", .type = OPT_TYPE_STRING,
 	  .help = "Compatibility level (v2 [0.10] or v3 [1.1])" },
 	{ .name = "lazy_refcounts", .type = OPT_TYPE_BOOL, .help = "Postpone refcount updates" },
+	{ .name = "encrypt.state", .type = OPT_TYPE_STRING,
+	  .help = "Select new state of affected keyslots (active/inactive)" },
+	{ .name = "encrypt.keyslot", .type = OPT_TYPE_NUMBER,
+	  .help = "Select a single keyslot to modify explicitly" },
+	{ .name = "encrypt.old-secret", .type = OPT_TYPE_STRING,
+	  .help = "Select all keyslots that match this password" },
+	{ .name = "encrypt.new-secret", .type = OPT_TYPE_STRING,
+	  .help = "New secret to set in the matching keyslots. Empty string to erase" },
+	{ .name = "encrypt.iter-time", .type = OPT_TYPE_NUMBER,
+	  .help = "Time to spend in PBKDF in milliseconds" },
 	CREATE_OPT_END,
 };
 
@@ -139,6 +149,11 @@ int qcow2_amend(struct image *img, struct opts *opts)
 	ret = qcow2_flush(img);   /* takes s->lock itself */
 	if (ret < 0)
 		return ret;
+	if (opts_get(opts, "encrypt.state")) {
+		ret = qcow2_crypt_amend(s, opts);
+		if (ret < 0)
+			return ret;
+	}
 	pthread_mutex_lock(&s->lock);
 	if (target < (int)s->h.version)
 		ret = downgrade(s);

@@ -266,3 +266,89 @@ bool qcow2_crypt_area(const struct qcow2_state *s, uint64_t *off, uint64_t *len)
 	*len = s->crypt->hdr_len;
 	return true;
 }
+
+bool qcow2_crypt_wanted(struct opts *o)
+{
+	bool legacy = false;
+
+	return opts_get(o, "encrypt.format") || (opts_get_bool(o, "encryption", &legacy) == 0 && legacy);
+}
+
+int qcow2_crypt_precheck(const char *fn, struct opts *o)
+{
+	const char *fmt = opts_get(o, "encrypt.format");
+	const unsigned char *pass;
+	struct luks_spec spec;
+	uint64_t iter_ms;
+	size_t pass_len;
+	int ret;
+
+	if (!qcow2_crypt_wanted(o))
+		return 0;
+	if (!fmt || !strcmp(fmt, "aes"))
+		return err_set(-ENOTSUP, fn, "AES-CBC encryption (encrypt.format=aes) is read-only "
+			       "in imgtool; use encrypt.format=luks");
+	if (strcmp(fmt, "luks"))
+		return err_set(-EINVAL, fn, "Parameter 'encrypt.format' does not accept value '%s'", fmt);
+	ret = luks_get_secret(opts_get(o, "encrypt.key-secret"), fn, "encrypt.key-secret",
+			      &pass, &pass_len);
+	if (ret == 0)
+		ret = luks_spec_from_opts(o, "encrypt.", fn, &spec, &iter_ms);
+	return ret;
+}
+
+int qcow2_crypt_init_new(struct qcow2_state *s, struct opts *o)
+{
+	const char *fn = s->img->filename;
+	const unsigned char *pass;
+	struct luks_spec spec;
+	struct qcow2_crypt *c;
+	uint64_t iter_ms, len, off, fsize;
+	uint8_t ext[16];
+	size_t pass_len;
+	int ret;
+
+	ret = qcow2_crypt_precheck(fn, o);
+	if (ret == 0)
+		ret = luks_get_secret(opts_get(o, "encrypt.key-secret"), fn, "encrypt.key-secret",
+				      &pass, &pass_len);
+	if (ret == 0)
+		ret = luks_spec_from_opts(o, "encrypt.", fn, &spec, &iter_ms);
+	if (ret == 0)
+		ret = luks_payload_offset_for(&spec, fn, &len);
+	if (ret < 0)
+		return ret;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return err_set(-ENOMEM, fn, "out of memory");
+	s->crypt = c;
+	pthread_mutex_lock(&s->lock);
+	ret = qcow2_alloc_clusters(s, div_round_up(len, s->cluster_size), &off);
+	pthread_mutex_unlock(&s->lock);
+	if (ret < 0)
+		return ret;
+	ret = luks_volume_create(&c->vol, s->img->be, off, fn, &spec, iter_ms, pass, pass_len);
+	if (ret < 0)
+		return ret;
+	/* the whole area lies inside the file, as qemu leaves it */
+	ret = backend_size(s->img->be, &fsize);
+	if (ret == 0 && fsize < off + align_up(len, s->cluster_size))
+		ret = backend_truncate(s->img->be, off + align_up(len, s->cluster_size));
+	if (ret < 0)
+		return ret;
+	s->file_size = MAX(s->file_size, off + align_up(len, s->cluster_size));
+	c->hdr_off = off;
+	c->hdr_len = len;
+	c->physical = true;
+	c->cipher = &c->vol.cipher;
+	store_be64(ext, off);
+	store_be64(ext + 8, len);
+	pthread_mutex_lock(&s->lock);
+	ret = qcow2_header_add_ext(s, QCOW2_EXT_CRYPTO, ext, sizeof(ext));
+	if (ret == 0) {
+		s->h.crypt_method = 2;
+		ret = qcow2_header_write(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}

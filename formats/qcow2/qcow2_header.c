@@ -89,8 +89,8 @@ void qcow2_feature_names(const struct qcow2_state *s, int type, uint64_t mask,
 	}
 }
 
-static int add_unknown_ext(struct qcow2_state *s, uint32_t type, const uint8_t *data,
-			   uint32_t len)
+int qcow2_header_add_ext(struct qcow2_state *s, uint32_t type, const uint8_t *data,
+			  uint32_t len)
 {
 	struct qcow2_ext *v;
 
@@ -174,7 +174,7 @@ static int parse_extensions(struct qcow2_state *s, const uint8_t *buf, uint64_t 
 		default:
 			/* bitmaps, crypto header, data file name and anything newer:
 			 * kept verbatim so that rewriting the header preserves them */
-			ret = add_unknown_ext(s, type, data, len);
+			ret = qcow2_header_add_ext(s, type, data, len);
 			if (ret < 0)
 				return ret;
 			break;

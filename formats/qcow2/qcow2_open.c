@@ -250,6 +250,7 @@ const struct format_ops qcow2_format_ops = {
 	.open = qcow2_open,
 	.close = qcow2_close,
 	.create = qcow2_create,
+	.create_precheck = qcow2_create_precheck,
 	.read = qcow2_read,
 	.write = qcow2_write,
 	.write_zeroes = qcow2_write_zeroes,

@@ -325,7 +325,7 @@ static int cow_read(struct qcow2_state *s, uint64_t e, uint64_t gc, uint8_t *dst
 	case QCOW2_CLUSTER_UNALLOCATED:
 		return image_read_backing(img, dst, gc, s->cluster_size);
 	case QCOW2_CLUSTER_NORMAL:
-		return backend_pread(img->be, dst, s->cluster_size, e & L2E_OFFSET_MASK);
+		return qcow2_data_pread(s, dst, s->cluster_size, e & L2E_OFFSET_MASK, gc);
 	case QCOW2_CLUSTER_COMPRESSED:
 		return qcow2_decompress_cluster(s, e, dst);
 	default:
@@ -355,7 +355,7 @@ static int write_new_clusters(struct qcow2_state *s, const uint8_t *buf, uint64_
 		if (pos == c && end - pos >= cs) {
 			/* whole clusters straight from the caller's buffer */
 			uint64_t n = align_down(end - pos, cs);
-			ret = backend_pwrite(s->img->be, buf + (pos - off), n, host + ci * cs);
+			ret = qcow2_data_pwrite(s, buf + (pos - off), n, host + ci * cs, pos);
 			if (ret < 0)
 				break;
 			pos += n;
@@ -373,7 +373,7 @@ static int write_new_clusters(struct qcow2_state *s, const uint8_t *buf, uint64_
 			break;
 		uint64_t n = MIN(end, c + cs) - pos;
 		memcpy(bounce + (pos - c), buf + (pos - off), n);
-		ret = backend_pwrite(s->img->be, bounce, cs, host + ci * cs);
+		ret = qcow2_data_pwrite(s, bounce, cs, host + ci * cs, c);
 		if (ret < 0)
 			break;
 		pos += n;
@@ -425,7 +425,7 @@ static int64_t write_piece(struct qcow2_state *s, const uint8_t *buf, uint64_t o
 		if (ret < 0)
 			return ret;
 		done = MIN(len, cstart + k * cs - off);
-		ret = backend_pwrite(s->img->be, buf, done, host + (off - cstart));
+		ret = qcow2_data_pwrite(s, buf, done, host + (off - cstart), off);
 		return ret < 0 ? ret : (int64_t)done;
 	}
 
@@ -628,6 +628,11 @@ int qcow2_write(struct image *img, const void *buf, uint64_t off, size_t len)
 	struct qcow2_state *s = qcow2_state(img);
 	const uint8_t *p = buf;
 
+	if (qcow2_encrypted(s) && s->extended_l2)
+		return err_set(-ENOTSUP, img->filename,
+			       "writing encrypted images with extended L2 entries is not supported");
+	if (qcow2_encrypted(s) && (off % 512 || len % 512))
+		return qcow2_crypt_write_unaligned(img, buf, off, len);
 	while (len) {
 		int64_t n = s->extended_l2 ? write_piece_ext(s, p, off, len) :
 			    write_piece(s, p, off, piece_len(s, off, len));
@@ -827,6 +832,8 @@ int qcow2_write_compressed(struct image *img, const void *buf, uint64_t off, siz
 	void *t;
 	int clen, ret;
 
+	if (qcow2_encrypted(s))
+		return err_set(-ENOTSUP, img->filename, "Compression not supported with encryption");
 	if (!is_aligned(off, cs) || len > cs || len == 0)
 		return err_set(-EINVAL, img->filename,
 			       "compressed writes must be one whole cluster (offset %#" PRIx64
