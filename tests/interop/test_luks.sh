@@ -12,6 +12,12 @@
 #      a slot erased by imgtool no longer opens in qemu.
 #   d. a wrong passphrase and a missing secret: one line, exit 1, no output file,
 #      the passphrase in no message; data= warns that it shows in ps.
+#   e. qcow2 with encrypt.format=luks: qemu's image reads the same and info
+#      matches; imgtool's (create, convert -O qcow2 -o encrypt.*, convert -n
+#      --target-image-opts) compares equal in qemu and qemu-img check is clean;
+#      qemu-io writes into imgtool's and both read the same; amend both ways.
+#   f. the old AES-CBC qcow2 (encrypt.format=aes, made by qemu-img): read as
+#      qemu reads it; imgtool refuses to write it.
 #
 # PBKDF2 runs with iter-time=10 so the whole file takes a few seconds.
 set -u
@@ -161,5 +167,81 @@ data_warns() {
 		"$(opts dw.luks)" --image-opts "$(opts dw.luks)"
 }
 run_case "d: data= works and warns that it shows in ps" data_warns
+
+# ---- e. qcow2 with encrypt.format=luks ----
+qopts() { echo "driver=qcow2,encrypt.key-secret=sec0,file.filename=$1"; }
+QENC="encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10"
+qcow2_theirs() {
+	qemu-img create -q -f qcow2 $SEC -o "$QENC" qe1.qcow2 6M
+	qemu-img convert -n $SEC -f raw src.raw --target-image-opts "$(qopts qe1.qcow2)"
+	"$IMGTOOL" convert $SEC --image-opts "$(qopts qe1.qcow2)" -O raw qe1.raw
+	cmp qe1.raw src.raw
+	"$IMGTOOL" info qe1.qcow2 >i.txt; qemu-img info qe1.qcow2 >q.txt; diff q.txt i.txt
+	"$IMGTOOL" info --output=json qe1.qcow2 >i.json
+	qemu-img info --output=json qe1.qcow2 >q.json
+	diff q.json i.json
+	"$IMGTOOL" check $SEC --image-opts "$(qopts qe1.qcow2)"
+}
+run_case "e: qemu's qcow2+luks: imgtool reads qemu's bytes, info identical, check clean" qcow2_theirs
+qcow2_ours() {
+	"$IMGTOOL" convert $SEC -f raw src.raw -O qcow2 -o "$QENC" oe1.qcow2
+	qemu-img compare $SEC --image-opts "$(qopts oe1.qcow2)" driver=raw,file.filename=src.raw
+	qemu-img check $SEC --image-opts "$(qopts oe1.qcow2)"
+	"$IMGTOOL" create -q -f qcow2 $SEC -o "$QENC" oe2.qcow2 6M
+	"$IMGTOOL" convert $SEC -n -f raw src.raw --target-image-opts "$(qopts oe2.qcow2)"
+	qemu-img compare $SEC --image-opts "$(qopts oe2.qcow2)" driver=raw,file.filename=src.raw
+	qemu-img check $SEC --image-opts "$(qopts oe2.qcow2)"
+	"$IMGTOOL" info --output=json oe2.qcow2 >i.json
+	qemu-img info --output=json oe2.qcow2 >q.json
+	diff q.json i.json
+}
+run_case "e: imgtool's qcow2+luks: qemu-img compare equal, check clean, info identical" qcow2_ours
+qcow2_qemu_io() {
+	qemu-io $SEC --image-opts "$(qopts oe1.qcow2)" -c 'write -P 0x99 4096 70k' -c 'write -P 0x21 5M 3k'
+	qemu-img check $SEC --image-opts "$(qopts oe1.qcow2)"
+	"$IMGTOOL" convert $SEC --image-opts "$(qopts oe1.qcow2)" -O raw oe1a.raw
+	qemu-img convert $SEC --image-opts "$(qopts oe1.qcow2)" -O raw oe1b.raw
+	cmp oe1a.raw oe1b.raw
+	# and imgtool's own partial writes (copy-on-write of encrypted clusters)
+	"$IMGTOOL" convert $SEC --image-opts "$(qopts oe1.qcow2)" -O qcow2 -o "$QENC" oe3.qcow2
+	qemu-img compare $SEC --image-opts "$(qopts oe3.qcow2)" driver=raw,file.filename=oe1b.raw
+}
+run_case "e: qemu-io writes into imgtool's qcow2+luks; qcow2+luks -> qcow2+luks" qcow2_qemu_io
+qcow2_amend() {
+	"$IMGTOOL" amend $SEC $SEC2 --image-opts "$(qopts oe2.qcow2)" \
+		-o encrypt.state=active,encrypt.new-secret=sec1,encrypt.iter-time=10
+	qemu-img compare --object secret,id=sec0,file=$T/pw2 --image-opts "$(qopts oe2.qcow2)" \
+		driver=raw,file.filename=src.raw
+	qemu-img check --object secret,id=sec0,file=$T/pw2 --image-opts "$(qopts oe2.qcow2)"
+	qemu-img amend $SEC $SEC2 --image-opts "$(qopts qe1.qcow2)" \
+		-o encrypt.state=active,encrypt.new-secret=sec1,encrypt.keyslot=7,encrypt.iter-time=10
+	"$IMGTOOL" compare --object secret,id=sec0,file=$T/pw2 --image-opts "$(qopts qe1.qcow2)" \
+		driver=raw,file.filename=src.raw
+}
+run_case "e: qcow2 amend adds keyslots both ways" qcow2_amend
+qcow2_no_key() {
+	if "$IMGTOOL" convert -f qcow2 qe1.qcow2 -O raw nk.raw 2>err.txt; then return 1; fi
+	grep -q "Parameter 'encrypt.key-secret' is required" err.txt
+	[ "$(wc -l <err.txt)" -eq 1 ]
+	if "$IMGTOOL" convert --object secret,id=sec0,file=$T/bad --image-opts "$(qopts qe1.qcow2)" \
+		-O raw nk.raw 2>err.txt; then return 1; fi
+	grep -q 'Invalid password' err.txt
+	[ ! -e nk.raw ]
+}
+run_case "e: qcow2+luks without the key or with a wrong one: one line" qcow2_no_key
+
+# ---- f. the old AES-CBC qcow2 ----
+aes_read() {
+	qemu-img create -q -f qcow2 $SEC -o encrypt.format=aes,encrypt.key-secret=sec0 aes.qcow2 6M
+	qemu-img convert -n $SEC -f raw src.raw --target-image-opts "$(qopts aes.qcow2)"
+	"$IMGTOOL" convert $SEC --image-opts "$(qopts aes.qcow2)" -O raw aes.raw
+	cmp aes.raw src.raw
+	"$IMGTOOL" info --output=json aes.qcow2 >i.json
+	qemu-img info --output=json aes.qcow2 >q.json
+	diff q.json i.json
+	if "$IMGTOOL" resize $SEC --image-opts "$(qopts aes.qcow2)" 8M 2>err.txt; then return 1; fi
+	grep -q 'read-only' err.txt
+}
+run_case "f: AES-CBC qcow2 reads as qemu wrote it and is refused for writing" aes_read
 
 summary
