@@ -110,8 +110,9 @@ static int need_key(struct image *img)
 }
 
 /* Whole sectors [off, off+len) of the payload, through the cipher. */
-static int read_sectors(struct luks_image *li, uint8_t *buf, uint64_t off, size_t len)
+static int read_sectors(void *opaque, void *buf, uint64_t off, size_t len)
 {
+	struct luks_image *li = opaque;
 	int ret = backend_pread(li->vol.be, buf, len, li->payload + off);
 
 	if (ret == 0)
@@ -119,8 +120,9 @@ static int read_sectors(struct luks_image *li, uint8_t *buf, uint64_t off, size_
 	return ret;
 }
 
-static int write_sectors(struct luks_image *li, const uint8_t *buf, uint64_t off, size_t len)
+static int write_sectors(void *opaque, const void *buf, uint64_t off, size_t len)
 {
+	struct luks_image *li = opaque;
 	size_t chunk = len < LUKS_IO_CHUNK ? len : LUKS_IO_CHUNK;
 	uint8_t *tmp = malloc(chunk);
 	int ret = 0;
@@ -130,7 +132,7 @@ static int write_sectors(struct luks_image *li, const uint8_t *buf, uint64_t off
 	for (size_t done = 0; done < len && ret == 0; done += chunk) {
 		size_t n = len - done < chunk ? len - done : chunk;
 
-		memcpy(tmp, buf + done, n);
+		memcpy(tmp, (const uint8_t *)buf + done, n);
 		ret = luks_cipher_run(&li->vol.cipher, true, (off + done) / LUKS_SECTOR, tmp, n);
 		if (ret == 0)
 			ret = backend_pwrite(li->vol.be, tmp, n, li->payload + off + done);
@@ -139,59 +141,28 @@ static int write_sectors(struct luks_image *li, const uint8_t *buf, uint64_t off
 	return ret;
 }
 
-static bool aligned(uint64_t off, size_t len)
-{
-	return off % LUKS_SECTOR == 0 && len % LUKS_SECTOR == 0;
-}
-
 static int luks_read(struct image *img, void *buf, uint64_t off, size_t len)
 {
-	struct luks_image *li = img->priv;
-	uint64_t start = off / LUKS_SECTOR * LUKS_SECTOR;
-	size_t span;
-	uint8_t *tmp;
 	int ret = need_key(img);
 
 	if (ret < 0)
 		return ret;
-	if (aligned(off, len))
-		return read_sectors(li, buf, off, len);
-	span = (size_t)((off + len + LUKS_SECTOR - 1) / LUKS_SECTOR * LUKS_SECTOR - start);
-	tmp = malloc(span);
-	if (!tmp)
-		return err_set(-ENOMEM, img->filename, "out of memory");
-	ret = read_sectors(li, tmp, start, span);
-	if (ret == 0)
-		memcpy(buf, tmp + (off - start), len);
-	free(tmp);
-	return ret;
+	if (luks_aligned(off, len))
+		return read_sectors(img->priv, buf, off, len);
+	return luks_read_unaligned(read_sectors, img->priv, img->filename, buf, off, len);
 }
 
 static int luks_write(struct image *img, const void *buf, uint64_t off, size_t len)
 {
 	struct luks_image *li = img->priv;
-	uint64_t start = off / LUKS_SECTOR * LUKS_SECTOR;
-	size_t span;
-	uint8_t *tmp;
 	int ret = need_key(img);
 
 	if (ret < 0)
 		return ret;
-	if (aligned(off, len))
+	if (luks_aligned(off, len))
 		return write_sectors(li, buf, off, len);
-	span = (size_t)((off + len + LUKS_SECTOR - 1) / LUKS_SECTOR * LUKS_SECTOR - start);
-	tmp = malloc(span);
-	if (!tmp)
-		return err_set(-ENOMEM, img->filename, "out of memory");
-	pthread_mutex_lock(&li->rmw_lock);
-	ret = read_sectors(li, tmp, start, span);
-	if (ret == 0) {
-		memcpy(tmp + (off - start), buf, len);
-		ret = write_sectors(li, tmp, start, span);
-	}
-	pthread_mutex_unlock(&li->rmw_lock);
-	free(tmp);
-	return ret;
+	return luks_write_unaligned(read_sectors, write_sectors, li, &li->rmw_lock, img->filename,
+				    buf, off, len);
 }
 
 static int luks_block_status(struct image *img, uint64_t off, uint64_t len,

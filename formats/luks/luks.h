@@ -160,6 +160,15 @@ int luks_payload_offset_for(const struct luks_spec *spec, const char *name, uint
 /* amend's key slot changes (prefix "" or "encrypt."); pass unlocks it. */
 int luks_volume_amend(struct luks_volume *vol, struct opts *o, const char *prefix);
 
+/* luks_unaligned.c: sector-encrypted data at any offset and length */
+typedef int (*luks_read_fn)(void *opaque, void *buf, uint64_t off, size_t len);
+typedef int (*luks_write_fn)(void *opaque, const void *buf, uint64_t off, size_t len);
+bool luks_aligned(uint64_t off, size_t len);
+int luks_read_unaligned(luks_read_fn rd, void *opaque, const char *name, void *buf,
+			uint64_t off, size_t len);
+int luks_write_unaligned(luks_read_fn rd, luks_write_fn wr, void *opaque, pthread_mutex_t *lock,
+			 const char *name, const void *buf, uint64_t off, size_t len);
+
 /* luks_info.c */
 struct json_object *luks_info_json(const struct luks_volume *vol);
 

@@ -187,52 +187,26 @@ int qcow2_data_pwrite(struct qcow2_state *s, const void *buf, size_t len, uint64
 	return ret;
 }
 
-/* The sectors covering [off, off+len). */
-static void cover(uint64_t off, size_t len, uint64_t *start, size_t *span)
+static int read_img(void *opaque, void *buf, uint64_t off, size_t len)
 {
-	*start = align_down(off, SECTOR);
-	*span = (size_t)(align_up(off + len, SECTOR) - *start);
+	return qcow2_read(opaque, buf, off, len);
+}
+
+static int write_img(void *opaque, const void *buf, uint64_t off, size_t len)
+{
+	return qcow2_write(opaque, buf, off, len);
 }
 
 int qcow2_crypt_read_unaligned(struct image *img, void *buf, uint64_t off, size_t len)
 {
-	uint64_t start;
-	size_t span;
-	uint8_t *tmp;
-	int ret;
-
-	cover(off, len, &start, &span);
-	tmp = malloc(span);
-	if (!tmp)
-		return err_set(-ENOMEM, img->filename, "out of memory");
-	ret = qcow2_read(img, tmp, start, span);
-	if (ret == 0)
-		memcpy(buf, tmp + (off - start), len);
-	free(tmp);
-	return ret;
+	return luks_read_unaligned(read_img, img, img->filename, buf, off, len);
 }
 
 int qcow2_crypt_write_unaligned(struct image *img, const void *buf, uint64_t off, size_t len)
 {
 	static pthread_mutex_t rmw = PTHREAD_MUTEX_INITIALIZER;
-	uint64_t start;
-	size_t span;
-	uint8_t *tmp;
-	int ret;
 
-	cover(off, len, &start, &span);
-	tmp = malloc(span);
-	if (!tmp)
-		return err_set(-ENOMEM, img->filename, "out of memory");
-	pthread_mutex_lock(&rmw);
-	ret = qcow2_read(img, tmp, start, span);
-	if (ret == 0) {
-		memcpy(tmp + (off - start), buf, len);
-		ret = qcow2_write(img, tmp, start, span);
-	}
-	pthread_mutex_unlock(&rmw);
-	free(tmp);
-	return ret;
+	return luks_write_unaligned(read_img, write_img, img, &rmw, img->filename, buf, off, len);
 }
 
 struct json_object *qcow2_crypt_info(struct qcow2_state *s)
