@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -261,8 +262,12 @@ int secret_define(const char *spec)
 		s.data = tight;
 		s.cap = s.len + 1;
 	}
-	if (nb_secrets == 0)
+	if (nb_secrets == 0) {
 		atexit(secret_forget_all);
+		/* copies we cannot reach (stack, library buffers) stay out of core
+		 * files too: a process holding a passphrase dumps no core */
+		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	}
 	secrets[nb_secrets++] = s;
 out:
 	secure_free(copy, speclen + 1);

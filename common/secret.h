@@ -6,7 +6,8 @@
  *
  * Secret bytes live in pages excluded from core dumps (MADV_DONTDUMP) and locked
  * where the limit allows; they are wiped before the pages are returned, and the
- * whole table is wiped at exit.
+ * whole table is wiped at exit.  Once a secret is defined the process is no
+ * longer dumpable (PR_SET_DUMPABLE 0), so no core file holds a stray copy.
  */
 #ifndef IMGTOOL_SECRET_H
 #define IMGTOOL_SECRET_H

@@ -251,12 +251,9 @@ static int luks_amend(struct image *img, struct opts *opts)
 static int luks_measure(struct opts *opts, uint64_t size, struct image *src,
 			struct measure_result *res)
 {
-	struct luks_spec spec;
-	uint64_t iter_ms, payload;
-	int ret = luks_spec_from_opts(opts, "", NULL, &spec, &iter_ms);
+	uint64_t payload;
+	int ret = luks_measure_header(opts, "", &payload);
 
-	if (ret == 0)
-		ret = luks_payload_offset_for(&spec, NULL, &payload);
 	if (ret < 0)
 		return ret;
 	res->required = payload + size;

@@ -157,6 +157,8 @@ int luks_volume_create(struct luks_volume *vol, struct backend *be, uint64_t bas
 int luks_header_write(struct luks_volume *vol);
 /* Bytes a new volume takes before the payload for this spec. */
 int luks_payload_offset_for(const struct luks_spec *spec, const char *name, uint64_t *out);
+/* The bytes before the payload of a volume created with these options. */
+int luks_measure_header(struct opts *o, const char *prefix, uint64_t *out);
 /* amend's key slot changes (prefix "" or "encrypt."); pass unlocks it. */
 int luks_volume_amend(struct luks_volume *vol, struct opts *o, const char *prefix);
 

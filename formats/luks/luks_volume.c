@@ -137,6 +137,15 @@ int luks_payload_offset_for(const struct luks_spec *spec, const char *name, uint
 	return 0;
 }
 
+int luks_measure_header(struct opts *o, const char *prefix, uint64_t *out)
+{
+	struct luks_spec spec;
+	uint64_t iter_ms;
+	int ret = luks_spec_from_opts(o, prefix, NULL, &spec, &iter_ms);
+
+	return ret < 0 ? ret : luks_payload_offset_for(&spec, NULL, out);
+}
+
 int luks_header_write(struct luks_volume *vol)
 {
 	uint8_t buf[LUKS_HEADER_LEN];
