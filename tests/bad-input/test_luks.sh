@@ -3,8 +3,8 @@
 # tests/bad-input/test_luks.sh BUILD_DIR - malformed LUKS1 headers (run by
 # tests/bad-input/run.sh, its PASS/FAIL lines counted there).
 #
-# A valid luks image (made by imgtool, iter-time=10) is broken one field at a
-# time.  "reject" images are refused by info and by an unlocking convert;
+# A valid luks image and a qcow2 with encrypt.format=luks (made by imgtool,
+# iter-time=10) are broken one field at a time.  "reject" images are refused by info and by an unlocking convert;
 # "unlock" images have a header info accepts but the key slots must not be
 # used (a PBKDF2 count of 4 billion, an unknown cipher).  Every failure is one
 # "imgtool: ..." line and exit 1, within 10 s and 2 GiB of address space, and
@@ -23,7 +23,9 @@ cd "$T" || exit 1
 printf 'bad-input-passphrase' >pw
 SEC="--object secret,id=s,file=$T/pw"
 
-if ! "$IMGTOOL" create -q -f luks $SEC -o key-secret=s,iter-time=10 base.luks 1M >setup.log 2>&1; then
+if ! "$IMGTOOL" create -q -f luks $SEC -o key-secret=s,iter-time=10 base.luks 1M >setup.log 2>&1 ||
+   ! "$IMGTOOL" create -q -f qcow2 $SEC -o encrypt.format=luks,encrypt.key-secret=s,encrypt.iter-time=10 \
+	base.qcow2 1M >>setup.log 2>&1; then
 	ko "bad-luks: setup: imgtool create"
 	cat setup.log
 	summary
@@ -66,6 +68,21 @@ make('bad-cipher-unknown.luks', 'unlock', [(8, b'serpent\0')])
 make('bad-mode-unknown.luks', 'unlock', [(40, b'lrw-benbi\0')])
 make('bad-hash-unknown.luks', 'unlock', [(72, b'whirlygig\0')])
 make('bad-slots-inactive.luks', 'unlock', [(H, be32(0x0000DEAD))])
+# qcow2 with encrypt.format=luks: find the crypto header extension (type,
+# length, then the offset and length of the LUKS area)
+base = open('base.qcow2', 'rb').read()
+e = struct.unpack('>I', base[100:104])[0]
+while struct.unpack('>I', base[e:e + 4])[0] != 0x0537be77:
+    e += 8 + (struct.unpack('>I', base[e + 4:e + 8])[0] + 7) // 8 * 8
+luks = struct.unpack('>Q', base[e + 8:e + 16])[0]
+be64 = lambda v: struct.pack('>Q', v)
+make('bad-qcow2-method.qcow2', 'reject', [(32, be32(7))])
+make('bad-qcow2-crypt-offset.qcow2', 'reject', [(e + 8, be64(1 << 50))])
+make('bad-qcow2-crypt-length.qcow2', 'reject', [(e + 16, be64(1 << 60))])
+make('bad-qcow2-crypt-unaligned.qcow2', 'reject', [(e + 8, be64(luks + 512))])
+make('bad-qcow2-crypt-extlen.qcow2', 'reject', [(e + 4, be32(8))])
+make('bad-qcow2-luks-magic.qcow2', 'reject', [(luks, b'XXXX')])
+make('bad-qcow2-luks-iters.qcow2', 'unlock', [(luks + H + 4, be32(0xffffffff))])
 PY
 
 # run_one LABEL CMD...: sets RC, ERRLINES, SECS; never more than 10 s, 2 GiB
@@ -92,21 +109,26 @@ one_line_failure() {   # what
 }
 
 check_luks() {   # NAME KIND
-	local img=$1 kind=$2
-	run_one "$IMGTOOL" info -f luks "$img"
+	local img=$1 kind=$2 fmt=luks key=key-secret
+	case $img in *.qcow2) fmt=qcow2 key=encrypt.key-secret ;; esac
+	run_one "$IMGTOOL" info -f "$fmt" "$img"
 	if [ "$kind" = reject ]; then
 		one_line_failure info || return 1
 	elif [ "$RC" != 0 ]; then
 		echo "info: exit $RC (want 0: the header is fine)"; cat err.txt; return 1
 	fi
-	run_one "$IMGTOOL" convert $SEC --image-opts "driver=luks,key-secret=s,file.filename=$img" -O raw out.raw
+	run_one "$IMGTOOL" convert $SEC --image-opts "driver=$fmt,$key=s,file.filename=$img" -O raw out.raw
 	one_line_failure convert || return 1
 	[ "$SECS" -lt 5 ] || { echo "convert took $SECS s"; return 1; }
 	[ ! -e out.raw ] || { echo "convert left out.raw"; return 1; }
 }
 
-check "bad-luks: the valid base image converts" \
+check "bad-luks: the valid base images convert" \
 	"$IMGTOOL" convert $SEC --image-opts "driver=luks,key-secret=s,file.filename=base.luks" -O raw base.raw
+check "bad-luks: the valid encrypted qcow2 converts" \
+	"$IMGTOOL" convert $SEC --image-opts "driver=qcow2,encrypt.key-secret=s,file.filename=base.qcow2" -O raw base2.raw
+[ "$(grep -c qcow2 MANIFEST)" -eq 7 ] && ok "bad-luks: the qcow2 cases were made" ||
+	ko "bad-luks: the qcow2 cases were made"
 while read -r name kind; do
 	run_case "bad-luks: $name ($kind)" check_luks "$name" "$kind"
 done <MANIFEST
