@@ -14,7 +14,8 @@
 #      the passphrase in no message; data= warns that it shows in ps.
 #   e. qcow2 with encrypt.format=luks: qemu's image reads the same and info
 #      matches; imgtool's (create, convert -O qcow2 -o encrypt.*, convert -n
-#      --target-image-opts) compares equal in qemu and qemu-img check is clean;
+#      --target-image-opts) compares equal in qemu and qemu-img check is clean,
+#      info and map JSON identical;
 #      qemu-io writes into imgtool's and both read the same; amend both ways.
 #   f. the old AES-CBC qcow2 (encrypt.format=aes, made by qemu-img): read as
 #      qemu reads it; imgtool refuses to write it.
@@ -197,6 +198,11 @@ qcow2_ours() {
 	"$IMGTOOL" info --output=json oe2.qcow2 >i.json
 	qemu-img info --output=json oe2.qcow2 >q.json
 	diff q.json i.json
+	# no host offsets for ciphertext, as qemu-img map shows
+	"$IMGTOOL" map --output=json $SEC --image-opts "$(qopts oe2.qcow2)" >i.json
+	qemu-img map --output=json $SEC --image-opts "$(qopts oe2.qcow2)" >q.json
+	diff q.json i.json
+	! grep -q '"offset"' i.json
 }
 run_case "e: imgtool's qcow2+luks: qemu-img compare equal, check clean, info identical" qcow2_ours
 qcow2_qemu_io() {
