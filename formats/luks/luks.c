@@ -38,6 +38,9 @@ static const struct create_opt luks_create_opts[] = {
 	LUKS_CREATE_OPT("hash-alg", "Name of encryption hash algorithm"),
 	{ .name = "iter-time", .type = OPT_TYPE_NUMBER,
 	  .help = "Time to spend in PBKDF in milliseconds" },
+	CREATE_OPT_NOCOW,
+	CREATE_OPT_FILE_PREALLOC,
+	CREATE_OPT_EXTENT_SIZE_HINT,
 	CREATE_OPT_END,
 };
 
@@ -201,10 +204,15 @@ static int luks_create(struct backend *be, const char *filename, uint64_t size,
 	struct luks_volume vol;
 	struct luks_spec spec;
 	const unsigned char *pass;
+	const char *pa = opts_get(opts, "preallocation");
+	enum prealloc_mode prealloc = PREALLOC_OFF;
 	size_t pass_len;
 	uint64_t iter_ms, payload;
 	int ret;
 
+	if (pa && (parse_prealloc(pa, &prealloc) < 0 || prealloc == PREALLOC_METADATA))
+		return err_set(-EINVAL, filename, "Unsupported preallocation mode '%s' for luks "
+			       "(use off, falloc or full)", pa);
 	ret = luks_get_secret(opts_get(opts, "key-secret"), filename, "key-secret", &pass, &pass_len);
 	if (ret < 0)
 		return ret;
@@ -217,7 +225,12 @@ static int luks_create(struct backend *be, const char *filename, uint64_t size,
 	if (ret < 0)
 		return ret;
 	luks_volume_close(&vol);
-	return backend_truncate(be, payload + size);
+	ret = backend_truncate(be, payload + size);
+	if (ret == 0 && prealloc == PREALLOC_FALLOC)
+		ret = backend_preallocate(be, payload, size);
+	else if (ret == 0 && prealloc == PREALLOC_FULL)
+		ret = backend_write_zeroes(be, payload, size, 0);
+	return ret;
 }
 
 static int luks_info(struct image *img, struct image_info *info)
