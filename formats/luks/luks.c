@@ -60,6 +60,8 @@ static int luks_probe(const uint8_t *buf, size_t len, const char *filename)
 	return luks_probe_magic(buf, len) ? 100 : 0;
 }
 
+static void luks_close(struct image *img);
+
 static int luks_open(struct image *img, int flags)
 {
 	struct luks_image *li = calloc(1, sizeof(*li));
@@ -73,17 +75,15 @@ static int luks_open(struct image *img, int flags)
 	img->priv = li;
 	pthread_mutex_init(&li->rmw_lock, NULL);
 	ret = backend_size(img->be, &fsize);
-	if (ret < 0)
-		return ret;
-	if (!(flags & IMG_NO_IO)) {
+	if (ret == 0 && !(flags & IMG_NO_IO))
 		ret = luks_get_secret(image_opt(img->filename, "key-secret"), img->filename,
 				      "key-secret", &pass, &pass_len);
-		if (ret < 0)
-			return ret;
-	}
-	ret = luks_volume_open(&li->vol, img->be, 0, fsize, img->filename, pass, pass_len);
-	if (ret < 0)
+	if (ret == 0)
+		ret = luks_volume_open(&li->vol, img->be, 0, fsize, img->filename, pass, pass_len);
+	if (ret < 0) {   /* image.c does not close what failed to open */
+		luks_close(img);
 		return ret;
+	}
 	li->payload = (uint64_t)li->vol.h.payload_offset * LUKS_SECTOR;
 	img->size = (fsize - li->payload) / LUKS_SECTOR * LUKS_SECTOR;
 	img->cluster_size = LUKS_SECTOR;
