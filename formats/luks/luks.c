@@ -26,18 +26,11 @@ struct luks_image {
 	pthread_mutex_t rmw_lock;  /* read-modify-write of partial sectors */
 };
 
-#define LUKS_CREATE_OPT(n, h) { .name = (n), .type = OPT_TYPE_STRING, .help = (h) }
-
 static const struct create_opt luks_create_opts[] = {
 	CREATE_OPT_SIZE("Virtual disk size"),
-	LUKS_CREATE_OPT("key-secret", "ID of the secret that provides the keyslot passphrase"),
-	LUKS_CREATE_OPT("cipher-alg", "Name of encryption cipher algorithm"),
-	LUKS_CREATE_OPT("cipher-mode", "Name of encryption cipher mode"),
-	LUKS_CREATE_OPT("ivgen-alg", "Name of IV generator algorithm"),
-	LUKS_CREATE_OPT("ivgen-hash-alg", "Name of IV generator hash algorithm"),
-	LUKS_CREATE_OPT("hash-alg", "Name of encryption hash algorithm"),
-	{ .name = "iter-time", .type = OPT_TYPE_NUMBER,
-	  .help = "Time to spend in PBKDF in milliseconds" },
+	{ .name = "key-secret", .type = OPT_TYPE_STRING,
+	  .help = "ID of the secret that provides the keyslot passphrase" },
+	LUKS_CIPHER_OPTS(""),
 	CREATE_OPT_NOCOW,
 	CREATE_OPT_FILE_PREALLOC,
 	CREATE_OPT_EXTENT_SIZE_HINT,
@@ -45,13 +38,7 @@ static const struct create_opt luks_create_opts[] = {
 };
 
 static const struct create_opt luks_amend_opts[] = {
-	LUKS_CREATE_OPT("state", "Select new state of affected keyslots (active/inactive)"),
-	{ .name = "keyslot", .type = OPT_TYPE_NUMBER,
-	  .help = "Select a single keyslot to modify explicitly" },
-	LUKS_CREATE_OPT("old-secret", "Select all keyslots that match this password"),
-	LUKS_CREATE_OPT("new-secret", "New secret to set in the matching keyslots. Empty string to erase"),
-	{ .name = "iter-time", .type = OPT_TYPE_NUMBER,
-	  .help = "Time to spend in PBKDF in milliseconds" },
+	LUKS_AMEND_OPTS(""),
 	CREATE_OPT_END,
 };
 

@@ -96,6 +96,33 @@ struct luks_volume {
 	bool has_cipher;
 };
 
+/* The -o entries (format.h, struct create_opt) of a LUKS volume, spelled once
+ * for the luks format (prefix "") and qcow2 (prefix "encrypt."). */
+#define LUKS_CIPHER_OPTS(P) \
+	{ .name = P "cipher-alg", .type = OPT_TYPE_STRING, \
+	  .help = "Name of encryption cipher algorithm" }, \
+	{ .name = P "cipher-mode", .type = OPT_TYPE_STRING, \
+	  .help = "Name of encryption cipher mode" }, \
+	{ .name = P "ivgen-alg", .type = OPT_TYPE_STRING, \
+	  .help = "Name of IV generator algorithm" }, \
+	{ .name = P "ivgen-hash-alg", .type = OPT_TYPE_STRING, \
+	  .help = "Name of IV generator hash algorithm" }, \
+	{ .name = P "hash-alg", .type = OPT_TYPE_STRING, \
+	  .help = "Name of encryption hash algorithm" }, \
+	{ .name = P "iter-time", .type = OPT_TYPE_NUMBER, \
+	  .help = "Time to spend in PBKDF in milliseconds" }
+#define LUKS_AMEND_OPTS(P) \
+	{ .name = P "state", .type = OPT_TYPE_STRING, \
+	  .help = "Select new state of affected keyslots (active/inactive)" }, \
+	{ .name = P "keyslot", .type = OPT_TYPE_NUMBER, \
+	  .help = "Select a single keyslot to modify explicitly" }, \
+	{ .name = P "old-secret", .type = OPT_TYPE_STRING, \
+	  .help = "Select all keyslots that match this password" }, \
+	{ .name = P "new-secret", .type = OPT_TYPE_STRING, \
+	  .help = "New secret to set in the matching keyslots. Empty string to erase" }, \
+	{ .name = P "iter-time", .type = OPT_TYPE_NUMBER, \
+	  .help = "Time to spend in PBKDF in milliseconds" }
+
 /* luks_header.c */
 bool luks_probe_magic(const uint8_t *buf, size_t len);
 /* Decode and check a header read at base of a volume whose area ends at limit

@@ -12,10 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void cover(uint64_t off, size_t len, uint64_t *start, size_t *span)
+/* A buffer for the sectors covering [off, off+len); *start is its offset. */
+static uint8_t *cover(uint64_t off, size_t len, const char *name, uint64_t *start, size_t *span)
 {
+	uint8_t *tmp;
+
 	*start = off / LUKS_SECTOR * LUKS_SECTOR;
 	*span = (size_t)((off + len + LUKS_SECTOR - 1) / LUKS_SECTOR * LUKS_SECTOR - *start);
+	tmp = malloc(*span);
+	if (!tmp)
+		err_set(-ENOMEM, name, "out of memory");
+	return tmp;
 }
 
 bool luks_aligned(uint64_t off, size_t len)
@@ -28,13 +35,11 @@ int luks_read_unaligned(luks_read_fn rd, void *opaque, const char *name, void *b
 {
 	uint64_t start;
 	size_t span;
-	uint8_t *tmp;
+	uint8_t *tmp = cover(off, len, name, &start, &span);
 	int ret;
 
-	cover(off, len, &start, &span);
-	tmp = malloc(span);
 	if (!tmp)
-		return err_set(-ENOMEM, name, "out of memory");
+		return -ENOMEM;
 	ret = rd(opaque, tmp, start, span);
 	if (ret == 0)
 		memcpy(buf, tmp + (off - start), len);
@@ -47,13 +52,11 @@ int luks_write_unaligned(luks_read_fn rd, luks_write_fn wr, void *opaque, pthrea
 {
 	uint64_t start;
 	size_t span;
-	uint8_t *tmp;
+	uint8_t *tmp = cover(off, len, name, &start, &span);
 	int ret;
 
-	cover(off, len, &start, &span);
-	tmp = malloc(span);
 	if (!tmp)
-		return err_set(-ENOMEM, name, "out of memory");
+		return -ENOMEM;
 	pthread_mutex_lock(lock);
 	ret = rd(opaque, tmp, start, span);
 	if (ret == 0) {

@@ -12,6 +12,7 @@
  * qcow2_amend_opts table) as qemu-img refuses them.
  */
 #include "qcow2.h"
+#include "../luks/luks.h"
 #include "../create_opts.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
@@ -28,16 +29,7 @@ const struct create_opt qcow2_amend_opts[] = {
 	{ .name = "compat", .type = OPT_TYPE_STRING,
 	  .help = "Compatibility level (v2 [0.10] or v3 [1.1])" },
 	{ .name = "lazy_refcounts", .type = OPT_TYPE_BOOL, .help = "Postpone refcount updates" },
-	{ .name = "encrypt.state", .type = OPT_TYPE_STRING,
-	  .help = "Select new state of affected keyslots (active/inactive)" },
-	{ .name = "encrypt.keyslot", .type = OPT_TYPE_NUMBER,
-	  .help = "Select a single keyslot to modify explicitly" },
-	{ .name = "encrypt.old-secret", .type = OPT_TYPE_STRING,
-	  .help = "Select all keyslots that match this password" },
-	{ .name = "encrypt.new-secret", .type = OPT_TYPE_STRING,
-	  .help = "New secret to set in the matching keyslots. Empty string to erase" },
-	{ .name = "encrypt.iter-time", .type = OPT_TYPE_NUMBER,
-	  .help = "Time to spend in PBKDF in milliseconds" },
+	LUKS_AMEND_OPTS("encrypt."),
 	CREATE_OPT_END,
 };
 

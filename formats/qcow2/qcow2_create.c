@@ -10,6 +10,7 @@
  * normal write-side code, so that only one allocator exists.
  */
 #include "qcow2.h"
+#include "../luks/luks.h"
 #include "../create_opts.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
@@ -22,20 +23,14 @@
 
 static const char *const prealloc_modes[] = { "off", "metadata", "falloc", "full", NULL };
 
-#define ENCRYPT_OPT(n, h) { .name = "encrypt." n, .type = OPT_TYPE_STRING, .help = (h) }
-
 const struct create_opt qcow2_create_opts[] = {
 	{ .name = "encryption", .type = OPT_TYPE_BOOL,
 	  .help = "Encrypt the image with format 'aes'. (Deprecated in favor of encrypt.format=aes)" },
-	ENCRYPT_OPT("format", "Encrypt the image, format choices: 'aes', 'luks'"),
-	ENCRYPT_OPT("key-secret", "ID of secret providing qcow AES key or LUKS passphrase"),
-	ENCRYPT_OPT("cipher-alg", "Name of encryption cipher algorithm"),
-	ENCRYPT_OPT("cipher-mode", "Name of encryption cipher mode"),
-	ENCRYPT_OPT("ivgen-alg", "Name of IV generator algorithm"),
-	ENCRYPT_OPT("ivgen-hash-alg", "Name of IV generator hash algorithm"),
-	ENCRYPT_OPT("hash-alg", "Name of encryption hash algorithm"),
-	{ .name = "encrypt.iter-time", .type = OPT_TYPE_NUMBER,
-	  .help = "Time to spend in PBKDF in milliseconds" },
+	{ .name = "encrypt.format", .type = OPT_TYPE_STRING,
+	  .help = "Encrypt the image, format choices: 'aes', 'luks'" },
+	{ .name = "encrypt.key-secret", .type = OPT_TYPE_STRING,
+	  .help = "ID of secret providing qcow AES key or LUKS passphrase" },
+	LUKS_CIPHER_OPTS("encrypt."),
 	{ .name = "cluster_size", .type = OPT_TYPE_SIZE, .def = "65536",
 	  .help = "qcow2 cluster size" },
 	{ .name = "extended_l2", .type = OPT_TYPE_BOOL, .def = "off",

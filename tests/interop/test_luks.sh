@@ -40,8 +40,16 @@ SEC="--object secret,id=sec0,file=$T/pw"
 SEC2="--object secret,id=sec1,file=$T/pw2"
 opts() { echo "driver=luks,key-secret=sec0,file.filename=$1"; }
 # qemu-img's PBKDF2 benchmark fails now and then on a loaded machine ("Unable to
-# get accurate CPU usage"): its creates and amends get a second try
-qretry() { "$@" || "$@"; }
+# get accurate CPU usage"), more so on a loaded machine: its creates and amends
+# get up to five tries
+qretry() {
+	local i
+	for i in 1 2 3 4; do
+		"$@" && return 0
+		sleep 1
+	done
+	"$@"
+}
 
 # a raw source with data, zeros and a hole, written by qemu-io
 setup qemu-img create -q -f raw src.raw 6M || exit 1
