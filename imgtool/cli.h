@@ -49,7 +49,7 @@ int cli_parse_offset(const char *s, uint64_t *out);
 /* getopt values of the shared long options (above any short option) */
 enum {
 	CLI_OPT_PROGRESS = 0x1000,   /* --progress=human|json */
-	CLI_OPT_UNSUPPORTED,         /* --object, --image-opts: refused */
+	CLI_OPT_UNSUPPORTED,         /* qemu-img options imgtool refuses (convert --salvage ...) */
 };
 
 struct image_cmd_opts {
