@@ -12,6 +12,7 @@
 #include "copy.h"
 #include "../common/err.h"
 #include "../formats/format.h"
+#include "../formats/image_opts.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -186,6 +187,22 @@ static int set_backing_opts(const struct convert_params *p)
 	return ret;
 }
 
+/* The new target opens with the key it was created with (qemu-img convert
+ * carries key-secret and encrypt.key-secret from -o to the open). */
+static int pass_key_secrets(const char *dst_name, struct opts *o)
+{
+	static const char *const keys[] = { "key-secret", "encrypt.key-secret" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *v = o ? opts_get(o, keys[i]) : NULL;
+		int ret = v ? image_opts_set(dst_name, keys[i], v) : 0;
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 /* Create (unless -n) and open the target; decide whether it reads as zeros. */
 static int open_target(struct convert_run *r)
 {
@@ -204,6 +221,9 @@ static int open_target(struct convert_run *r)
 		ret = image_create(p->dst_name, p->dst_fmt, r->total, p->opts);
 		if (ret < 0)
 			return fail(ret, p->dst_name);
+		ret = pass_key_secrets(p->dst_name, p->opts);
+		if (ret < 0)
+			return ret;
 	}
 	ret = image_open(p->dst_name, p->dst_fmt, IMG_RDWR | flags, &r->dst);
 	if (ret < 0)

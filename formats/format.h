@@ -39,6 +39,7 @@ struct image;
 #define IMG_UNTRUSTED       0x0010  /* follow no reference out of the image; cap sizes */
 #define IMG_ALLOW_REF_URLS  0x0020  /* references inside images may name URLs */
 #define IMG_ALLOW_REF_PATHS 0x0040  /* extents and parents may leave the image's folder */
+#define IMG_NO_IO       0x0080  /* metadata only (info): an encrypted image opens without its key */
 #define IMG_REF_FLAGS (IMG_UNTRUSTED | IMG_ALLOW_REF_URLS | IMG_ALLOW_REF_PATHS)
 #define IMG_BE_SHIFT    8       /* BE_NOCACHE etc. (cache mode) live above this shift */
 #define IMG_BE_FLAGS(f) ((f) << IMG_BE_SHIFT)
@@ -165,6 +166,9 @@ struct format_ops {
 	 * checked against create_opts (declared keys, values of their type). */
 	int (*create)(struct backend *be, const char *filename, uint64_t size,
 		      struct opts *opts);
+	/* optional: what create would refuse that can be judged before any file
+	 * exists (a missing secret), so that a refused create leaves nothing. */
+	int (*create_precheck)(const char *filename, uint64_t size, struct opts *opts);
 
 	int (*read)(struct image *img, void *buf, uint64_t off, size_t len);
 	int (*write)(struct image *img, const void *buf, uint64_t off, size_t len);

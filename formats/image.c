@@ -9,6 +9,7 @@
  * chain, and the generic half of `info`.
  */
 #include "format.h"
+#include "image_opts.h"
 #include "reference.h"
 #include "../common/err.h"
 #include "../backends/net.h"
@@ -181,6 +182,8 @@ int image_open(const char *filename, const char *format, int flags, struct image
 	char *seen[MAX_CHAIN_DEPTH] = { 0 };
 	int ret;
 
+	if (image_opt(filename, "driver"))   /* --image-opts driver= decides */
+		format = image_opt(filename, "driver");
 	ret = image_open_depth(filename, format, flags | ref_policy_flags(), 0, seen, out);
 	for (int i = 0; i < MAX_CHAIN_DEPTH; i++)
 		free(seen[i]);
@@ -297,6 +300,8 @@ int image_create_flags(const char *filename, const char *format, uint64_t size,
 		return err_set(-ENOTSUP, filename, "Format driver '%s' does not support image creation",
 			       format);
 	ret = create_opts_check(ops->create_opts, filename, opts);
+	if (ret == 0 && ops->create_precheck)
+		ret = ops->create_precheck(filename, size, opts);
 	if (ret < 0)
 		return ret;
 	if (flags & IMG_CREATE_EXCL)

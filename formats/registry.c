@@ -20,6 +20,7 @@ extern const struct format_ops vhdx_format_ops;
 extern const struct format_ops bochs_format_ops;
 extern const struct format_ops cloop_format_ops;
 extern const struct format_ops dmg_format_ops;
+extern const struct format_ops luks_format_ops;
 extern const struct format_ops raw_format_ops;
 
 const struct format_ops *const format_registry[] = {
@@ -30,6 +31,7 @@ const struct format_ops *const format_registry[] = {
 	&bochs_format_ops,
 	&cloop_format_ops,
 	&dmg_format_ops,
+	&luks_format_ops,
 	&raw_format_ops,
 	NULL,
 };

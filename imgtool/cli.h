@@ -55,7 +55,7 @@ int cli_parse_offset(const char *s, uint64_t *out);
 /* getopt values of the shared long options (above any short option) */
 enum {
 	CLI_OPT_PROGRESS = 0x1000,   /* --progress=human|json */
-	CLI_OPT_UNSUPPORTED,         /* --object, --image-opts: refused */
+	CLI_OPT_UNSUPPORTED,         /* qemu-img options imgtool refuses (convert --salvage ...) */
 };
 
 struct image_cmd_opts {
@@ -76,6 +76,12 @@ int cli_one_image_name(int argc, char **argv, const char **file);
 /* Take --untrusted, --allow-ref-urls, --allow-ref-paths and --max-*-size=SIZE out
  * of argv (compacting it) and make them the policy of every image opened after. */
 int cli_take_policy_options(int *argc, char **argv);
+
+/* ---- object_args.c: --object secret,... and --image-opts of every command ---- */
+
+/* Take --object (secrets), --image-opts and --target-image-opts out of argv; the
+ * option strings of --image-opts become file names with remembered options. */
+int cli_take_object_options(int *argc, char **argv);
 
 /* ---- info_safety.c: info --untrusted's "safety" object ---- */
 

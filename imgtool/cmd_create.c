@@ -47,7 +47,6 @@ int cmd_create(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
-		{ "object", required_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *fmt = "raw", *backing = NULL, *bfmt = NULL, *filename;
@@ -78,9 +77,6 @@ int cmd_create(int argc, char **argv)
 			printf("usage: %s create [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]\n",
 			       PROG_NAME);
 			rc = 0;
-			goto out;
-		case 'J':
-			cli_error("--object is not supported");
 			goto out;
 		default:
 			goto out;

@@ -234,7 +234,7 @@ int cmd_info(int argc, char **argv)
 	}
 	untrusted = ref_policy_flags() & IMG_UNTRUSTED;
 	ref_refusal_reset();
-	ret = image_open(argv[optind], fmt, chain ? 0 : IMG_NO_BACKING, &img);
+	ret = image_open(argv[optind], fmt, IMG_NO_IO | (chain ? 0 : IMG_NO_BACKING), &img);
 	if (ret < 0 && untrusted && of == OUTPUT_JSON) {
 		/* the refusal is the report: stdout says why, stderr as usual */
 		one = json_object_new_object();

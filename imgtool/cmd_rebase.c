@@ -34,8 +34,6 @@ static int parse_args(int argc, char **argv, struct rebase_args *a)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
-		{ "object", required_argument, NULL, CLI_OPT_UNSUPPORTED },
-		{ "image-opts", no_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ "force-share", no_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};

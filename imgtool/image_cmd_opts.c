@@ -3,7 +3,8 @@
  * image_cmd_opts.c - the options commit, rebase and compare share, parsed in one
  * place so that the three spell them, and refuse the unsupported ones, alike:
  * -f FMT, the cache mode (-t, compare's -T), -p, --progress=human|json, -q, -U,
- * -r (rate limit, refused), --object and --image-opts (refused).
+ * -r (rate limit, refused); --object and --image-opts are taken for every
+ * command before its options are parsed (object_args.c).
  */
 #include "cli.h"
 

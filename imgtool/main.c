@@ -97,7 +97,13 @@ static void print_help(void)
 	       "  --allow-ref-urls       let references inside images name URLs (file:, nfs://, rbd:...)\n"
 	       "  --allow-ref-paths      let extents and parents leave the image's folder\n"
 	       "  --max-virtual-size=SIZE, --max-metadata-size=SIZE, --max-inflate-size=SIZE\n"
-	       "                         --untrusted's caps (defaults 4T, 64M, 2M)\n");
+	       "                         --untrusted's caps (defaults 4T, 64M, 2M)\n"
+	       "  --object secret,id=ID,file=PATH\n"
+	       "                         a passphrase for key-secret=ID (data=TEXT works too but\n"
+	       "                         shows in the process list; format=base64 decodes it)\n"
+	       "  --image-opts, --target-image-opts\n"
+	       "                         image names are option lists, as qemu-img's:\n"
+	       "                         driver=luks,key-secret=ID,file.filename=NAME\n");
 }
 
 int main(int argc, char **argv)
@@ -134,7 +140,8 @@ int main(int argc, char **argv)
 			argc -= optind;
 			argv += optind;
 			argv[0] = (char *)PROG_NAME;
-			if (cli_take_policy_options(&argc, argv) < 0) {
+			if (cli_take_policy_options(&argc, argv) < 0 ||
+			    cli_take_object_options(&argc, argv) < 0) {
 				cli_report(-EINVAL, NULL);
 				return 1;
 			}

@@ -222,6 +222,7 @@ struct qcow2_state {
 	/* -1 not yet known; 1: metadata preallocated, so data clusters may be
 	 * holes in the file and block_status asks the backend (qcow2_map.c) */
 	int metadata_prealloc;
+	struct qcow2_crypt *crypt;    /* NULL unless encrypted (qcow2_crypt.c) */
 };
 
 static inline struct qcow2_state *qcow2_state(struct image *img)
@@ -262,6 +263,9 @@ void qcow2_header_derive(struct qcow2_state *s);
  * the backing file name into cluster 0 and write it.  Fails with -ENOSPC (message
  * set) if it does not fit in one cluster. */
 int qcow2_header_write(struct qcow2_state *s);
+/* Keep one more extension (written verbatim by qcow2_header_write). */
+int qcow2_header_add_ext(struct qcow2_state *s, uint32_t type, const uint8_t *data,
+			  uint32_t len);
 /* Rewrite only the 8-byte incompatible_features field (dirty/corrupt bits). */
 int qcow2_header_write_incompat(struct qcow2_state *s);
 /* Names of the set bits in mask using the feature table ("dirty, bit 7"). */
@@ -386,6 +390,7 @@ int qcow2_preallocate(struct qcow2_state *s, uint64_t off, uint64_t end,
 int qcow2_create(struct backend *be, const char *filename, uint64_t size,
 		 struct opts *opts);
 extern const struct create_opt qcow2_create_opts[];
+int qcow2_create_precheck(const char *filename, uint64_t size, struct opts *opts);
 int qcow2_resize(struct image *img, uint64_t new_size, enum prealloc_mode prealloc,
 		 bool shrink);
 int qcow2_measure(struct opts *opts, uint64_t size, struct image *src,
@@ -394,6 +399,28 @@ int qcow2_measure(struct opts *opts, uint64_t size, struct image *src,
 /* ---- qcow2_backing.c ---- */
 int qcow2_set_backing(struct image *img, const char *name, const char *fmt);
 int qcow2_make_empty(struct image *img);
+
+/* ---- qcow2_crypt.c ---- */
+bool qcow2_encrypted(const struct qcow2_state *s);
+/* After the header is parsed: the LUKS header, and the key unless IMG_NO_IO. */
+int qcow2_crypt_open(struct qcow2_state *s, int flags);
+void qcow2_crypt_close(struct qcow2_state *s);
+/* Guest data at host (whole sectors when encrypted); guest is its guest offset. */
+int qcow2_data_pread(struct qcow2_state *s, void *buf, size_t len, uint64_t host, uint64_t guest);
+int qcow2_data_pwrite(struct qcow2_state *s, const void *buf, size_t len, uint64_t host,
+		      uint64_t guest);
+/* Requests not on sector boundaries, through whole sectors. */
+int qcow2_crypt_read_unaligned(struct image *img, void *buf, uint64_t off, size_t len);
+int qcow2_crypt_write_unaligned(struct image *img, const void *buf, uint64_t off, size_t len);
+struct json_object *qcow2_crypt_info(struct qcow2_state *s);
+/* -o encrypt.format=luks for a new image: refuse early (no file yet), then set
+ * up its LUKS header in new clusters of the freshly made image. */
+int qcow2_crypt_precheck(const char *fn, struct opts *o);
+int qcow2_crypt_init_new(struct qcow2_state *s, struct opts *o);
+bool qcow2_crypt_wanted(struct opts *o);
+int qcow2_crypt_amend(struct qcow2_state *s, struct opts *o);
+/* The clusters holding the LUKS header and key material, if any. */
+bool qcow2_crypt_area(const struct qcow2_state *s, uint64_t *off, uint64_t *len);
 
 /* ---- qcow2_check.c ---- */
 int qcow2_check(struct image *img, int fix, struct check_result *res);

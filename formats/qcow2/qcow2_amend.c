@@ -12,6 +12,7 @@
  * qcow2_amend_opts table) as qemu-img refuses them.
  */
 #include "qcow2.h"
+#include "../luks/luks.h"
 #include "../create_opts.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
@@ -28,6 +29,7 @@ const struct create_opt qcow2_amend_opts[] = {
 	{ .name = "compat", .type = OPT_TYPE_STRING,
 	  .help = "Compatibility level (v2 [0.10] or v3 [1.1])" },
 	{ .name = "lazy_refcounts", .type = OPT_TYPE_BOOL, .help = "Postpone refcount updates" },
+	LUKS_AMEND_OPTS("encrypt."),
 	CREATE_OPT_END,
 };
 
@@ -139,6 +141,11 @@ int qcow2_amend(struct image *img, struct opts *opts)
 	ret = qcow2_flush(img);   /* takes s->lock itself */
 	if (ret < 0)
 		return ret;
+	if (opts_get(opts, "encrypt.state")) {
+		ret = qcow2_crypt_amend(s, opts);
+		if (ret < 0)
+			return ret;
+	}
 	pthread_mutex_lock(&s->lock);
 	if (target < (int)s->h.version)
 		ret = downgrade(s);

@@ -10,6 +10,7 @@
  * normal write-side code, so that only one allocator exists.
  */
 #include "qcow2.h"
+#include "../luks/luks.h"
 #include "../create_opts.h"
 #include "../../common/bswap.h"
 #include "../../common/err.h"
@@ -23,6 +24,13 @@
 static const char *const prealloc_modes[] = { "off", "metadata", "falloc", "full", NULL };
 
 const struct create_opt qcow2_create_opts[] = {
+	{ .name = "encryption", .type = OPT_TYPE_BOOL,
+	  .help = "Encrypt the image with format 'aes'. (Deprecated in favor of encrypt.format=aes)" },
+	{ .name = "encrypt.format", .type = OPT_TYPE_STRING,
+	  .help = "Encrypt the image, format choices: 'aes', 'luks'" },
+	{ .name = "encrypt.key-secret", .type = OPT_TYPE_STRING,
+	  .help = "ID of secret providing qcow AES key or LUKS passphrase" },
+	LUKS_CIPHER_OPTS("encrypt."),
 	{ .name = "cluster_size", .type = OPT_TYPE_SIZE, .def = "65536",
 	  .help = "qcow2 cluster size" },
 	{ .name = "extended_l2", .type = OPT_TYPE_BOOL, .def = "off",
@@ -320,40 +328,65 @@ out:
 	return ret;
 }
 
-/* Open the fresh image through the qcow2 driver and preallocate. */
-static int preallocate_new(struct backend *be, const char *fn, const struct create_params *p)
+/* The fresh image opened through the qcow2 driver, so that what follows the
+ * initial metadata (encryption, preallocation) uses the one allocator. */
+static void close_new(struct image *img)
 {
-	struct image *img;
+	if (img->ops)
+		img->ops->close(img);
+	free(img->filename);
+	free(img);
+}
+
+static int open_new(struct backend *be, const char *fn, struct image **out)
+{
+	struct image *img = calloc(1, sizeof(*img));
 	int ret;
 
-	img = calloc(1, sizeof(*img));
 	if (!img)
 		return err_set(-ENOMEM, fn, "out of memory");
 	img->filename = strdup(fn);
 	img->be = be;
-	img->flags = IMG_RDWR | IMG_NO_BACKING;
+	img->flags = IMG_RDWR | IMG_NO_BACKING | IMG_NO_IO;
 	img->cluster_size = 1;
 	img->ops = format_find("qcow2");
 	if (!img->filename || !img->ops) {
-		ret = err_set(-ENOMEM, fn, "out of memory");
-		goto out;
+		img->ops = NULL;
+		close_new(img);
+		return err_set(-ENOMEM, fn, "out of memory");
 	}
 	ret = img->ops->open(img, img->flags);
 	if (ret < 0) {
 		img->ops = NULL;
-		goto out;
+		close_new(img);
+		return ret;
 	}
-	ret = qcow2_preallocate(qcow2_state(img), 0, p->size, p->prealloc);
+	*out = img;
+	return 0;
+}
+
+/* Encryption (a LUKS header in new clusters), then preallocation. */
+static int finish_new(struct backend *be, const char *fn, const struct create_params *p,
+		      struct opts *opts)
+{
+	struct image *img = NULL;
+	int ret = open_new(be, fn, &img);
+
+	if (ret < 0)
+		return ret;
+	if (qcow2_crypt_wanted(opts))
+		ret = qcow2_crypt_init_new(qcow2_state(img), opts);
+	if (ret == 0 && p->prealloc != PREALLOC_OFF)
+		ret = qcow2_preallocate(qcow2_state(img), 0, p->size, p->prealloc);
 	if (ret == 0)
 		ret = qcow2_flush(img);
-	img->ops->close(img);
-out:
-	free(img->backing_name);
-	free(img->backing_path);
-	free(img->backing_format);
-	free(img->filename);
-	free(img);
+	close_new(img);
 	return ret;
+}
+
+int qcow2_create_precheck(const char *filename, uint64_t size, struct opts *opts)
+{
+	return qcow2_crypt_precheck(filename, opts);
 }
 
 int qcow2_create(struct backend *be, const char *filename, uint64_t size,
@@ -377,8 +410,10 @@ int qcow2_create(struct backend *be, const char *filename, uint64_t size,
 	ret = write_initial(be, filename, &p);
 	if (ret < 0)
 		return ret;
-	if (p.prealloc != PREALLOC_OFF) {
-		ret = preallocate_new(be, filename, &p);
+	if (qcow2_crypt_wanted(opts) && p.prealloc != PREALLOC_OFF)
+		return err_set(-ENOTSUP, filename, "preallocation of encrypted images is not supported");
+	if (p.prealloc != PREALLOC_OFF || qcow2_crypt_wanted(opts)) {
+		ret = finish_new(be, filename, &p, opts);
 		if (ret < 0)
 			return ret;
 	}

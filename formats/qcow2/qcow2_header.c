@@ -89,8 +89,8 @@ void qcow2_feature_names(const struct qcow2_state *s, int type, uint64_t mask,
 	}
 }
 
-static int add_unknown_ext(struct qcow2_state *s, uint32_t type, const uint8_t *data,
-			   uint32_t len)
+int qcow2_header_add_ext(struct qcow2_state *s, uint32_t type, const uint8_t *data,
+			  uint32_t len)
 {
 	struct qcow2_ext *v;
 
@@ -174,7 +174,7 @@ static int parse_extensions(struct qcow2_state *s, const uint8_t *buf, uint64_t 
 		default:
 			/* bitmaps, crypto header, data file name and anything newer:
 			 * kept verbatim so that rewriting the header preserves them */
-			ret = add_unknown_ext(s, type, data, len);
+			ret = qcow2_header_add_ext(s, type, data, len);
 			if (ret < 0)
 				return ret;
 			break;
@@ -258,8 +258,8 @@ static int check_basic(struct qcow2_state *s, size_t len)
 	}
 	if (h->refcount_order > 6)
 		return err_set(-EINVAL, fn, "Reference count entry width too large; may not exceed 64 bits");
-	if (h->crypt_method != 0)
-		return err_set(-ENOTSUP, fn, "encrypted images are not supported");
+	if (h->crypt_method > 2)
+		return err_set(-ENOTSUP, fn, "Unsupported encryption method: %u", h->crypt_method);
 	if (h->size > (uint64_t)INT64_MAX)
 		return err_set(-EINVAL, fn, "virtual size %#" PRIx64 " too large", h->size);
 	return 0;

@@ -131,6 +131,15 @@ static struct json_object *format_specific(struct qcow2_state *s, int *err)
 	if (bitmaps)
 		json_object_object_add(o, "bitmaps", bitmaps);
 	json_object_object_add(o, "refcount-bits", json_object_new_int64(s->refcount_bits));
+	if (qcow2_encrypted(s)) {
+		struct json_object *enc = qcow2_crypt_info(s);
+
+		if (!enc) {
+			json_object_put(o);
+			return NULL;
+		}
+		json_object_object_add(o, "encrypt", enc);
+	}
 	if (v3) {
 		json_object_object_add(o, "corrupt",
 				       json_object_new_boolean(h->incompatible_features &
@@ -176,7 +185,7 @@ int qcow2_info(struct image *img, struct image_info *info)
 	/* qemu-img reports the dirty flag for v2 images too (always false) */
 	info->has_dirty_flag = true;
 	info->dirty_flag = (s->h.incompatible_features & QCOW2_INCOMPAT_DIRTY) != 0;
-	info->encrypted = false;
+	info->encrypted = qcow2_encrypted(s);
 	info->format_specific = format_specific(s, &ret);
 	if (info->format_specific)
 		ret = fill_snapshots(s, info);

@@ -367,6 +367,13 @@ int qcow2_block_status(struct image *img, uint64_t off, uint64_t len,
 		bs->flags |= BS_OFFSET_VALID;
 		bs->host_offset = host;
 	}
+	if (qcow2_encrypted(s)) {
+		/* the bytes at host are ciphertext: no caller may use them raw
+		 * (qemu-img map shows no offset for them either) */
+		bs->flags &= ~BS_OFFSET_VALID;
+		bs->host_offset = 0;
+		return 0;
+	}
 	if (type == QCOW2_CLUSTER_NORMAL && s->metadata_prealloc == 1)
 		return refine_with_backend(s, bs);
 	return 0;

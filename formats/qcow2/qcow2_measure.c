@@ -9,6 +9,7 @@
  * the data part by the clusters src actually allocates.
  */
 #include "qcow2.h"
+#include "../luks/luks.h"
 #include "../../common/err.h"
 #include "../../common/util.h"
 
@@ -170,5 +171,14 @@ int qcow2_measure(struct opts *opts, uint64_t size, struct image *src,
 		required = virtual_size;
 	res->fully_allocated = prealloc_size(virtual_size, &p);
 	res->required = res->fully_allocated - virtual_size + required;
+	if (qcow2_crypt_wanted(opts)) {
+		uint64_t hdr;
+
+		ret = luks_measure_header(opts, "encrypt.", &hdr);
+		if (ret < 0)
+			return ret;
+		res->fully_allocated += align_up(hdr, cs);
+		res->required += align_up(hdr, cs);
+	}
 	return 0;
 }

@@ -47,6 +47,7 @@ static void qcow2_free_state(struct qcow2_state *s)
 	free(s->unknown_exts);
 	free(s->extra_header);
 	qcow2_compress_state_free(s);
+	qcow2_crypt_close(s);
 	pthread_cond_destroy(&s->alloc_cond);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -193,6 +194,9 @@ static int qcow2_open(struct image *img, int flags)
 			      "Image is corrupt; cannot be opened read/write");
 		goto fail;
 	}
+	ret = qcow2_crypt_open(s, flags);
+	if (ret < 0)
+		goto fail;
 	s->lazy_refcounts = (s->h.compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS) &&
 			    !s->read_only;
 
@@ -246,6 +250,7 @@ const struct format_ops qcow2_format_ops = {
 	.open = qcow2_open,
 	.close = qcow2_close,
 	.create = qcow2_create,
+	.create_precheck = qcow2_create_precheck,
 	.read = qcow2_read,
 	.write = qcow2_write,
 	.write_from = qcow2_write_from,

@@ -35,7 +35,7 @@ static int read_run(struct image *img, struct qcow2_state *s, uint8_t *buf, uint
 		memset(buf, 0, (size_t)*bytes);
 		return 0;
 	case QCOW2_CLUSTER_NORMAL:
-		return backend_pread(img->be, buf, (size_t)*bytes, host);
+		return qcow2_data_pread(s, buf, (size_t)*bytes, host, off);
 	case QCOW2_CLUSTER_COMPRESSED:
 		/* the descriptor is that of the first cluster of the run only */
 		in_cluster = qcow2_offset_into_cluster(s, off);
@@ -51,6 +51,8 @@ int qcow2_read(struct image *img, void *buf, uint64_t off, size_t len)
 	uint8_t *p = buf;
 	int ret;
 
+	if (qcow2_encrypted(s) && (off % 512 || len % 512))
+		return qcow2_crypt_read_unaligned(img, buf, off, len);
 	while (len) {
 		uint64_t bytes = len;
 

@@ -325,7 +325,7 @@ static int cow_read(struct qcow2_state *s, uint64_t e, uint64_t gc, uint8_t *dst
 	case QCOW2_CLUSTER_UNALLOCATED:
 		return image_read_backing(img, dst, gc, s->cluster_size);
 	case QCOW2_CLUSTER_NORMAL:
-		return backend_pread(img->be, dst, s->cluster_size, e & L2E_OFFSET_MASK);
+		return qcow2_data_pread(s, dst, s->cluster_size, e & L2E_OFFSET_MASK, gc);
 	case QCOW2_CLUSTER_COMPRESSED:
 		return qcow2_decompress_cluster(s, e, dst);
 	default:
@@ -375,7 +375,7 @@ static int data_write(struct qcow2_state *s, const struct qcow2_data *d, uint64_
 	int ret;
 
 	if (d->buf)
-		return backend_pwrite(s->img->be, d->buf + (pos - d->base), n, host);
+		return qcow2_data_pwrite(s, d->buf + (pos - d->base), n, host, pos);
 	ret = backend_copy_range(s->img->be, host, d->src, d->src_off + (pos - d->base), n);
 	if (ret == -ENOTSUP)
 		ret = data_copy_bounce(s, d, pos, n, host);
@@ -433,7 +433,7 @@ static int write_new_clusters(struct qcow2_state *s, const struct qcow2_data *d,
 		ret = data_read(d, pos, bounce + (pos - c), n);
 		if (ret < 0)
 			break;
-		ret = backend_pwrite(s->img->be, bounce, cs, host + ci * cs);
+		ret = qcow2_data_pwrite(s, bounce, cs, host + ci * cs, c);
 		if (ret < 0)
 			break;
 		pos += n;
@@ -689,6 +689,11 @@ int qcow2_write(struct image *img, const void *buf, uint64_t off, size_t len)
 	const uint8_t *p = buf;
 	struct qcow2_data d = { .buf = buf, .base = off };
 
+	if (qcow2_encrypted(s) && s->extended_l2)
+		return err_set(-ENOTSUP, img->filename,
+			       "writing encrypted images with extended L2 entries is not supported");
+	if (qcow2_encrypted(s) && (off % 512 || len % 512))
+		return qcow2_crypt_write_unaligned(img, buf, off, len);
 	while (len) {
 		int64_t n = s->extended_l2 ? write_piece_ext(s, p, off, len) :
 			    write_piece(s, &d, off, piece_len(s, off, len));
@@ -710,7 +715,9 @@ int qcow2_write_from(struct image *img, uint64_t off, struct backend *src, uint6
 	struct qcow2_state *s = qcow2_state(img);
 	struct qcow2_data d = { .src = src, .src_off = src_off, .base = off };
 
-	if (s->extended_l2 || src->ops != img->be->ops || !src->ops->copy_range)
+	/* ciphertext cannot be copied from a plaintext source: the engine copies in memory */
+	if (s->extended_l2 || qcow2_encrypted(s) || src->ops != img->be->ops ||
+	    !src->ops->copy_range)
 		return -ENOTSUP;
 	while (len) {
 		int64_t n = write_piece(s, &d, off, piece_len(s, off, len));
@@ -910,6 +917,8 @@ int qcow2_write_compressed(struct image *img, const void *buf, uint64_t off, siz
 	void *t;
 	int clen, ret;
 
+	if (qcow2_encrypted(s))
+		return err_set(-ENOTSUP, img->filename, "Compression not supported with encryption");
 	if (!is_aligned(off, cs) || len > cs || len == 0)
 		return err_set(-EINVAL, img->filename,
 			       "compressed writes must be one whole cluster (offset %#" PRIx64

@@ -290,7 +290,9 @@ static void gen_header_cases(void)
 
 	build_base(&im);
 	store_be32(cl(&im, 0) + 32, 1);
-	emit(&im, "encrypted-aes.qcow2", "reject");
+	/* AES-CBC needs no header: info shows it (as qemu-img's), reading
+	 * without encrypt.key-secret is refused */
+	emit(&im, "encrypted-aes.qcow2", "either");
 	build_base(&im);
 	store_be32(cl(&im, 0) + 32, 2);
 	emit(&im, "encrypted-luks-no-header.qcow2", "reject");

@@ -758,8 +758,13 @@ static void test_bad_headers(void)
 	expect_open_error("bad.qcow2", 0, "cluster size");
 
 	fresh("bad.qcow2", "");
-	patch_be32("bad.qcow2", 32, 2);
-	expect_open_error("bad.qcow2", 0, "encrypted images are not supported");
+	patch_be32("bad.qcow2", 32, 2);   /* LUKS encrypted: needs its key first */
+	expect_open_error("bad.qcow2", 0, "Parameter 'encrypt.key-secret' is required");
+	expect_open_error("bad.qcow2", IMG_NO_IO, "no crypto header extension");
+
+	fresh("bad.qcow2", "");
+	patch_be32("bad.qcow2", 32, 3);
+	expect_open_error("bad.qcow2", 0, "Unsupported encryption method: 3");
 
 	/* unknown incompatible bits, named through the feature table */
 	fresh("bad.qcow2", "");
