@@ -58,6 +58,7 @@ static void ssh_fconn_drop(void *arg, void *conn)
 	struct ssh_fconn *c = conn;
 
 	(void)arg;
+	ssh_conn_active(c->conn);
 	if (c->f)
 		L.sftp_close(c->f);
 	ssh_conn_close(c->conn);
@@ -77,7 +78,9 @@ static int ssh_fconn_make_flags(struct ssh_priv *p, int oflags, struct ssh_fconn
 		free(c);
 		return ret;
 	}
+	ssh_conn_active(c->conn);
 	c->f = L.sftp_open(c->conn->sftp, p->u.path, oflags, 0644);
+	ssh_conn_idle(c->conn);
 	if (!c->f) {
 		ret = ssh_conn_fail(c->conn, be->url, "open");
 		ssh_fconn_drop(p, c);
@@ -96,8 +99,11 @@ static int ssh_fconn_make(void *arg, void **conn)
 
 static int fstat_size(struct backend *be, struct ssh_fconn *c, uint64_t *size)
 {
-	sftp_attributes a = L.sftp_fstat(c->f);
+	sftp_attributes a;
 
+	ssh_conn_active(c->conn);
+	a = L.sftp_fstat(c->f);
+	ssh_conn_idle(c->conn);
 	if (!a)
 		return ssh_conn_fail(c->conn, be->url, "stat");
 	*size = a->size;
@@ -215,6 +221,7 @@ static int read_pipelined(struct backend *be, struct ssh_fconn *c, uint8_t *buf,
 		got = L.sftp_async_read(c->f, buf + r->pos, (uint32_t)r->len, (uint32_t)r->id);
 		if (got < 0)
 			return ssh_conn_fail(c->conn, be->url, "read");
+		ssh_conn_active(c->conn);
 		head = (head + 1) % SSH_INFLIGHT;
 		count--;
 		if ((size_t)got < r->len) {
@@ -248,7 +255,9 @@ static int ssh_pread_be(struct backend *be, void *buf, size_t len, uint64_t off)
 	ret = net_pool_get(&p->pool, (void **)&c, &slot);
 	if (ret < 0)
 		return ret;
+	ssh_conn_active(c->conn);
 	ret = read_pipelined(be, c, buf, len, off);
+	ssh_conn_idle(c->conn);
 	net_pool_put(&p->pool, slot, ret < 0);
 	return ret;
 }
@@ -275,7 +284,10 @@ static int ssh_pwrite_be(struct backend *be, const void *buf, size_t len, uint64
 	if (L.sftp_seek64(c->f, off) < 0)
 		ret = ssh_conn_fail(c->conn, be->url, "seek");
 	while (ret == 0 && len) {
-		ssize_t w = L.sftp_write(c->f, b, MIN(len, (size_t)SSH_REQ));
+		ssize_t w;
+
+		ssh_conn_active(c->conn);
+		w = L.sftp_write(c->f, b, MIN(len, (size_t)SSH_REQ));
 
 		if (w <= 0) {
 			ret = ssh_conn_fail(c->conn, be->url, "write");
@@ -284,6 +296,7 @@ static int ssh_pwrite_be(struct backend *be, const void *buf, size_t len, uint64
 		b += w;
 		len -= (size_t)w;
 	}
+	ssh_conn_idle(c->conn);
 	if (ret == 0)
 		grow_size(p, end);
 	net_pool_put(&p->pool, slot, ret < 0);
@@ -301,8 +314,10 @@ static int ssh_flush_be(struct backend *be)
 	ret = net_pool_get(&p->pool, (void **)&c, &slot);
 	if (ret < 0)
 		return ret;
+	ssh_conn_active(c->conn);
 	if (L.sftp_fsync(c->f) < 0)
 		ret = ssh_conn_fail(c->conn, be->url, "flush (fsync@openssh.com)");
+	ssh_conn_idle(c->conn);
 	net_pool_put(&p->pool, slot, ret < 0);
 	return ret;
 }
@@ -336,8 +351,10 @@ static int ssh_truncate_be(struct backend *be, uint64_t size)
 	memset(&attr, 0, sizeof(attr));
 	attr.flags = SSH_FILEXFER_ATTR_SIZE;
 	attr.size = size;
+	ssh_conn_active(c->conn);
 	if (L.sftp_setstat(c->conn->sftp, p->u.path, &attr) < 0)
 		ret = ssh_conn_fail(c->conn, be->url, "truncate");
+	ssh_conn_idle(c->conn);
 	net_pool_put(&p->pool, slot, ret < 0 && ssh_conn_broken(ret));
 	if (ret == 0)
 		atomic_store(&p->size, size);

@@ -184,6 +184,8 @@ int ssh_conn_open(const struct ssh_url_parts *u, const char *where, bool want_sf
 		return err_set(-ENOMEM, where, "out of memory");
 	}
 	ret = set_opts(c, u, where);
+	ssh_watchdog_add(c);
+	ssh_conn_active(c);
 	if (ret == 0 && L.ssh_connect(c->ssh) != SSH_OK) {
 		const char *e = L.ssh_get_error(c->ssh);
 		ret = err_set(strstr(e, "imeout") ? -ETIMEDOUT : -ECONNREFUSED, where,
@@ -199,6 +201,7 @@ int ssh_conn_open(const struct ssh_url_parts *u, const char *where, bool want_sf
 		ssh_conn_close(c);
 		return ret;
 	}
+	ssh_conn_idle(c);
 	*out = c;
 	return 0;
 }
@@ -207,6 +210,7 @@ void ssh_conn_close(struct ssh_conn *c)
 {
 	if (!c)
 		return;
+	ssh_watchdog_remove(c);
 	if (c->sftp)
 		L.sftp_free(c->sftp);
 	L.ssh_disconnect(c->ssh);
@@ -221,6 +225,9 @@ int ssh_conn_fail(struct ssh_conn *c, const char *where, const char *what)
 
 	if (!e)
 		e = "";
+	if (atomic_load(&c->timed_out))
+		return err_set(-ETIMEDOUT, where, "%s: the server did not answer within %d s",
+			       what, net_timeout());
 	/* libssh words an SFTP status reply as "SFTP server: ..."; anything else
 	 * with an error code set is the link itself */
 	if (!sftp_status && L.ssh_get_error_code(c->ssh) != SSH_NO_ERROR && *e) {

@@ -10,11 +10,16 @@
 #include "ssh_lib.h"
 #include "../net.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 struct ssh_conn {
 	ssh_session ssh;
 	sftp_session sftp;   /* NULL unless asked for */
+	/* the watchdog's view (ssh_conn_watchdog.c) */
+	struct ssh_conn *next;
+	_Atomic long long active_ms;   /* last progress while busy; 0 = idle */
+	_Atomic bool timed_out;        /* the watchdog cut the link */
 };
 
 /* Connect to u's host, verify its key (u->host_key, else u->known_hosts or
@@ -30,6 +35,18 @@ void ssh_conn_close(struct ssh_conn *c);
  * that says why: ENOENT, EACCES, ETIMEDOUT (the server stalled longer than
  * IMGTOOL_NET_TIMEOUT), ECONNRESET (the link dropped) or EIO.  Returns it. */
 int ssh_conn_fail(struct ssh_conn *c, const char *where, const char *what);
+
+/* Around blocking libssh calls: libssh 0.10 can wait for ever inside an SFTP
+ * call on a server that stopped answering, so a watchdog thread cuts the link
+ * (shutdown() of its socket) of a connection that is busy without progress for
+ * IMGTOOL_NET_TIMEOUT seconds; the blocked call then fails and ssh_conn_fail()
+ * says "did not answer".  ssh_conn_active() marks progress (call it before and
+ * between the waits), ssh_conn_idle() the end of the work. */
+void ssh_conn_active(struct ssh_conn *c);
+void ssh_conn_idle(struct ssh_conn *c);
+/* Called by ssh_conn_open/close: the connections the watchdog looks after. */
+void ssh_watchdog_add(struct ssh_conn *c);
+void ssh_watchdog_remove(struct ssh_conn *c);
 
 /* Did this error kill the connection (so it must not be reused)? */
 bool ssh_conn_broken(int ret);

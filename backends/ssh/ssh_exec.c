@@ -145,6 +145,7 @@ static int run_channel(struct ssh_remote *r, ssh_channel ch, const char *command
 	size_t err_used = 0;
 	int idle = 0;
 
+	ssh_conn_active(r->conn);
 	if (L.ssh_channel_open_session(ch) != SSH_OK)
 		return ssh_conn_fail(r->conn, r->where, "opening a command channel");
 	if (L.ssh_channel_request_exec(ch, command) != SSH_OK)
@@ -154,6 +155,9 @@ static int run_channel(struct ssh_remote *r, ssh_channel ch, const char *command
 		return ssh_conn_fail(r->conn, r->where, "writing a remote command's input");
 	if (L.ssh_channel_send_eof(ch) != SSH_OK)
 		return ssh_conn_fail(r->conn, r->where, "closing a remote command's input");
+	/* from here every wait is bounded by POLL_MS; a silent command is the
+	 * caller's idle_timeout to judge, not the watchdog's */
+	ssh_conn_idle(r->conn);
 	for (;;) {
 		int n = L.ssh_channel_poll_timeout(ch, POLL_MS, 0), got;
 
@@ -186,10 +190,12 @@ int ssh_remote_exec(struct ssh_remote *r, const char *command, struct ssh_exec_i
 	if (!ch)
 		return ssh_conn_fail(r->conn, r->where, "opening a command channel");
 	ret = run_channel(r, ch, command, io);
+	ssh_conn_active(r->conn);
 	if (ret == 0)
 		*exit_status = L.ssh_channel_get_exit_status(ch);
 	L.ssh_channel_close(ch);
 	L.ssh_channel_free(ch);
+	ssh_conn_idle(r->conn);
 	return ret;
 }
 

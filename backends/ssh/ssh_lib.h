@@ -23,6 +23,7 @@
 	X(ssh_disconnect) \
 	X(ssh_get_error) \
 	X(ssh_get_error_code) \
+	X(ssh_get_fd) \
 	X(ssh_get_server_publickey) \
 	X(ssh_get_publickey_hash) \
 	X(ssh_get_fingerprint_hash) \

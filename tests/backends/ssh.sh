@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# tests/backends/ssh.sh - the ssh:// cases of tests/backends/run.sh (sourced
+# there; uses its I, W, src, build, expect_err and tests/lib.sh), against the
+# private sshd of tests/servers/lib.sh start_sshd.  qemu-img's ssh driver
+# (qemu-block-extra) reads the same URLs as the oracle; it authenticates only
+# through ssh-agent, so an agent holding the test key runs for the section.
+#
+# Covers: info, convert both ways (qcow2 and raw, ssh -> ssh), compare,
+# checksum, a relative backing file beside the image on the server, an ssh://
+# backing name inside an image refused; auth by key, agent, password file and
+# IMGTOOL_SSH_PASSWORD; refused auth; unknown, changed and pinned host keys;
+# bad host, bad port, missing file, a password inside the URL (refused, never
+# printed); a frozen server (connect and mid-copy), the server's session killed
+# mid-copy; the remote command API (tests/unit/test_ssh_exec).
+
+# the pids of every process below the listening sshd (one per connection)
+ssh_sessions() {
+	local p=$1 c
+	for c in $(pgrep -P "$p"); do echo "$c"; ssh_sessions "$c"; done
+}
+
+# ssh_stall_case NAME SIGNAL CMD...: start CMD, after 1 s send SIGNAL to every
+# session (STOP: frozen server; KILL: the link dies); CMD must fail in bounded time
+ssh_midcopy_case() {
+	local name=$1 sig=$2 pid t0 rc sess
+	shift 2
+	t0=$(date +%s)
+	IMGTOOL_NET_TIMEOUT=3 timeout 90 "$@" >"$W/mid.out" 2>&1 &
+	pid=$!
+	sleep 1
+	sess=$(ssh_sessions "$SSH_SRV_PID")
+	[ -n "$sess" ] || { kill "$pid"; wait "$pid"; ko "$name: no session to $sig (the copy ended too soon)"; return; }
+	kill -"$sig" $sess 2>/dev/null
+	wait "$pid"
+	rc=$?
+	[ "$sig" = STOP ] && { kill -CONT $sess 2>/dev/null; kill $sess 2>/dev/null; }
+	if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $(($(date +%s) - t0)) -le 30 ]; then
+		ok "$name: failed in $(($(date +%s) - t0)) s: $(head -1 "$W/mid.out")"
+	else
+		ko "$name: rc=$rc after $(($(date +%s) - t0)) s: $(head -2 "$W/mid.out")"
+	fi
+}
+
+ssh_cases() {
+	local U="$SSH_URL$SSH_DIR" K="identity=$SSH_KEY&known-hosts=$SSH_KNOWN_HOSTS" out rc
+	local Q="ssh://root@127.0.0.1:10022$SSH_DIR" sums
+
+	cp "$src" "$SSH_DIR/src.raw"
+	qemu-img convert -O qcow2 "$src" "$SSH_DIR/a.qcow2"
+	eval "$(ssh-agent -s -a "$W/agent.sock")" >/dev/null
+	ssh-add -q "$SSH_KEY" 2>/dev/null
+
+	check "ssh: info" sh -c "'$I' info '$U/a.qcow2?$K' | grep -q 'file format: qcow2'"
+	check "ssh: convert qcow2 -> local raw" "$I" convert -O raw "$U/a.qcow2?$K" "$W/ssh.raw"
+	check "ssh: round trip is byte-identical" cmp "$src" "$W/ssh.raw"
+	check "ssh: qemu-img reads the same URL (oracle)" \
+		qemu-img compare "$W/ssh.raw" "$Q/a.qcow2?host_key_check=no"
+	check "ssh: imgtool compare" "$I" compare "$src" "$U/a.qcow2?$K"
+	check "ssh: compare raw over ssh" "$I" compare -f raw -F raw "$src" "$U/src.raw?$K"
+	sums=$("$I" checksum "$src" "$U/a.qcow2?$K" | cut -d' ' -f1 | sort -u | wc -l)
+	check "ssh: checksum equals the local file's" test "$sums" = 1
+	check "ssh: convert local -> ssh qcow2" "$I" convert -O qcow2 "$src" "$U/w.qcow2?$K"
+	check "ssh: written qcow2 passes qemu-img check" qemu-img check "$SSH_DIR/w.qcow2"
+	check "ssh: written qcow2 = source (qemu-img)" qemu-img compare "$src" "$SSH_DIR/w.qcow2"
+	check "ssh: convert local -> ssh raw" "$I" convert -O raw "$src" "$U/w.raw?$K"
+	check "ssh: written raw is byte-identical" cmp "$src" "$SSH_DIR/w.raw"
+	check "ssh: ssh -> ssh convert" "$I" convert -O qcow2 "$U/a.qcow2?$K" "$U/b.qcow2?$K"
+	check "ssh: ssh -> ssh result (qemu-img)" qemu-img compare "$src" "$SSH_DIR/b.qcow2"
+
+	# a relative backing file resolves on the server, next to the image (a decoy
+	# base.qcow2 sits in the current folder)
+	mkdir -p "$SSH_DIR/chain" &&
+		qemu-img create -q -f qcow2 "$SSH_DIR/chain/base.qcow2" 1M &&
+		qemu-io -c 'write -P 0x61 0 64k' "$SSH_DIR/chain/base.qcow2" >/dev/null &&
+		qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 "$SSH_DIR/chain/top.qcow2"
+	(cd "$W" && qemu-img create -q -f qcow2 base.qcow2 1M)
+	check "ssh: relative backing resolves on the server" \
+		sh -c "cd '$W' && '$I' compare '$SSH_DIR/chain/top.qcow2' '$U/chain/top.qcow2?$K'"
+	check "ssh: info shows the backing's URL" \
+		sh -c "cd '$W' && '$I' info '$U/chain/top.qcow2?$K' | grep -qF 'actual path: $U/chain/base.qcow2?'"
+	qemu-img create -q -f qcow2 -u -b "$U/chain/base.qcow2?$K" -F qcow2 "$W/sshtop.qcow2" 1M
+	expect_err "ssh: an ssh:// backing inside an image is refused" "names a URL or protocol" \
+		"$I" convert -O raw "$W/sshtop.qcow2" "$W/sshtop.raw"
+	check "ssh: --allow-ref-urls follows it" \
+		"$I" compare --allow-ref-urls "$W/sshtop.qcow2" "$SSH_DIR/chain/top.qcow2"
+
+	# authentication
+	check "ssh: auth by ssh-agent" "$I" info "$U/a.qcow2?known-hosts=$SSH_KNOWN_HOSTS"
+	printf '%s\n' "$SSH_PASSWORD" >"$W/sshpw"
+	check "ssh: auth by ?password-file=" env -u SSH_AUTH_SOCK \
+		"$I" info "$U/a.qcow2?password-file=$W/sshpw&known-hosts=$SSH_KNOWN_HOSTS"
+	check "ssh: auth by IMGTOOL_SSH_PASSWORD" env -u SSH_AUTH_SOCK IMGTOOL_SSH_PASSWORD="$SSH_PASSWORD" \
+		"$I" info "$U/a.qcow2?known-hosts=$SSH_KNOWN_HOSTS"
+	ssh-keygen -q -t ed25519 -N '' -f "$W/stranger_key"
+	expect_err "ssh: a key the server does not know is refused" "authentication refused" \
+		env -u SSH_AUTH_SOCK "$I" info "$U/a.qcow2?identity=$W/stranger_key&known-hosts=$SSH_KNOWN_HOSTS"
+	out=$(env -u SSH_AUTH_SOCK IMGTOOL_SSH_PASSWORD=WrongPw0rd99 "$I" info "$U/a.qcow2?known-hosts=$SSH_KNOWN_HOSTS" 2>&1)
+	rc=$?
+	if [ $rc -ne 0 ] && echo "$out" | grep -q "authentication refused" && ! echo "$out" | grep -q WrongPw0rd99; then
+		ok "ssh: a wrong password is refused, never printed ($out)"
+	else ko "ssh: wrong password: rc=$rc $out"; fi
+	out=$("$I" info "ssh://root:Secr3tInUrl@127.0.0.1:10022$SSH_DIR/a.qcow2?$K" 2>&1)
+	rc=$?
+	if [ $rc -ne 0 ] && echo "$out" | grep -q "password-file" && ! echo "$out" | grep -q Secr3tInUrl; then
+		ok "ssh: a password inside the URL is refused, never printed"
+	else ko "ssh: password in URL: rc=$rc $out"; fi
+
+	# host keys
+	: >"$W/empty_known_hosts"
+	expect_err "ssh: unknown host key refused, with how to accept it" "unknown host key $SSH_HOST_FP.*host-key=$SSH_HOST_FP" \
+		"$I" info "$U/a.qcow2?identity=$SSH_KEY&known-hosts=$W/empty_known_hosts"
+	check "ssh: nothing was added to the known_hosts file (no trust on first use)" test ! -s "$W/empty_known_hosts"
+	expect_err "ssh: changed host key refused" "CHANGED" \
+		"$I" info "$U/a.qcow2?identity=$SSH_KEY&known-hosts=$SSH_OTHER_KNOWN_HOSTS"
+	check "ssh: pinned fingerprint accepted" \
+		"$I" info "$U/a.qcow2?identity=$SSH_KEY&host-key=$SSH_HOST_FP&known-hosts=$W/empty_known_hosts"
+	expect_err "ssh: pinned fingerprint mismatch refused" "mismatch" \
+		"$I" info "$U/a.qcow2?identity=$SSH_KEY&host-key=SHA256:0000000000000000000000000000000000000000000"
+
+	# bad names
+	expect_err "ssh: missing file" "no such file" "$I" info "$U/missing.qcow2?$K"
+	expect_err "ssh: nothing listens on the port" "cannot connect" "$I" info "ssh://root@127.0.0.1:1/x?$K"
+	expect_err "ssh: unknown host name" "cannot connect" "$I" info "ssh://root@no-such-host.invalid/x?$K"
+	expect_err "ssh: unknown URL option" "unknown ssh URL option" "$I" info "$U/a.qcow2?bogus=1"
+
+	# the remote command API, over this server
+	out=$(SSH_URL=$SSH_URL "$build/tests/unit/test_ssh_exec" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && ! echo "$out" | grep -q "^SKIP"; then
+		ok "ssh: remote commands (test_ssh_exec, $(echo "$out" | grep -c passed) tests)"
+	else ko "ssh: test_ssh_exec rc=$rc: $(echo "$out" | grep -E 'FAIL|SKIP|CU_' | head -5)"; fi
+
+	# failures of the server: bounded time, one line, nonzero
+	truncate -s 2G "$SSH_DIR/big.raw"
+	kill -STOP "$SSH_SRV_PID"
+	t0=$(date +%s)
+	expect_err "ssh: frozen server at connect" "did not answer\|timeout\|timed out" \
+		env IMGTOOL_NET_TIMEOUT=3 "$I" info "$U/a.qcow2?$K"
+	kill -CONT "$SSH_SRV_PID"
+	ssh_midcopy_case "ssh: frozen server mid-copy" STOP \
+		"$I" convert -O raw "$U/big.raw?$K" "$W/big-stall.raw"
+	ssh_midcopy_case "ssh: server's session killed mid-copy" KILL \
+		"$I" convert -O raw "$U/big.raw?$K" "$W/big-kill.raw"
+	check "ssh: the server still serves afterwards" "$I" info "$U/a.qcow2?$K"
+	rm -f "$SSH_DIR/big.raw" "$W/big-stall.raw" "$W/big-kill.raw"
+	ssh-agent -k >/dev/null 2>&1
+	unset SSH_AUTH_SOCK SSH_AGENT_PID
+}
