@@ -7,7 +7,8 @@
 #
 # Covers: info, convert both ways (qcow2 and raw, ssh -> ssh), compare,
 # checksum, a relative backing file beside the image on the server, an ssh://
-# backing name inside an image refused; auth by key, agent, password file and
+# backing name inside an image refused; an ESXi-like datastore read by -i vmx
+# over ssh:// (tests/unit/test_ssh_vmx) and a seSparse delta refused; auth by key, agent, password file and
 # IMGTOOL_SSH_PASSWORD; refused auth; unknown, changed and pinned host keys;
 # bad host, bad port, missing file, a password inside the URL (refused, never
 # printed); a frozen server (connect and mid-copy), the server's session killed
@@ -39,6 +40,61 @@ ssh_midcopy_case() {
 	else
 		ko "$name: rc=$rc after $(($(date +%s) - t0)) s: $(head -2 "$W/mid.out")"
 	fi
+}
+
+# A folder laid out like an ESXi datastore (/vmfs/volumes/ds1/web01/) holding a
+# VMware-style VM: a monolithicFlat base disk with a snapshot delta over it on
+# scsi0:0 (the .vmx names the delta, as VMware does after a snapshot), a sparse
+# data disk on scsi0:1, a NIC; and a seSparse delta, which is refused by name.
+ssh_datastore_cases() {
+	local K=$1 ds=$SSH_DIR/vmfs/volumes/ds1 vm out rc
+	vm=$ds/web01
+	mkdir -p "$vm" "$ds/gone"
+	qemu-img create -q -f vmdk -o subformat=monolithicFlat "$vm/web01.vmdk" 24M &&
+		qemu-io -f vmdk -c 'write -P 0x11 0 5M' -c 'write -P 0x12 20M 1M' "$vm/web01.vmdk" >/dev/null &&
+		qemu-img create -q -f vmdk -b web01.vmdk -F vmdk "$vm/web01-000001.vmdk" &&
+		qemu-io -f vmdk -c 'write -P 0x21 4M 2M' "$vm/web01-000001.vmdk" >/dev/null &&
+		qemu-img create -q -f vmdk "$vm/web01_1.vmdk" 8M &&
+		qemu-io -f vmdk -c 'write -P 0x31 1M 1M' "$vm/web01_1.vmdk" >/dev/null ||
+		{ ko "ssh: datastore fixture not made"; return; }
+	cat >"$vm/web01.vmx" <<'VMX'
+.encoding = "UTF-8"
+config.version = "8"
+virtualHW.version = "19"
+displayName = "web01"
+guestOS = "debian11-64"
+memsize = "1024"
+numvcpus = "2"
+scsi0.present = "TRUE"
+scsi0.virtualDev = "pvscsi"
+scsi0:0.present = "TRUE"
+scsi0:0.fileName = "web01-000001.vmdk"
+scsi0:1.present = "TRUE"
+scsi0:1.fileName = "web01_1.vmdk"
+ethernet0.present = "TRUE"
+ethernet0.virtualDev = "vmxnet3"
+ethernet0.addressType = "generated"
+ethernet0.generatedAddress = "00:0c:29:aa:bb:cc"
+ethernet0.networkName = "VM Network"
+VMX
+	sed 's/web01-000001.vmdk/nothere.vmdk/' "$vm/web01.vmx" >"$ds/gone/gone.vmx"
+	printf '# Disk DescriptorFile
+version=1
+CID=fffffffe
+parentCID=ffffffff
+createType="seSparse"
+
+RW 49152 SESPARSE "web01-000002-sesparse.vmdk"
+' 		>"$vm/web01-000002.vmdk"
+	out=$(SSH_VMX_LOCAL=$vm/web01.vmx SSH_VMX_URL="$SSH_URL$vm/web01.vmx?$K" 		SSH_VMX_MISSING_URL="$SSH_URL$ds/gone/gone.vmx?$K" "$build/tests/unit/test_ssh_vmx" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && ! echo "$out" | grep -q "^SKIP"; then
+		ok "ssh: -i vmx over ssh:// reads the datastore as the local folder (test_ssh_vmx)"
+	else ko "ssh: test_ssh_vmx rc=$rc: $(echo "$out" | grep -vE '^ *$|CUnit|http' | grep -E 'FAIL|SKIP|CU_|ssh' | head -5)"; fi
+	check "ssh: the snapshot chain over ssh:// = the local chain (imgtool compare)" 		"$I" compare "$vm/web01-000001.vmdk" "$SSH_URL$vm/web01-000001.vmdk?$K"
+	check "ssh: convert of the delta over ssh:// (qemu-img compare)" 		sh -c "'$I' convert -O qcow2 '$SSH_URL$vm/web01-000001.vmdk?$K' '$W/web01.qcow2' &&
+			qemu-img compare '$vm/web01-000001.vmdk' '$W/web01.qcow2'"
+	expect_err "ssh: a seSparse delta is refused by name" "SESPARSE" 		"$I" info "$SSH_URL$vm/web01-000002.vmdk?$K"
 }
 
 ssh_cases() {
@@ -129,6 +185,8 @@ ssh_cases() {
 	if [ $rc -eq 0 ] && ! echo "$out" | grep -q "^SKIP"; then
 		ok "ssh: remote commands (test_ssh_exec, $(echo "$out" | grep -c passed) tests)"
 	else ko "ssh: test_ssh_exec rc=$rc: $(echo "$out" | grep -E 'FAIL|SKIP|CU_' | head -5)"; fi
+
+	ssh_datastore_cases "$K"
 
 	# failures of the server: bounded time, one line, nonzero
 	truncate -s 2G "$SSH_DIR/big.raw"
