@@ -20,7 +20,7 @@ ssh_sessions() {
 	for c in $(pgrep -P "$p"); do echo "$c"; ssh_sessions "$c"; done
 }
 
-# ssh_stall_case NAME SIGNAL CMD...: start CMD, after 1 s send SIGNAL to every
+# ssh_midcopy_case NAME SIGNAL CMD...: start CMD, after 1 s send SIGNAL to every
 # session (STOP: frozen server; KILL: the link dies); CMD must fail in bounded time
 ssh_midcopy_case() {
 	local name=$1 sig=$2 pid t0 rc sess
@@ -78,23 +78,23 @@ ethernet0.generatedAddress = "00:0c:29:aa:bb:cc"
 ethernet0.networkName = "VM Network"
 VMX
 	sed 's/web01-000001.vmdk/nothere.vmdk/' "$vm/web01.vmx" >"$ds/gone/gone.vmx"
-	printf '# Disk DescriptorFile
-version=1
-CID=fffffffe
-parentCID=ffffffff
-createType="seSparse"
-
-RW 49152 SESPARSE "web01-000002-sesparse.vmdk"
-' 		>"$vm/web01-000002.vmdk"
-	out=$(SSH_VMX_LOCAL=$vm/web01.vmx SSH_VMX_URL="$SSH_URL$vm/web01.vmx?$K" 		SSH_VMX_MISSING_URL="$SSH_URL$ds/gone/gone.vmx?$K" "$build/tests/unit/test_ssh_vmx" 2>&1)
+	printf '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="seSparse"\n\nRW 49152 SESPARSE "web01-000002-sesparse.vmdk"\n' \
+		>"$vm/web01-000002.vmdk"
+	out=$(SSH_VMX_LOCAL=$vm/web01.vmx SSH_VMX_URL="$SSH_URL$vm/web01.vmx?$K" \
+		SSH_VMX_MISSING_URL="$SSH_URL$ds/gone/gone.vmx?$K" "$build/tests/unit/test_ssh_vmx" 2>&1)
 	rc=$?
 	if [ $rc -eq 0 ] && ! echo "$out" | grep -q "^SKIP"; then
 		ok "ssh: -i vmx over ssh:// reads the datastore as the local folder (test_ssh_vmx)"
-	else ko "ssh: test_ssh_vmx rc=$rc: $(echo "$out" | grep -vE '^ *$|CUnit|http' | grep -E 'FAIL|SKIP|CU_|ssh' | head -5)"; fi
-	check "ssh: the snapshot chain over ssh:// = the local chain (imgtool compare)" 		"$I" compare "$vm/web01-000001.vmdk" "$SSH_URL$vm/web01-000001.vmdk?$K"
-	check "ssh: convert of the delta over ssh:// (qemu-img compare)" 		sh -c "'$I' convert -O qcow2 '$SSH_URL$vm/web01-000001.vmdk?$K' '$W/web01.qcow2' &&
+	else
+		ko "ssh: test_ssh_vmx rc=$rc: $(echo "$out" | grep -E 'FAIL|SKIP|CU_|ssh' | head -5)"
+	fi
+	check "ssh: the snapshot chain over ssh:// = the local chain (imgtool compare)" \
+		"$I" compare "$vm/web01-000001.vmdk" "$SSH_URL$vm/web01-000001.vmdk?$K"
+	check "ssh: convert of the delta over ssh:// (qemu-img compare)" \
+		sh -c "'$I' convert -O qcow2 '$SSH_URL$vm/web01-000001.vmdk?$K' '$W/web01.qcow2' &&
 			qemu-img compare '$vm/web01-000001.vmdk' '$W/web01.qcow2'"
-	expect_err "ssh: a seSparse delta is refused by name" "SESPARSE" 		"$I" info "$SSH_URL$vm/web01-000002.vmdk?$K"
+	expect_err "ssh: a seSparse delta is refused by name" "SESPARSE" \
+		"$I" info "$SSH_URL$vm/web01-000002.vmdk?$K"
 }
 
 ssh_cases() {
