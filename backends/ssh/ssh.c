@@ -13,6 +13,9 @@
  * server.  Every libssh call is bounded by IMGTOOL_NET_TIMEOUT: a stalled server
  * ends in an error and its connection is dropped, never reused.
  *
+ * A block device (ssh://root@server/dev/sda, a running machine's disk) is read
+ * like a file; its size, which SFTP does not tell, is found by reading.
+ *
  * Writes use SFTP WRITE (one request at a time: libssh 0.10 has no asynchronous
  * write); flush is fsync@openssh.com where the server has it, and otherwise only
  * as durable as the server's own buffers.
@@ -29,6 +32,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define L ssh_lib
 #define SSH_REQ (64u * 1024)    /* bytes per SFTP READ/WRITE (OpenSSH takes up to 256 KiB) */
@@ -45,6 +49,7 @@ struct ssh_priv {
 	struct net_pool pool;
 	int oflags;              /* for connections after the first */
 	bool has_fsync;
+	bool blockdev;           /* its size never changes: found once at open */
 	_Atomic uint64_t size;   /* reads at or past it are zeros, never sent */
 };
 
@@ -97,18 +102,85 @@ static int ssh_fconn_make(void *arg, void **conn)
 	return ssh_fconn_make_flags(p, p->oflags, (struct ssh_fconn **)conn);
 }
 
-static int fstat_size(struct backend *be, struct ssh_fconn *c, uint64_t *size)
+/* Is there a byte at off?  (One SFTP READ of one byte.) */
+static int byte_at(struct backend *be, struct ssh_fconn *c, uint64_t off, bool *present)
+{
+	char b;
+	ssize_t r;
+
+	if (L.sftp_seek64(c->f, off) < 0)
+		return ssh_conn_fail(c->conn, be->url, "seek");
+	r = L.sftp_read(c->f, &b, 1);
+	/* OpenSSH's server seeks first: past a device's end that is EINVAL,
+	 * which it reports as "bad message" */
+	if (r < 0 && L.sftp_get_error(c->conn->sftp) == SSH_FX_BAD_MESSAGE) {
+		*present = false;
+		return 0;
+	}
+	if (r < 0)
+		return ssh_conn_fail(c->conn, be->url, "read");
+	*present = r == 1;
+	return 0;
+}
+
+/* SFTP stats a block device (a live P2V source: ssh://root@srv/dev/sda) with size
+ * 0.  Its size is found by reading: the last 512-byte sector that answers with
+ * data, by doubling then halving (about 2 log2(sectors) one-byte READs, needing
+ * nothing on the server but its SFTP server). */
+static int device_size(struct backend *be, struct ssh_fconn *c, uint64_t *size)
+{
+	uint64_t lo = 0, hi = 1;   /* sector lo exists (unless the device is empty), hi not */
+	bool there;
+	int ret = byte_at(be, c, 0, &there);
+
+	if (ret < 0 || !there) {
+		*size = 0;
+		return ret;
+	}
+	for (;;) {
+		ret = byte_at(be, c, hi * 512, &there);
+		if (ret < 0)
+			return ret;
+		if (!there)
+			break;
+		lo = hi;
+		if (hi > (UINT64_MAX / 512) / 2)
+			return err_set(-EFBIG, be->url, "the device does not end");
+		hi *= 2;
+	}
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		ret = byte_at(be, c, mid * 512, &there);
+		if (ret < 0)
+			return ret;
+		if (there)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*size = hi * 512;
+	return 0;
+}
+
+static int fstat_size(struct backend *be, struct ssh_fconn *c, uint64_t *size, bool *blockdev)
 {
 	sftp_attributes a;
+	int ret = 0;
 
 	ssh_conn_active(c->conn);
 	a = L.sftp_fstat(c->f);
-	ssh_conn_idle(c->conn);
-	if (!a)
+	if (!a) {
+		ssh_conn_idle(c->conn);
 		return ssh_conn_fail(c->conn, be->url, "stat");
+	}
 	*size = a->size;
+	*blockdev = S_ISBLK(a->permissions);
 	L.sftp_attributes_free(a);
-	return 0;
+	if (*blockdev)
+		ret = device_size(be, c, size);
+	ssh_conn_idle(c->conn);
+	return ret;
 }
 
 static int ssh_open_be(struct backend *be, const char *url, int flags)
@@ -138,7 +210,7 @@ static int ssh_open_be(struct backend *be, const char *url, int flags)
 				   &c);
 	if (ret < 0)
 		goto fail;
-	ret = fstat_size(be, c, &size);
+	ret = fstat_size(be, c, &size, &p->blockdev);
 	if (ret < 0) {
 		ssh_fconn_drop(p, c);
 		goto fail;
@@ -326,12 +398,17 @@ static int ssh_get_size_be(struct backend *be, uint64_t *size)
 {
 	struct ssh_priv *p = be->priv;
 	struct ssh_fconn *c;
+	bool blockdev;
 	int slot, ret;
 
+	if (p->blockdev) {
+		*size = atomic_load(&p->size);
+		return 0;
+	}
 	ret = net_pool_get(&p->pool, (void **)&c, &slot);
 	if (ret < 0)
 		return ret;
-	ret = fstat_size(be, c, size);
+	ret = fstat_size(be, c, size, &blockdev);
 	net_pool_put(&p->pool, slot, ret < 0);
 	if (ret == 0)
 		atomic_store(&p->size, *size);
