@@ -9,6 +9,7 @@
 #include "../../common/err.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -199,6 +200,126 @@ int ssh_remote_exec(struct ssh_remote *r, const char *command, struct ssh_exec_i
 	return ret;
 }
 
+/* ---- jobs: a command with its stdin held open ---- */
+
+struct ssh_job {
+	struct ssh_remote *r;
+	ssh_channel ch;
+	struct ssh_exec_io io;     /* out appends to buf; err collects stderr */
+	size_t err_used;
+	char buf[4096];
+	size_t have;
+};
+
+static int job_out(void *opaque, const void *data, size_t len)
+{
+	struct ssh_job *j = opaque;
+	size_t take = len < sizeof(j->buf) - j->have ? len : sizeof(j->buf) - j->have;
+
+	memcpy(j->buf + j->have, data, take);   /* a job's output is a few lines */
+	j->have += take;
+	return 0;
+}
+
+int ssh_remote_spawn(struct ssh_remote *r, const char *command, struct ssh_job **out)
+{
+	struct ssh_job *j = calloc(1, sizeof(*j));
+	int ret = 0;
+
+	if (!j)
+		return err_set(-ENOMEM, r->where, "out of memory");
+	j->r = r;
+	j->io.out = job_out;
+	j->io.opaque = j;
+	ssh_conn_active(r->conn);
+	j->ch = L.ssh_channel_new(r->conn->ssh);
+	if (!j->ch || L.ssh_channel_open_session(j->ch) != SSH_OK)
+		ret = ssh_conn_fail(r->conn, r->where, "opening a command channel");
+	else if (L.ssh_channel_request_exec(j->ch, command) != SSH_OK)
+		ret = ssh_conn_fail(r->conn, r->where, "starting a remote command");
+	ssh_conn_idle(r->conn);
+	if (ret < 0) {
+		if (j->ch)
+			L.ssh_channel_free(j->ch);
+		free(j);
+		return ret;
+	}
+	*out = j;
+	return 0;
+}
+
+/* Take what has arrived (waiting at most POLL_MS); 1 at the command's end. */
+static int job_pump(struct ssh_job *j)
+{
+	int n = L.ssh_channel_poll_timeout(j->ch, POLL_MS, 0), got;
+
+	if (n == SSH_ERROR)
+		return ssh_conn_fail(j->r->conn, j->r->where, "waiting for a remote command");
+	got = drain(j->r, j->ch, 0, &j->io, &j->err_used);
+	if (got >= 0)
+		got = drain(j->r, j->ch, 1, &j->io, &j->err_used);
+	if (got < 0)
+		return got;
+	return n == SSH_EOF || L.ssh_channel_is_eof(j->ch);
+}
+
+int ssh_job_read_line(struct ssh_job *j, char *line, size_t len, int timeout_s)
+{
+	for (int waited = 0;; waited += POLL_MS) {
+		char *nl = memchr(j->buf, '\n', j->have);
+		int ret;
+
+		if (nl) {
+			size_t n = (size_t)(nl - j->buf), keep = n < len - 1 ? n : len - 1;
+
+			memcpy(line, j->buf, keep);
+			line[keep] = '\0';
+			j->have -= n + 1;
+			memmove(j->buf, nl + 1, j->have);
+			return 0;
+		}
+		if (waited > timeout_s * 1000)
+			return err_set(-ETIMEDOUT, j->r->where, "a remote command gave no answer within %d s",
+				       timeout_s);
+		ret = job_pump(j);
+		if (ret < 0)
+			return ret;
+		if (ret == 1 && !memchr(j->buf, '\n', j->have))
+			return err_set(-EPIPE, j->r->where, "the remote command ended: %s",
+				       j->io.err[0] ? j->io.err : "(no message)");
+	}
+}
+
+int ssh_job_finish(struct ssh_job *j, int timeout_s, int *exit_status, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	ssh_conn_active(j->r->conn);
+	if (L.ssh_channel_send_eof(j->ch) != SSH_OK)
+		ret = ssh_conn_fail(j->r->conn, j->r->where, "closing a remote command's input");
+	ssh_conn_idle(j->r->conn);
+	for (int waited = 0; ret == 0; waited += POLL_MS) {
+		ret = job_pump(j);
+		if (ret == 1) {
+			ret = 0;
+			break;
+		}
+		if (ret == 0 && waited > timeout_s * 1000)
+			ret = err_set(-ETIMEDOUT, j->r->where,
+				      "a remote command did not end within %d s", timeout_s);
+	}
+	ssh_conn_active(j->r->conn);
+	if (ret == 0)
+		*exit_status = L.ssh_channel_get_exit_status(j->ch);
+	L.ssh_channel_close(j->ch);
+	L.ssh_channel_free(j->ch);
+	ssh_conn_idle(j->r->conn);
+	if (err && errlen)
+		snprintf(err, errlen, "%s", j->io.err);
+	free(j);
+	return ret;
+}
+
 #else /* !HAVE_LIBSSH */
 
 int ssh_remote_open(const char *url, struct ssh_remote **out)
@@ -217,5 +338,23 @@ int ssh_remote_exec(struct ssh_remote *r, const char *command, struct ssh_exec_i
 {
 	(void)r, (void)command, (void)io, (void)exit_status;
 	return err_set(-EPROTONOSUPPORT, NULL, "built without libssh");
+}
+
+int ssh_remote_spawn(struct ssh_remote *r, const char *command, struct ssh_job **out)
+{
+	(void)r, (void)command, (void)out;
+	return err_set(-EPROTONOSUPPORT, NULL, "built without libssh");
+}
+
+int ssh_job_read_line(struct ssh_job *j, char *line, size_t len, int timeout_s)
+{
+	(void)j, (void)line, (void)len, (void)timeout_s;
+	return -EPROTONOSUPPORT;
+}
+
+int ssh_job_finish(struct ssh_job *j, int timeout_s, int *exit_status, char *err, size_t errlen)
+{
+	(void)j, (void)timeout_s, (void)exit_status, (void)err, (void)errlen;
+	return -EPROTONOSUPPORT;
 }
 #endif /* HAVE_LIBSSH */

@@ -41,6 +41,21 @@ struct ssh_exec_io {
 int ssh_remote_exec(struct ssh_remote *r, const char *command, struct ssh_exec_io *io,
 		    int *exit_status);
 
+/* A command left running with its stdin open, for something that must last
+ * exactly as long as the caller wants and end on its own if the caller dies:
+ * the command ends its work when its stdin closes, which ssh_job_finish() does,
+ * and which sshd does when the connection drops (the caller killed, the link
+ * lost).  One job at a time per ssh_remote, which must outlive it. */
+struct ssh_job;
+int ssh_remote_spawn(struct ssh_remote *r, const char *command, struct ssh_job **out);
+/* The job's next stdout line (without its newline; at most len-1 bytes) within
+ * timeout_s seconds.  -EPIPE when the command ended first (the message holds
+ * the start of its stderr), -ETIMEDOUT. */
+int ssh_job_read_line(struct ssh_job *j, char *line, size_t len, int timeout_s);
+/* Close its stdin, wait (timeout_s) for it to end; its exit status, the start
+ * of its stderr in err (may be NULL).  Frees the job, whatever happens. */
+int ssh_job_finish(struct ssh_job *j, int timeout_s, int *exit_status, char *err, size_t errlen);
+
 /* A ready-made io->out: write everything to the file descriptor *(int *)opaque. */
 int ssh_exec_write_fd(void *opaque, const void *buf, size_t len);
 

@@ -8,7 +8,8 @@
 # Covers: info, convert both ways (qcow2 and raw, ssh -> ssh), compare,
 # checksum, a relative backing file beside the image on the server, an ssh://
 # backing name inside an image refused; an ESXi-like datastore read by -i vmx
-# over ssh:// (tests/unit/test_ssh_vmx) and a seSparse delta refused; auth by key, agent, password file and
+# over ssh:// (tests/unit/test_ssh_vmx) and a seSparse delta refused; live P2V
+# from a mounted loop device with --source-freeze (tests/unit/test_ssh_freeze); auth by key, agent, password file and
 # IMGTOOL_SSH_PASSWORD; refused auth; unknown, changed and pinned host keys;
 # bad host, bad port, missing file, a password inside the URL (refused, never
 # printed); a frozen server (connect and mid-copy), the server's session killed
@@ -95,6 +96,32 @@ VMX
 			qemu-img compare '$vm/web01-000001.vmdk' '$W/web01.qcow2'"
 	expect_err "ssh: a seSparse delta is refused by name" "SESPARSE" \
 		"$I" info "$SSH_URL$vm/web01-000002.vmdk?$K"
+}
+
+# Live P2V: an ext4 on a loop device, mounted in this (private) mount namespace,
+# is the running machine's disk; it is read over ssh:// while frozen.
+ssh_freeze_cases() {
+	local K=$1 dev mnt=$W/live out rc
+	truncate -s 64M "$W/live.img" && mkfs.ext4 -q -F "$W/live.img" &&
+		dev=$(losetup -f --show "$W/live.img") && mkdir -p "$mnt" && mount "$dev" "$mnt" &&
+		head -c 3M /dev/urandom >"$mnt/data" && sync ||
+		{ ko "ssh: live P2V fixture (loop device) not made"; return; }
+	check "ssh: a live block device reads over ssh:// (its size found by reading)" \
+		sh -c "'$I' convert -O raw '$SSH_URL$dev?$K' '$W/live-copy.raw' && test \$(stat -c %s '$W/live-copy.raw') = 67108864"
+	out=$(SSH_FREEZE_DEV=$dev SSH_FREEZE_MNT=$mnt "$build/tests/unit/test_ssh_freeze" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && ! echo "$out" | grep -q "^SKIP"; then
+		ok "ssh: --source-freeze freezes, thaws, and thaws by itself when imgtool dies (test_ssh_freeze)"
+	else
+		ko "ssh: test_ssh_freeze rc=$rc: $(echo "$out" | grep -E 'FAIL|SKIP|CU_|ssh|freeze' | head -5)"
+	fi
+	expect_err "ssh: --source-freeze refuses a local source" "needs ssh:// source disks" \
+		"$I" v2v -i disk "$W/live-copy.raw" -f raw --source-freeze -o local -os "$W"
+	expect_err "ssh: --source-freeze with --in-place refused" "in-place" \
+		"$I" v2v -i disk "$SSH_URL$dev?$K" --source-freeze --in-place -o local
+	umount "$mnt"
+	losetup -d "$dev"
+	rm -f "$W/live.img" "$W/live-copy.raw"
 }
 
 ssh_cases() {
@@ -187,6 +214,7 @@ ssh_cases() {
 	else ko "ssh: test_ssh_exec rc=$rc: $(echo "$out" | grep -E 'FAIL|SKIP|CU_' | head -5)"; fi
 
 	ssh_datastore_cases "$K"
+	ssh_freeze_cases "$K"
 
 	# failures of the server: bounded time, one line, nonzero
 	truncate -s 2G "$SSH_DIR/big.raw"
