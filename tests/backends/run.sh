@@ -62,6 +62,29 @@ server_up() { case " $SERVERS_FAILED " in *" $1 "*) return 1 ;; esac; return 0; 
 # wanted SERVER: is it in SERVERS (SERVERS=sshd tests/backends/run.sh runs one section)
 wanted() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 
+# url_backing_cases NAME DIR URL [QUERY]: DIR on the server is URL (QUERY: the
+# URL's options).  A relative backing file of an image opened by URL lies beside
+# it on the server, never in the current folder (which holds a decoy
+# base.qcow2), and keeps the URL's options; a URL inside an image is refused
+# unless --allow-ref-urls.
+url_backing_cases() {
+	local name=$1 dir=$2 url=$3 q=${4:-}
+	mkdir -p "$dir/chain" &&
+		qemu-img create -q -f qcow2 "$dir/chain/base.qcow2" 1M &&
+		qemu-io -c 'write -P 0x61 0 64k' "$dir/chain/base.qcow2" >/dev/null &&
+		qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 "$dir/chain/top.qcow2"
+	(cd "$W" && qemu-img create -q -f qcow2 base.qcow2 1M)
+	check "$name: relative backing resolves on the server" \
+		sh -c "cd '$W' && '$I' compare '$dir/chain/top.qcow2' '$url/chain/top.qcow2$q'"
+	check "$name: info shows the backing's URL" \
+		sh -c "cd '$W' && '$I' info '$url/chain/top.qcow2$q' | grep -qF 'actual path: $url/chain/base.qcow2$q'"
+	qemu-img create -q -f qcow2 -u -b "$url/chain/base.qcow2$q" -F qcow2 "$W/$name-urltop.qcow2" 1M
+	expect_err "$name: a backing URL inside an image is refused" "names a URL or protocol" \
+		"$I" convert -O raw "$W/$name-urltop.qcow2" "$W/$name-urltop.raw"
+	check "$name: --allow-ref-urls follows it" \
+		"$I" compare --allow-ref-urls "$W/$name-urltop.qcow2" "$dir/chain/top.qcow2"
+}
+
 # ---- source images ----
 src=$W/src.raw
 qemu-img create -q -f raw "$src" 64M
@@ -104,21 +127,7 @@ elif server_up nfs; then
 	check "nfs: nfs -> nfs convert" "$I" convert -O qcow2 "$N/a.qcow2" "$N/b.qcow2"
 	check "nfs: nfs -> nfs compare" qemu-img compare "$N/a.qcow2" "$N/b.qcow2"
 	check "nfs: ?version=3&uid=0&gid=0 options" "$I" info "$N/a.qcow2?version=3&uid=0&gid=0"
-	# a relative backing file of an image opened by URL lies beside it on the
-	# server, never in the current folder (which holds a decoy base.qcow2)
-	mkdir -p "$NFS_DIR/chain" &&
-		qemu-img create -q -f qcow2 "$NFS_DIR/chain/base.qcow2" 1M &&
-		qemu-io -c 'write -P 0x61 0 64k' "$NFS_DIR/chain/base.qcow2" >/dev/null &&
-		qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 "$NFS_DIR/chain/top.qcow2"
-	(cd "$W" && qemu-img create -q -f qcow2 base.qcow2 1M)
-	check "nfs: relative backing resolves on the server" \
-		sh -c "cd '$W' && '$I' compare '$NFS_DIR/chain/top.qcow2' '$N/chain/top.qcow2'"
-	check "nfs: info shows the backing's URL" \
-		sh -c "cd '$W' && '$I' info '$N/chain/top.qcow2' | grep -qF 'actual path: $N/chain/base.qcow2'"
-	qemu-img create -q -f qcow2 -u -b "$N/chain/base.qcow2" -F qcow2 "$W/urltop.qcow2" 1M
-	expect_err "nfs: a backing URL inside an image is refused" "names a URL or protocol" \
-		"$I" convert -O raw "$W/urltop.qcow2" "$W/urltop.raw"
-	check "nfs: --allow-ref-urls follows it" "$I" compare --allow-ref-urls "$W/urltop.qcow2" "$NFS_DIR/chain/top.qcow2"
+	url_backing_cases nfs "$NFS_DIR" "$N"
 	expect_err "nfs: no such file" "no such file" "$I" info "$N/missing.qcow2"
 	expect_err "nfs: no such export" "export" "$I" info "nfs://127.0.0.1/nonexport/x.qcow2"
 	expect_err "nfs: read-only export" "read-only" "$I" convert -O qcow2 "$src" "$NFS_RO_URL/x.qcow2"

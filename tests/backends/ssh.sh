@@ -6,8 +6,8 @@
 # through ssh-agent, so an agent holding the test key runs for the section.
 #
 # Covers: info, convert both ways (qcow2 and raw, ssh -> ssh), compare,
-# checksum, a relative backing file beside the image on the server, an ssh://
-# backing name inside an image refused; an ESXi-like datastore read by -i vmx
+# checksum, a relative backing file beside the image on the server and an ssh://
+# backing name inside an image refused (run.sh's url_backing_cases); an ESXi-like datastore read by -i vmx
 # over ssh:// (tests/unit/test_ssh_vmx) and a seSparse delta refused; live P2V
 # from a mounted loop device with --source-freeze (tests/unit/test_ssh_freeze); auth by key, agent, password file and
 # IMGTOOL_SSH_PASSWORD; refused auth; unknown, changed and pinned host keys;
@@ -150,22 +150,7 @@ ssh_cases() {
 	check "ssh: ssh -> ssh convert" "$I" convert -O qcow2 "$U/a.qcow2?$K" "$U/b.qcow2?$K"
 	check "ssh: ssh -> ssh result (qemu-img)" qemu-img compare "$src" "$SSH_DIR/b.qcow2"
 
-	# a relative backing file resolves on the server, next to the image (a decoy
-	# base.qcow2 sits in the current folder)
-	mkdir -p "$SSH_DIR/chain" &&
-		qemu-img create -q -f qcow2 "$SSH_DIR/chain/base.qcow2" 1M &&
-		qemu-io -c 'write -P 0x61 0 64k' "$SSH_DIR/chain/base.qcow2" >/dev/null &&
-		qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 "$SSH_DIR/chain/top.qcow2"
-	(cd "$W" && qemu-img create -q -f qcow2 base.qcow2 1M)
-	check "ssh: relative backing resolves on the server" \
-		sh -c "cd '$W' && '$I' compare '$SSH_DIR/chain/top.qcow2' '$U/chain/top.qcow2?$K'"
-	check "ssh: info shows the backing's URL" \
-		sh -c "cd '$W' && '$I' info '$U/chain/top.qcow2?$K' | grep -qF 'actual path: $U/chain/base.qcow2?'"
-	qemu-img create -q -f qcow2 -u -b "$U/chain/base.qcow2?$K" -F qcow2 "$W/sshtop.qcow2" 1M
-	expect_err "ssh: an ssh:// backing inside an image is refused" "names a URL or protocol" \
-		"$I" convert -O raw "$W/sshtop.qcow2" "$W/sshtop.raw"
-	check "ssh: --allow-ref-urls follows it" \
-		"$I" compare --allow-ref-urls "$W/sshtop.qcow2" "$SSH_DIR/chain/top.qcow2"
+	url_backing_cases ssh "$SSH_DIR" "$U" "?$K"
 
 	# authentication
 	check "ssh: auth by ssh-agent" "$I" info "$U/a.qcow2?known-hosts=$SSH_KNOWN_HOSTS"
