@@ -6,14 +6,15 @@
 # through ssh-agent, so an agent holding the test key runs for the section.
 #
 # Covers: info, convert both ways (qcow2 and raw, ssh -> ssh), compare,
-# checksum, a relative backing file beside the image on the server and an ssh://
-# backing name inside an image refused (run.sh's url_backing_cases); an ESXi-like datastore read by -i vmx
-# over ssh:// (tests/unit/test_ssh_vmx) and a seSparse delta refused; live P2V
-# from a mounted loop device with --source-freeze (tests/unit/test_ssh_freeze); auth by key, agent, password file and
-# IMGTOOL_SSH_PASSWORD; refused auth; unknown, changed and pinned host keys;
-# bad host, bad port, missing file, a password inside the URL (refused, never
-# printed); a frozen server (connect and mid-copy), the server's session killed
-# mid-copy; the remote command API (tests/unit/test_ssh_exec).
+# checksum; a relative backing file beside the image on the server and an
+# ssh:// backing name inside an image refused (run.sh's url_backing_cases); an
+# ESXi-like datastore read by -i vmx over ssh:// (tests/unit/test_ssh_vmx) and a
+# seSparse delta refused; live P2V from a mounted loop device with
+# --source-freeze (tests/unit/test_ssh_freeze); auth by key, agent, password
+# file and IMGTOOL_SSH_PASSWORD; refused auth; unknown, changed and pinned host
+# keys; bad host, bad port, missing file, a password inside the URL (refused,
+# never printed); a frozen server (connect and mid-copy), the server's session
+# killed mid-copy; the remote command API (tests/unit/test_ssh_exec).
 
 # the pids of every process below the listening sshd (one per connection)
 ssh_sessions() {
