@@ -45,7 +45,8 @@ ssh_midcopy_case() {
 }
 
 # A folder laid out like an ESXi datastore (/vmfs/volumes/ds1/web01/) holding a
-# VMware-style VM: a monolithicFlat base disk with a snapshot delta over it on
+# VMware-style VM: a base disk as ESXi writes it (createType "vmfs": a descriptor
+# and its VMFS -flat extent) with a snapshot delta over it on
 # scsi0:0 (the .vmx names the delta, as VMware does after a snapshot), a sparse
 # data disk on scsi0:1, a NIC; and a seSparse delta, which is refused by name.
 ssh_datastore_cases() {
@@ -57,7 +58,9 @@ ssh_datastore_cases() {
 		qemu-img create -q -f vmdk -b web01.vmdk -F vmdk "$vm/web01-000001.vmdk" &&
 		qemu-io -f vmdk -c 'write -P 0x21 4M 2M' "$vm/web01-000001.vmdk" >/dev/null &&
 		qemu-img create -q -f vmdk "$vm/web01_1.vmdk" 8M &&
-		qemu-io -f vmdk -c 'write -P 0x31 1M 1M' "$vm/web01_1.vmdk" >/dev/null ||
+		qemu-io -f vmdk -c 'write -P 0x31 1M 1M' "$vm/web01_1.vmdk" >/dev/null &&
+		sed -i 's/createType="monolithicFlat"/createType="vmfs"/; s/^RW \([0-9]*\) FLAT \(.*\) 0$/RW \1 VMFS \2/' \
+			"$vm/web01.vmdk" && grep -q '^RW [0-9]* VMFS "web01-flat.vmdk"$' "$vm/web01.vmdk" ||
 		{ ko "ssh: datastore fixture not made"; return; }
 	cat >"$vm/web01.vmx" <<'VMX'
 .encoding = "UTF-8"
