@@ -155,6 +155,12 @@ ssh_cases() {
 	check "ssh: ssh -> ssh result (qemu-img)" qemu-img compare "$src" "$SSH_DIR/b.qcow2"
 
 	url_backing_cases ssh "$SSH_DIR" "$U" "?$K"
+	# an absolute backing name in an image on an SSH host is that host's file
+	mkdir -p "$SSH_DIR/abs" &&
+		qemu-img create -q -f qcow2 -b "$SSH_DIR/chain/base.qcow2" -F qcow2 "$SSH_DIR/abs/top.qcow2"
+	check "ssh: an absolute backing name is read on the same host" \
+		sh -c "'$I' info '$U/abs/top.qcow2?$K' | grep -qF 'actual path: $U/chain/base.qcow2?$K'"
+	check "ssh: ... with the right bytes" "$I" compare "$SSH_DIR/abs/top.qcow2" "$U/abs/top.qcow2?$K"
 
 	# authentication
 	check "ssh: auth by ssh-agent" "$I" info "$U/a.qcow2?known-hosts=$SSH_KNOWN_HOSTS"
