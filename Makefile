@@ -35,6 +35,9 @@ DEBIAN_PACKAGES += strace
 DEBIAN_PACKAGES += libnfs-dev libiscsi-dev librbd-dev librados-dev qemu-block-extra \
 	nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils tgt libiscsi-bin \
 	ceph-mon ceph-osd ceph-common uuid-runtime iproute2 bc
+# ssh:// (backends/ssh/: SFTP and remote commands through libssh) and the private
+# sshd tests/servers/lib.sh starts for its tests (start_sshd)
+DEBIAN_PACKAGES += libssh-dev openssh-server openssh-client
 # the launcher, its guest fixture (a Debian guest made by debootstrap) and virt-xml-validate
 DEBIAN_PACKAGES += qemu-system-x86 linux-image-amd64 debootstrap \
 	fdisk cpio xz-utils libvirt-clients ovmf
@@ -124,6 +127,13 @@ ifeq ($(shell $(PKG_CONFIG) --exists libiscsi && echo 1),1)
 FEATURE_CFLAGS += -DHAVE_LIBISCSI=1 $(shell $(PKG_CONFIG) --cflags libiscsi)
 else
 $(info imgtool: libiscsi not found (apt-get install libiscsi-dev): building without iscsi:// support)
+endif
+# libssh is dlopen()ed on the first ssh:// open (backends/ssh/ssh_lib.c): linked,
+# it loads the Kerberos/GSSAPI libraries into every command.
+ifeq ($(shell $(PKG_CONFIG) --exists libssh && echo 1),1)
+FEATURE_CFLAGS += -DHAVE_LIBSSH=1 $(shell $(PKG_CONFIG) --cflags libssh)
+else
+$(info imgtool: libssh not found (apt-get install libssh-dev): building without ssh:// support)
 endif
 # Debian 12's librbd-dev ships no .pc file.  Its headers are needed to build
 # rbd: support, but librbd/librados are dlopen()ed on the first rbd: open

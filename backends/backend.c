@@ -23,6 +23,9 @@ extern const struct backend_ops iscsi_backend_ops;
 #ifdef HAVE_LIBRBD
 extern const struct backend_ops rbd_backend_ops;
 #endif
+#ifdef HAVE_LIBSSH
+extern const struct backend_ops ssh_backend_ops;
+#endif
 
 const struct backend_ops *const backend_registry[] = {
 #ifdef HAVE_LIBNFS
@@ -33,6 +36,9 @@ const struct backend_ops *const backend_registry[] = {
 #endif
 #ifdef HAVE_LIBRBD
 	&rbd_backend_ops,
+#endif
+#ifdef HAVE_LIBSSH
+	&ssh_backend_ops,
 #endif
 	&file_backend_ops,
 	NULL,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * net.c - URL parsing, secret masking and handling, timeouts and the connection
- * pool shared by the nfs, iscsi and rbd backends (see net.h).  No network
+ * pool shared by the nfs, iscsi, rbd and ssh backends (see net.h).  No network
  * library is needed here, so this file is always built and unit-tested.
  */
 #include "net.h"
@@ -497,6 +497,100 @@ void iscsi_url_free(struct iscsi_url_parts *u)
 	free_secret(&u->target_password);
 	free(u->password_file);
 	free(u->header_digest);
+	memset(u, 0, sizeof(*u));
+}
+
+/* ---- ssh ---- */
+
+static int ssh_opt(void *ctx, const char *url, const char *k, const char *v)
+{
+	struct ssh_url_parts *u = ctx;
+
+	if (!*v)
+		return err_set(-EINVAL, url, "the ssh URL option '%s' needs a value", k);
+	if (!strcmp(k, "identity"))
+		return set_str(&u->identity, v, url);
+	if (!strcmp(k, "known-hosts") || !strcmp(k, "known_hosts"))
+		return set_str(&u->known_hosts, v, url);
+	if (!strcmp(k, "password-file") || !strcmp(k, "password_file"))
+		return set_str(&u->password_file, v, url);
+	if (!strcmp(k, "host-key") || !strcmp(k, "host_key")) {
+		if (strncmp(v, "SHA256:", 7) || !v[7])
+			return err_set(-EINVAL, url, "host-key must be a SHA256:... fingerprint (as ssh-keygen -lf prints it)");
+		return set_str(&u->host_key, v, url);
+	}
+	return err_set(-EINVAL, url, "unknown ssh URL option '%s' (known: identity, known-hosts, host-key, password-file)", k);
+}
+
+static int ssh_url_parse_at(const char *src, const char *url, struct ssh_url_parts *u)
+{
+	const char *auth, *hp, *path, *q, *at;
+	int ret;
+
+	memset(u, 0, sizeof(*u));
+	if (strlen(src) > URL_MAX)
+		return err_set(-EINVAL, url, "URL too long");
+	if (strncmp(src, "ssh://", 6))
+		return err_set(-EINVAL, url, "not an ssh:// URL");
+	auth = src + 6;
+	path = auth + strcspn(auth, "/?");
+	hp = auth;
+	at = memchr(auth, '@', (size_t)(path - auth));
+	if (at) {
+		if (memchr(auth, ':', (size_t)(at - auth)))
+			return err_set(-EINVAL, url, "a password in the URL is refused (it would show in the process list): use ?password-file=FILE or IMGTOOL_SSH_PASSWORD");
+		u->user = dup_decoded(auth, (size_t)(at - auth));
+		if (!u->user)
+			return err_set(-ENOMEM, url, "out of memory");
+		if (!*u->user)
+			return err_set(-EINVAL, url, "empty user name");
+		hp = at + 1;
+	}
+	ret = parse_hostport(url, hp, (size_t)(path - hp), &u->host, &u->port);
+	if (ret < 0)
+		return ret;
+	if (!u->port)
+		u->port = 22;
+	q = strchr(path, '?');
+	u->path = dup_decoded(path, q ? (size_t)(q - path) : strlen(path));
+	if (!u->path)
+		return err_set(-ENOMEM, url, "out of memory");
+	if (u->path[0] != '/')
+		return err_set(-EINVAL, url, "the URL must name an absolute path: ssh://[user@]host[:port]/path");
+	return q ? for_each_query(url, q + 1, ssh_opt, u) : 0;
+}
+
+int ssh_url_parse(const char *url, struct ssh_url_parts *u)
+{
+	char *where = net_url_mask(url);
+	int ret;
+
+	if (!where)
+		return err_set(-ENOMEM, NULL, "out of memory");
+	ret = ssh_url_parse_at(url, where, u);
+	free(where);
+	return ret;
+}
+
+int ssh_url_secrets(struct ssh_url_parts *u, const char *where)
+{
+	if (u->password)
+		return 0;
+	if (u->password_file)
+		return net_read_secret_file(u->password_file, where, &u->password);
+	return env_default(&u->password, "IMGTOOL_SSH_PASSWORD", NULL, where);
+}
+
+void ssh_url_free(struct ssh_url_parts *u)
+{
+	free(u->user);
+	free(u->host);
+	free(u->path);
+	free(u->identity);
+	free(u->known_hosts);
+	free(u->host_key);
+	free(u->password_file);
+	free_secret(&u->password);
 	memset(u, 0, sizeof(*u));
 }
 

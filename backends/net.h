@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * net.h - helpers shared by the network backends (nfs, iscsi, rbd): parsing the
+ * net.h - helpers shared by the network backends (nfs, iscsi, rbd, ssh): parsing the
  * URLs as qemu-img spells them, masking secrets for messages, reading secrets from
  * the environment or a file, the network timeout, and a small connection pool.
  *
@@ -65,6 +65,27 @@ void iscsi_url_free(struct iscsi_url_parts *u);
  * LIBISCSI_CHAP_PASSWORD, IMGTOOL_ISCSI_PASSWORD_FILE (or ?password-file=),
  * LIBISCSI_CHAP_TARGET_USERNAME/_PASSWORD, IMGTOOL_ISCSI_INITIATOR. */
 int iscsi_url_secrets(struct iscsi_url_parts *u, const char *where);
+
+/* ssh://[user@]host[:port]/absolute/path[?identity=FILE&known-hosts=FILE&
+ *   host-key=SHA256:...&password-file=FILE]
+ * A password inside the URL (user:password@) is refused: it would sit in the
+ * shell history and the process list; ?password-file= or IMGTOOL_SSH_PASSWORD
+ * give one (ssh_url_secrets). */
+struct ssh_url_parts {
+	char *user;          /* NULL = the local user name */
+	char *host;          /* IPv6 without brackets */
+	int port;            /* 22 if absent */
+	char *path;          /* decoded, absolute */
+	char *identity;      /* private key file; NULL = ssh-agent, then ~/.ssh/id_* */
+	char *known_hosts;   /* NULL = ~/.ssh/known_hosts */
+	char *host_key;      /* "SHA256:base64" pin, or NULL */
+	char *password_file;
+	char *password;      /* filled by ssh_url_secrets() only */
+};
+int ssh_url_parse(const char *url, struct ssh_url_parts *u);
+/* The password from ?password-file=, else IMGTOOL_SSH_PASSWORD, else none. */
+int ssh_url_secrets(struct ssh_url_parts *u, const char *where);
+void ssh_url_free(struct ssh_url_parts *u);
 
 /* rbd:pool[/namespace]/image[@snap][:id=USER][:conf=FILE][:keyring=FILE][:key=val...]
  * (also rbd://pool/image[@snap][?id=..&conf=..&keyring=..]).  Backslash escapes ':'

@@ -196,6 +196,16 @@ char *image_resolve_backing(const char *image_filename, const char *backing_name
 	size_t dir_len;
 	struct strbuf out = { 0 };
 
+	/* every path inside a file on an SSH host is that host's: an absolute name
+	 * (an ESXi VM's disk on another datastore, /vmfs/volumes/ds2/...) is read
+	 * there, with the image's options, never from the local disk */
+	if (backing_name[0] == '/' && !strncmp(base, "ssh://", 6)) {
+		const char *q = strchr(base, '?');
+
+		strbuf_add(&out, base, 6 + strcspn(base + 6, "/?"));
+		strbuf_printf(&out, "%s%s", backing_name, q ? q : "");
+		return strbuf_take(&out);
+	}
 	if (backing_name[0] == '/' || ref_has_scheme(backing_name))
 		return strdup(backing_name);
 	if (!strncmp(base, "file://", 7))

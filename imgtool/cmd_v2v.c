@@ -20,21 +20,25 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum { O_OF = 256, O_OS, O_ON, O_BUS, O_NETWORK, O_IN_PLACE, O_VIRTIO_WIN, O_REPORT, O_OUTPUT, O_OC };
+enum { O_OF = 256, O_OS, O_ON, O_BUS, O_NETWORK, O_IN_PLACE, O_VIRTIO_WIN, O_REPORT, O_OUTPUT, O_OC,
+       O_SOURCE_FREEZE };
 
 static void usage(void)
 {
 	printf("usage: %s v2v [-i disk|vmx|ova] [-f fmt] -o local|libvirt|qemu [-oc URI]\n"
 	       "    [-of qcow2|raw|vmdk|vpc|vhdx] -os DIR [-on NAME] [--bus virtio|virtio-scsi]\n"
 	       "    [--network virtio] [--in-place] [--virtio-win DIR] [--report FILE]\n"
-	       "    [--output human|json] [-q] SOURCE\n"
-	       "Convert a guest (a disk image, a block device, an nfs:// iscsi:// rbd: URL, a\n"
-	       "VMware .vmx or an OVA) to boot on KVM with virtio: the disks are copied to\n"
+	       "    [--output human|json] [--source-freeze] [-q] SOURCE\n"
+	       "Convert a guest (a disk image, a block device, an nfs:// iscsi:// rbd: ssh://\n"
+	       "URL, a VMware .vmx or an OVA) to boot on KVM with virtio: the disks are copied to\n"
 	       "DIR/NAME-sda.FMT... (the source is never modified; --in-place converts it\n"
 	       "instead), the copy is converted (device names, bootloader, initramfs,\n"
 	       "hypervisor agents, network), and DIR/NAME.xml (local, libvirt: also virsh\n"
 	       "define) or DIR/NAME.sh (qemu: runs imgtool launch) is written.  -oc: the libvirt\n"
-	       "connection URI for -o libvirt (default: virsh's), checked before any copy.\n", PROG_NAME);
+	       "connection URI for -o libvirt (default: virsh's), checked before any copy.\n"
+	       "--source-freeze: a running machine's ssh:// disks are copied with their mounted\n"
+	       "filesystems frozen (fsfreeze over SSH; thawed after the copy, or by itself if\n"
+	       "imgtool dies or the link drops).\n", PROG_NAME);
 }
 
 static bool is_dir(const char *p)
@@ -68,6 +72,7 @@ static int parse(int argc, char **argv, struct v2v_cli *a)
 		{ "report", required_argument, NULL, O_REPORT },
 		{ "output", required_argument, NULL, O_OUTPUT },
 		{ "oc", required_argument, NULL, O_OC },
+		{ "source-freeze", no_argument, NULL, O_SOURCE_FREEZE },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -100,6 +105,7 @@ static int parse(int argc, char **argv, struct v2v_cli *a)
 		case O_VIRTIO_WIN: a->p.virtio_win = optarg; break;
 		case O_REPORT: a->report = optarg; break;
 		case O_OC: a->p.libvirt_uri = optarg; break;
+		case O_SOURCE_FREEZE: a->p.source_freeze = true; break;
 		case O_OUTPUT:
 			if (cli_parse_output(optarg, &a->ofmt))
 				return cli_error("--output must be human or json"), -1;
@@ -144,6 +150,8 @@ static int check(int argc, char **argv, struct v2v_cli *a)
 	if (!f || !f->create)
 		return cli_error("-of: '%s' is not a format imgtool can create "
 				 "(qcow2, raw, vmdk, vpc, vhdx)", p->out_format), -1;
+	if (p->in_place && p->source_freeze)
+		return cli_error("--source-freeze copies a running machine: --in-place would convert it live"), -1;
 	if (p->in_place && a->of_given)
 		return cli_error("--in-place keeps the disks' format: -of cannot be given"), -1;
 	if (!p->out_dir && !p->in_place)

@@ -325,6 +325,7 @@ static void record_disks(struct run *u)
 int v2v_run(const struct v2v_params *p, struct v2v_report *r)
 {
 	struct run u = { .p = p, .r = r };
+	struct v2v_freeze *freeze = NULL;
 	char detail[PATH_MAX + 128];
 	bool keep = false;
 	int ret;
@@ -342,6 +343,11 @@ int v2v_run(const struct v2v_params *p, struct v2v_report *r)
 		ret = take_in_place(&u);
 		v2v_step_end(r, ret, "converting the source disks themselves");
 	}
+	if (!ret && p->source_freeze) {
+		v2v_step_begin(r, "freeze");
+		ret = v2v_freeze_begin(&u.src, &freeze, detail, sizeof(detail));
+		v2v_step_end(r, ret, "frozen: %s", detail);
+	}
 	for (int i = 0; !ret && !p->in_place && i < u.src.nb_disks; i++) {
 		char step[32];
 
@@ -350,6 +356,15 @@ int v2v_run(const struct v2v_params *p, struct v2v_report *r)
 		detail[0] = '\0';
 		ret = copy_disk(&u, i, detail, sizeof(detail));
 		v2v_step_end(r, ret, "%s", detail);
+	}
+	if (freeze) {
+		int t;
+
+		v2v_step_begin(r, "thaw");
+		t = v2v_freeze_end(freeze, detail, sizeof(detail));
+		v2v_step_end(r, t, "thawed: %s", detail);
+		if (!ret)
+			ret = t;
 	}
 	if (!ret)
 		ret = convert_guest(&u);

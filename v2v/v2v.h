@@ -39,6 +39,7 @@ struct v2v_params {
 	const char *out_name;     /* -on; NULL: the source's name */
 	enum v2v_bus bus;
 	bool in_place;
+	bool source_freeze;       /* --source-freeze: the ssh:// sources' filesystems frozen during the copy */
 	const char *virtio_win;   /* --virtio-win DIR; NULL: none */
 	const char *libvirt_uri;  /* -oc, for -o libvirt; NULL: virsh's default */
 	bool quiet;               /* no per-step lines */
@@ -70,6 +71,17 @@ size_t v2v_report_nb_changes(const struct v2v_report *r);
 /* The report as JSON (with "result": ok or the error message). */
 int v2v_report_write(struct v2v_report *r, const char *path, int ret);
 void v2v_report_print_json(struct v2v_report *r, int ret);
+
+/* ---- source_freeze.c: --source-freeze (a live P2V over ssh://) ---- */
+struct v2v_source;
+struct v2v_freeze;
+/* Freeze every filesystem mounted from each source disk on its host (ssh://
+ * disks only; others are refused).  detail: what was frozen.  Every filesystem
+ * thaws by itself if imgtool dies or the link drops. */
+int v2v_freeze_begin(const struct v2v_source *src, struct v2v_freeze **out, char *detail,
+		     size_t dlen);
+/* Thaw and free; call it after a successful begin whatever the copy did. */
+int v2v_freeze_end(struct v2v_freeze *fz, char *detail, size_t dlen);
 
 /* ---- linux/devname.c: device names (pure, unit-testable) ---- */
 /* Map a guest device name ("/dev/sda1", "/dev/xvdb", "/dev/hda2") to the index of

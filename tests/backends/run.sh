@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/backends/run.sh BUILD_DIR - imgtool on real storage servers: NFS (nfs-ganesha),
-# iSCSI (tgtd) and Ceph RBD (1 mon + 1 OSD), started on loopback in a private network
+# iSCSI (tgtd), Ceph RBD (1 mon + 1 OSD) and SSH (OpenSSH, tests/backends/ssh.sh), started on loopback in a private network
 # namespace by tests/servers/with-servers.sh and stopped by PID when this ends, even
 # on failure.  qemu-img (with qemu-block-extra) is the oracle: it reads over the same
 # URLs what imgtool wrote there (qemu-img compare / check / map).
@@ -13,6 +13,7 @@
 # file / image / pool, read-only export and LUN, LUN too small, wrong CHAP password
 # (never printed), wrong cephx key, a stalled server (bounded time, nonzero exit).
 #
+#   SERVERS="sshd ..."  only these sections (default: nfs iscsi ceph sshd)
 #   BACKENDS_BENCH=1   also time 1 GiB raw -> qcow2 on each backend vs qemu-img
 # Prints "N passed, N failed"; exits nonzero on any failure.
 set -u
@@ -30,6 +31,7 @@ if [ -z "${IMGTOOL_SRV_NS:-}" ]; then
 		exit 1
 	fi
 	# hard upper bound for the whole suite; the servers' trap still runs on TERM
+	export SERVERS=${SERVERS:-nfs iscsi ceph sshd}
 	exec timeout -k 20 900 "$root/tests/servers/with-servers.sh" "$0" "$build"
 fi
 
@@ -57,6 +59,31 @@ same_map() {
 	if [ "$a" = "$b" ]; then ok "$1"; else ko "$1: map differs"; diff <(echo "$b") <(echo "$a") | head -6; fi
 }
 server_up() { case " $SERVERS_FAILED " in *" $1 "*) return 1 ;; esac; return 0; }
+# wanted SERVER: is it in SERVERS (SERVERS=sshd tests/backends/run.sh runs one section)
+wanted() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# url_backing_cases NAME DIR URL [QUERY]: DIR on the server is URL (QUERY: the
+# URL's options).  A relative backing file of an image opened by URL lies beside
+# it on the server, never in the current folder (which holds a decoy
+# base.qcow2), and keeps the URL's options; a URL inside an image is refused
+# unless --allow-ref-urls.
+url_backing_cases() {
+	local name=$1 dir=$2 url=$3 q=${4:-}
+	mkdir -p "$dir/chain" &&
+		qemu-img create -q -f qcow2 "$dir/chain/base.qcow2" 1M &&
+		qemu-io -c 'write -P 0x61 0 64k' "$dir/chain/base.qcow2" >/dev/null &&
+		qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 "$dir/chain/top.qcow2"
+	(cd "$W" && qemu-img create -q -f qcow2 base.qcow2 1M)
+	check "$name: relative backing resolves on the server" \
+		sh -c "cd '$W' && '$I' compare '$dir/chain/top.qcow2' '$url/chain/top.qcow2$q'"
+	check "$name: info shows the backing's URL" \
+		sh -c "cd '$W' && '$I' info '$url/chain/top.qcow2$q' | grep -qF 'actual path: $url/chain/base.qcow2$q'"
+	qemu-img create -q -f qcow2 -u -b "$url/chain/base.qcow2$q" -F qcow2 "$W/$name-urltop.qcow2" 1M
+	expect_err "$name: a backing URL inside an image is refused" "names a URL or protocol" \
+		"$I" convert -O raw "$W/$name-urltop.qcow2" "$W/$name-urltop.raw"
+	check "$name: --allow-ref-urls follows it" \
+		"$I" compare --allow-ref-urls "$W/$name-urltop.qcow2" "$dir/chain/top.qcow2"
+}
 
 # ---- source images ----
 src=$W/src.raw
@@ -74,7 +101,9 @@ qemu-img create -q -f raw "$small" 8M
 dd if=/dev/urandom of="$small" bs=1000 seek=3 count=3000 conv=notrunc status=none
 
 # ---- NFS ----
-if server_up nfs; then
+if ! wanted nfs; then
+	:
+elif server_up nfs; then
 	N=$NFS_URL
 	check "nfs: convert raw -> qcow2" "$I" convert -f raw -O qcow2 "$src" "$N/a.qcow2"
 	check "nfs: qemu-img compare" qemu-img compare "$src" "$N/a.qcow2"
@@ -98,21 +127,7 @@ if server_up nfs; then
 	check "nfs: nfs -> nfs convert" "$I" convert -O qcow2 "$N/a.qcow2" "$N/b.qcow2"
 	check "nfs: nfs -> nfs compare" qemu-img compare "$N/a.qcow2" "$N/b.qcow2"
 	check "nfs: ?version=3&uid=0&gid=0 options" "$I" info "$N/a.qcow2?version=3&uid=0&gid=0"
-	# a relative backing file of an image opened by URL lies beside it on the
-	# server, never in the current folder (which holds a decoy base.qcow2)
-	mkdir -p "$NFS_DIR/chain" &&
-		qemu-img create -q -f qcow2 "$NFS_DIR/chain/base.qcow2" 1M &&
-		qemu-io -c 'write -P 0x61 0 64k' "$NFS_DIR/chain/base.qcow2" >/dev/null &&
-		qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 "$NFS_DIR/chain/top.qcow2"
-	(cd "$W" && qemu-img create -q -f qcow2 base.qcow2 1M)
-	check "nfs: relative backing resolves on the server" \
-		sh -c "cd '$W' && '$I' compare '$NFS_DIR/chain/top.qcow2' '$N/chain/top.qcow2'"
-	check "nfs: info shows the backing's URL" \
-		sh -c "cd '$W' && '$I' info '$N/chain/top.qcow2' | grep -qF 'actual path: $N/chain/base.qcow2'"
-	qemu-img create -q -f qcow2 -u -b "$N/chain/base.qcow2" -F qcow2 "$W/urltop.qcow2" 1M
-	expect_err "nfs: a backing URL inside an image is refused" "names a URL or protocol" \
-		"$I" convert -O raw "$W/urltop.qcow2" "$W/urltop.raw"
-	check "nfs: --allow-ref-urls follows it" "$I" compare --allow-ref-urls "$W/urltop.qcow2" "$NFS_DIR/chain/top.qcow2"
+	url_backing_cases nfs "$NFS_DIR" "$N"
 	expect_err "nfs: no such file" "no such file" "$I" info "$N/missing.qcow2"
 	expect_err "nfs: no such export" "export" "$I" info "nfs://127.0.0.1/nonexport/x.qcow2"
 	expect_err "nfs: read-only export" "read-only" "$I" convert -O qcow2 "$src" "$NFS_RO_URL/x.qcow2"
@@ -123,7 +138,9 @@ else
 fi
 
 # ---- iSCSI ----
-if server_up iscsi; then
+if ! wanted iscsi; then
+	:
+elif server_up iscsi; then
 	L=$ISCSI_URL
 	check "iscsi: convert -n raw into LUN 1" "$I" convert -n -f raw -O raw "$src" "$L/1"
 	check "iscsi: qemu-img compare (raw LUN)" qemu-img compare -f raw -F raw "$src" "$L/1"
@@ -177,7 +194,9 @@ else
 fi
 
 # ---- RBD ----
-if server_up ceph; then
+if ! wanted ceph; then
+	:
+elif server_up ceph; then
 	check "rbd: convert raw -> qcow2" "$I" convert -O qcow2 "$src" rbd:rbd/q1
 	check "rbd: qemu-img compare" qemu-img compare "$src" rbd:rbd/q1
 	check "rbd: qemu-img check" qemu-img check rbd:rbd/q1
@@ -212,8 +231,18 @@ else
 	ko "rbd: ceph did not start (see above); every rbd case counts as failed"
 fi
 
+# ---- SSH (tests/backends/ssh.sh) ----
+. "$here/ssh.sh"
+if ! wanted sshd; then
+	:
+elif server_up sshd; then
+	ssh_cases
+else
+	ko "ssh: sshd did not start (see above); every ssh case counts as failed"
+fi
+
 # ---- cross-backend ----
-if server_up nfs && server_up ceph && server_up iscsi; then
+if wanted nfs && wanted ceph && wanted iscsi && server_up nfs && server_up ceph && server_up iscsi; then
 	check "cross: nfs qcow2 -> rbd raw" "$I" convert -O raw "$NFS_URL/a.qcow2" rbd:rbd/x1
 	check "cross: rbd -> iscsi qcow2" "$I" convert -O qcow2 rbd:rbd/x1 "$ISCSI_URL/1"
 	check "cross: compare nfs vs iscsi" "$I" compare "$NFS_URL/a.qcow2" "$ISCSI_URL/1"
@@ -238,9 +267,9 @@ stall_test() {   # NAME PIDNAME CMD...
 		ko "$name: rc=$rc after $((t1 - t0)) s: $(head -2 "$W/stall.out")"
 	fi
 }
-server_up nfs && stall_test "nfs: frozen server" ganesha "$I" convert -O qcow2 "$src" "$NFS_URL/stall.qcow2"
-server_up iscsi && stall_test "iscsi: frozen target" tgtd "$I" convert -n -O raw "$src" "$ISCSI_URL/1"
-server_up ceph && stall_test "rbd: frozen OSD" ceph-osd "$I" convert -O raw "$src" rbd:rbd/stall
+wanted nfs && server_up nfs && stall_test "nfs: frozen server" ganesha "$I" convert -O qcow2 "$src" "$NFS_URL/stall.qcow2"
+wanted iscsi && server_up iscsi && stall_test "iscsi: frozen target" tgtd "$I" convert -n -O raw "$src" "$ISCSI_URL/1"
+wanted ceph && server_up ceph && stall_test "rbd: frozen OSD" ceph-osd "$I" convert -O raw "$src" rbd:rbd/stall
 
 # ---- optional benchmark ----
 if [ -n "${BACKENDS_BENCH:-}" ]; then

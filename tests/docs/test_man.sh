@@ -75,16 +75,17 @@ known_keys() {
 }
 nfs_keys=$(known_keys 'nfs://h/e/f?no-such-key=1')
 iscsi_keys=$(known_keys 'iscsi://h/iqn.2000-01.x:y/0?no-such-key=1')
+ssh_keys=$(known_keys 'ssh://h/x?no-such-key=1')
 [ -n "$nfs_keys" ] && [ -n "$iscsi_keys" ] && ok "URL parsers list their options" ||
 	ko "URL parsers list their options (nfs: '$nfs_keys', iscsi: '$iscsi_keys')"
-for k in $nfs_keys $iscsi_keys; do
+for k in $nfs_keys $iscsi_keys $ssh_keys; do
 	# underscores are escaped in scdoc
 	check "imgtool-urls.7 documents $k=" grep -qF "*${k//_/\\_}=" "$src/imgtool-urls.7.scd"
 done
 for k in id conf keyring; do
 	check "imgtool-urls.7 documents rbd's :$k=" grep -qF "*:$k=" "$src/imgtool-urls.7.scd"
 done
-for scheme in '*nfs://' '*iscsi://' '*rbd:' '*rbd://' '_/dev/sd'; do
+for scheme in '*nfs://' '*iscsi://' '*rbd:' '*rbd://' '*ssh://' '_/dev/sd'; do
 	check "imgtool-urls.7 shows ${scheme:1}" grep -qF "$scheme" "$src/imgtool-urls.7.scd"
 done
 check "imgtool-urls.7 says how secrets are masked" grep -qF 'u%\*\*\*@' "$src/imgtool-urls.7.scd"

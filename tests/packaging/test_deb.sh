@@ -49,11 +49,11 @@ for p in imgtool libimgtool0; do
 	depends=$(field "$p" Depends)
 	# libcrypto (libssl3) is a real dependency: checksum and migrate's verification
 	# hash with it, and it is on every Debian system anyway
-	echo "$depends" | grep -qE 'guestfs|iscsi|rbd|rados|xml2|qemu' &&
+	echo "$depends" | grep -qE 'guestfs|iscsi|rbd|rados|libssh|xml2|qemu' &&
 		ko "$p: no optional feature in Depends: $depends" ||
 		ok "$p: no optional feature in Depends"
 done
-for r in libguestfs0 libiscsi7 librbd1; do
+for r in libguestfs0 libiscsi7 librbd1 libssh-4; do
 	field imgtool Recommends | grep -qw "$r" && ok "imgtool Recommends $r" || ko "imgtool Recommends $r"
 done
 check "libimgtool-dev depends on libimgtool0 of the same version" \

@@ -2,7 +2,8 @@
 # tests/servers/lib.sh - start and stop real storage servers on loopback for the
 # backend tests: nfs-ganesha (NFSv3 + rpcbind), tgtd (iSCSI) and a one-node Ceph
 # (1 mon + 1 OSD on memstore); and, for the v2v tests, a private libvirtd
-# (start_libvirt, not in with-servers.sh's default list).  Sourced by
+# (start_libvirt, not in with-servers.sh's default list) and a private OpenSSH
+# server (start_sshd).  Sourced by
 # with-servers.sh, which runs everything inside a private network + mount
 # namespace: only "lo" exists there, so the servers cannot be reached from outside
 # nor clash with anything on the host (rpcbind cannot be limited to loopback
@@ -22,6 +23,11 @@
 #   LIBVIRT_URI=qemu:///system?socket=.../libvirt-sock   LIBVIRT_DIR (start_libvirt)
 #   SLURM_CONF, SLURM_DIR (start_slurm: munged + slurmctld + slurmd, one node
 #   "localhost" with 2 CPUs, partition "test")
+#   SSH_URL=ssh://root@127.0.0.1:10022 (start_sshd: a private sshd; SFTP)
+#   SSH_DIR (the served folder: SSH_URL$SSH_DIR/x is $SSH_DIR/x), SSH_KEY (the
+#   test user's private key), SSH_KNOWN_HOSTS, SSH_HOST_FP (SHA256:...),
+#   SSH_OTHER_KNOWN_HOSTS (the same host with another key), SSH_PASSWORD,
+#   SSH_SRV_PID (the listening sshd)
 
 SRV_DIR=${SRV_DIR:-}
 SRV_PIDS=()          # "name:pid" of every daemon started
@@ -317,6 +323,54 @@ CONF
 	srv_wait 100 0.1 sh -c 'timeout 5 sinfo -h -o %t | grep -q idle' ||
 		{ srv_log "slurm: the node is not idle"; tail -5 "$d/log/slurmctld.log" "$d/log/slurmd.log" >&2; return 1; }
 	srv_log "slurm: munged, slurmctld, slurmd up; SLURM_CONF=$SLURM_CONF"
+}
+
+# ---- SSH: a private OpenSSH server --------------------------------------------
+# Its own host key, config, authorized_keys and test user key in SRV_DIR; port
+# 10022 on 127.0.0.1 (never 22: no clash with a system sshd even outside the
+# namespace).  Logins as root by key, or by password: root's password is set in a
+# copy of /etc/shadow bound over the real one in this mount namespace only.
+start_sshd() {
+	local d=$SRV_DIR/sshd spid
+	[ -x /usr/sbin/sshd ] || { srv_log "sshd not installed (make deps: openssh-server)"; return 1; }
+	mkdir -p "$d/data" /run/sshd && chmod 700 "$d" &&
+	ssh-keygen -q -t ed25519 -N '' -f "$d/host_key" &&
+	ssh-keygen -q -t ed25519 -N '' -f "$d/other_host_key" &&
+	ssh-keygen -q -t ed25519 -N '' -C imgtool-test -f "$d/id_test" &&
+	cp "$d/id_test.pub" "$d/authorized_keys" || { srv_log "ssh-keygen failed"; return 1; }
+	SSH_PASSWORD=SshTestPass4242
+	cp /etc/shadow "$d/shadow" &&
+	sed -i "s|^root:[^:]*:|root:$(openssl passwd -6 "$SSH_PASSWORD"):|" "$d/shadow" &&
+	mount --bind "$d/shadow" /etc/shadow || { srv_log "cannot set root's test password"; return 1; }
+	cat >"$d/sshd_config" <<CONF
+Port 10022
+ListenAddress 127.0.0.1
+HostKey $d/host_key
+PidFile $d/sshd.pid
+AuthorizedKeysFile $d/authorized_keys
+PermitRootLogin yes
+PubkeyAuthentication yes
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+MaxStartups 64
+MaxSessions 64
+Subsystem sftp internal-sftp
+LogLevel ERROR
+CONF
+	/usr/sbin/sshd -D -f "$d/sshd_config" -E "$d/sshd.log" &
+	spid=$!
+	SRV_PIDS+=("sshd:$spid")
+	srv_wait 100 0.05 sh -c "ssh-keyscan -p 10022 127.0.0.1 2>/dev/null | grep -q ed25519" ||
+		{ srv_log "sshd did not start"; cat "$d/sshd.log" >&2; return 1; }
+	echo "[127.0.0.1]:10022 $(cut -d' ' -f1,2 "$d/host_key.pub")" >"$d/known_hosts"
+	echo "[127.0.0.1]:10022 $(cut -d' ' -f1,2 "$d/other_host_key.pub")" >"$d/other_known_hosts"
+	export SSH_URL=ssh://root@127.0.0.1:10022 SSH_DIR=$d/data SSH_KEY=$d/id_test
+	export SSH_KNOWN_HOSTS=$d/known_hosts SSH_OTHER_KNOWN_HOSTS=$d/other_known_hosts
+	export SSH_HOST_FP=$(ssh-keygen -lf "$d/host_key.pub" | cut -d' ' -f2)
+	export SSH_PASSWORD SSH_SRV_PID=$spid
+	srv_log "sshd: pid $spid, $SSH_URL, host key $SSH_HOST_FP"
 }
 
 # Stop every daemon (newest first) by PID, then remove the temp dir.

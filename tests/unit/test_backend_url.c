@@ -243,8 +243,9 @@ static void test_rbd_option_allow_list(void)
 /* Each backend's match() picks its own URLs only; the file backend keeps paths. */
 static void test_registry_match(void)
 {
-	const char *urls[] = { "nfs://h/e/f", "iscsi://h/iqn.a:b/1", "rbd:p/i", "/tmp/x", "x.qcow2" };
-	const char *want[] = { "nfs", "iscsi", "rbd", "file", "file" };
+	const char *urls[] = { "nfs://h/e/f", "iscsi://h/iqn.a:b/1", "rbd:p/i", "ssh://h/d/x.vmdk",
+			       "/tmp/x", "x.qcow2" };
+	const char *want[] = { "nfs", "iscsi", "rbd", "ssh", "file", "file" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(urls); i++) {
 		const char *got = NULL;
@@ -255,7 +256,7 @@ static void test_registry_match(void)
 			}
 		}
 		/* a backend built without its library does not claim its URLs */
-		if (i < 3 && (!got || strcmp(got, "file") == 0))
+		if (i < 4 && (!got || strcmp(got, "file") == 0))
 			continue;
 		CU_ASSERT_PTR_NOT_NULL_FATAL(got);
 		CU_ASSERT_STRING_EQUAL(got, want[i]);

@@ -531,6 +531,13 @@ static void test_resolve_backing(void)
 	check_resolve("nfs://h", "base.qcow2", "nfs://h/base.qcow2");
 	check_resolve("file:/d/top.qcow2", "base.qcow2", "/d/base.qcow2");
 	check_resolve("file:///d/top.qcow2", "base.qcow2", "/d/base.qcow2");
+	check_resolve("ssh://root@esxi/vmfs/volumes/ds1/vm/vm.vmdk?identity=/k", "vm-flat.vmdk",
+		      "ssh://root@esxi/vmfs/volumes/ds1/vm/vm-flat.vmdk?identity=/k");
+	/* on an SSH host an absolute name is that host's, never a local file */
+	check_resolve("ssh://root@esxi:2222/vmfs/volumes/ds1/vm/vm.vmx?identity=/k",
+		      "/vmfs/volumes/ds2/vm/vm_1.vmdk",
+		      "ssh://root@esxi:2222/vmfs/volumes/ds2/vm/vm_1.vmdk?identity=/k");
+	check_resolve("ssh://h/d/top.qcow2", "/srv/base.qcow2", "ssh://h/srv/base.qcow2");
 	check_resolve("rbd:pool/top", "base", "rbd:pool/base");
 	check_resolve("rbd:pool/ns/top:id=admin:conf=/etc/ceph/ceph.conf", "base",
 		      "rbd:pool/ns/base:id=admin:conf=/etc/ceph/ceph.conf");

@@ -674,7 +674,31 @@ static void test_fixtures(void)
 	v2v_source_free(&s);
 }
 
+/* Guest names from file names and URLs; a URL's query (which may hold paths) is
+ * no part of the name. */
+static void test_disk_names(void)
+{
+	static const char *const cases[][2] = {
+		{ "/dev/sdb", "sdb" },
+		{ "web01.vmdk", "web01" },
+		{ "nfs://h/e/web01.vmdk", "web01" },
+		{ "ssh://root@esxi/vmfs/volumes/ds1/web01/web01.vmdk?identity=/root/.ssh/k", "web01" },
+		{ "ssh://root@srv/dev/sda?known-hosts=/etc/kh", "sda" },
+		{ "/path/with.dot/disk", "disk" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct v2v_source src;
+
+		CU_ASSERT_EQUAL_FATAL(v2v_source_from_disk(cases[i][0], NULL, &src), 0);
+		CU_ASSERT_STRING_EQUAL(src.name, cases[i][1]);
+		CU_ASSERT_STRING_EQUAL(src.disks[0].path, cases[i][0]);
+		v2v_source_free(&src);
+	}
+}
+
 static const struct unit_test v2v_tests[] = {
+	{ "disk: guest names from paths and URLs", test_disk_names },
 	{ "vmx: VMware's syntax, disks in controller order, NICs", test_vmx_good },
 	{ "vmx: defaults", test_vmx_defaults },
 	{ "vmx: bad input gives one message naming the file", test_vmx_bad },

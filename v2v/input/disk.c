@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * disk.c - -i disk: one bare disk as the whole guest (an image file, a block device
- * for P2V, or an nfs://, iscsi://, rbd: URL), named after its file.  Nothing is read
+ * for P2V, or an nfs://, iscsi://, rbd:, ssh:// URL), named after its file.  Nothing is read
  * here: the disk's format is probed when it is opened (or given with -f).
  */
 #include <errno.h>
@@ -45,15 +45,7 @@ static char *name_from_path(const char *path)
 		if (n)
 			return n;
 	}
-	const char *base = strrchr(path, '/');
-	base = base && base[1] ? base + 1 : path;
-	char *name = strdup(base);
-	if (!name)
-		return NULL;
-	char *dot = strrchr(name, '.');
-	if (dot && dot != name)
-		*dot = '\0';
-	return name;
+	return v2v_name_from_path(path);
 }
 
 int v2v_source_from_disk(const char *path, const char *format, struct v2v_source *out)

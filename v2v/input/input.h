@@ -77,5 +77,9 @@ int v2v_source_from_ova(const char *path, struct v2v_source *out);
 /* source.c: open one source disk read-only. */
 int v2v_disk_open(const struct v2v_disk *d, struct image **out);
 void v2v_source_free(struct v2v_source *s);
+/* source.c: a file name's last component without its extension, a URL's query
+ * left out ("nfs://h/e/web01.vmdk" and "ssh://h/vm/web01.vmx?identity=/k" give
+ * "web01"); malloc()ed, NULL when out of memory. */
+char *v2v_name_from_path(const char *path);
 
 #endif

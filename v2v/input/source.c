@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * source.c - what every v2v input shares: opening one source disk (a file or URL,
- * or a member read in place inside an archive) and freeing a source.
+ * or a member read in place inside an archive), a guest name from a file name, and
+ * freeing a source.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +30,24 @@ int v2v_disk_open(const struct v2v_disk *d, struct image **out)
 	/* an archive's disk comes from a stranger's package (an OVA): nothing it
 	 * names may be followed out of the archive, and --untrusted's caps apply */
 	return image_open_backend(be, name, d->format, IMG_UNTRUSTED, out);
+}
+
+char *v2v_name_from_path(const char *path)
+{
+	/* a URL's query may hold paths (ssh://h/vm/web01.vmx?identity=/root/k) */
+	size_t end = strstr(path, "://") ? strcspn(path, "?") : strlen(path);
+	const char *base = path + end;
+	char *name, *dot;
+
+	while (base > path && base[-1] != '/')
+		base--;
+	if (base == path + end)      /* "dir/" or "/": the whole name */
+		base = path;
+	name = strndup(base, (size_t)(path + end - base));
+	dot = name ? strrchr(name, '.') : NULL;
+	if (dot && dot != name)
+		*dot = '\0';
+	return name;
 }
 
 void v2v_source_free(struct v2v_source *s)

@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backends/backend.h"
+#include "backends/net.h"
 #include "common/err.h"
 #include "formats/reference.h"
 #include "v2v/input/input.h"
@@ -44,12 +46,14 @@ struct vmx_entry {
 
 struct vmx {
 	const char *path;
+	char *shown;  /* path for messages: a URL's secrets masked */
 	struct vmx_entry *e;
 	int n;
 };
 
 static void vmx_free(struct vmx *v)
 {
+	free(v->shown);
 	for (int i = 0; i < v->n; i++) {
 		free(v->e[i].key);
 		free(v->e[i].value);
@@ -130,27 +134,27 @@ static int parse_line(struct vmx *v, char *line, int lineno)
 	struct vmx_entry *e;
 
 	if (!eq)
-		return err_set(-EINVAL, v->path, "line %d is not 'key = value' (not a .vmx file?)",
+		return err_set(-EINVAL, v->shown, "line %d is not 'key = value' (not a .vmx file?)",
 			       lineno);
 	*eq = '\0';
 	key = trim(line);
 	val = trim(eq + 1);
 	if (!*key)
-		return err_set(-EINVAL, v->path, "line %d has no key", lineno);
+		return err_set(-EINVAL, v->shown, "line %d has no key", lineno);
 	for (char *p = key; *p; p++) {
 		if (!key_char(*p))
-			return err_set(-EINVAL, v->path, "line %d: bad character in key", lineno);
+			return err_set(-EINVAL, v->shown, "line %d: bad character in key", lineno);
 		*p = (char)tolower((unsigned char)*p);
 	}
 	if (*val == '"') {
 		val++;
 		end = strchr(val, '"');
 		if (!end)
-			return err_set(-EINVAL, v->path, "line %d: unterminated quoted value",
+			return err_set(-EINVAL, v->shown, "line %d: unterminated quoted value",
 				       lineno);
 		*end = '\0';
 		if (*trim(end + 1) && *trim(end + 1) != '#')
-			return err_set(-EINVAL, v->path, "line %d: text after the quoted value",
+			return err_set(-EINVAL, v->shown, "line %d: text after the quoted value",
 				       lineno);
 	} else {
 		end = strchr(val, '#');
@@ -160,11 +164,11 @@ static int parse_line(struct vmx *v, char *line, int lineno)
 	}
 	unescape(val);
 	if (v->n >= VMX_MAX_ENTRIES)
-		return err_set(-EFBIG, v->path, "more than %d entries", VMX_MAX_ENTRIES);
+		return err_set(-EFBIG, v->shown, "more than %d entries", VMX_MAX_ENTRIES);
 	if (v->n % 64 == 0) {
 		e = realloc(v->e, (size_t)(v->n + 64) * sizeof(*e));
 		if (!e)
-			return err_set(-ENOMEM, v->path, "out of memory");
+			return err_set(-ENOMEM, v->shown, "out of memory");
 		v->e = e;
 	}
 	e = &v->e[v->n];
@@ -173,9 +177,39 @@ static int parse_line(struct vmx *v, char *line, int lineno)
 	if (!e->key || !e->value) {
 		free(e->key);
 		free(e->value);
-		return err_set(-ENOMEM, v->path, "out of memory");
+		return err_set(-ENOMEM, v->shown, "out of memory");
 	}
 	v->n++;
+	return 0;
+}
+
+/* A .vmx named by URL (ssh://esxi/vmfs/volumes/ds1/vm/vm.vmx) is read through its
+ * backend, as its disks will be. */
+static int read_text_url(const char *path, char **out, size_t *len)
+{
+	struct backend *be;
+	uint64_t size;
+	char *buf;
+	int ret = backend_open(path, 0, &be);
+
+	if (ret < 0)
+		return ret;
+	ret = backend_size(be, &size);
+	if (ret == 0 && size > VMX_MAX_SIZE)
+		ret = err_set(-EFBIG, be->url, "larger than %u bytes: not a .vmx file", VMX_MAX_SIZE);
+	buf = ret == 0 ? malloc((size_t)size + 1) : NULL;
+	if (ret == 0 && !buf)
+		ret = err_set(-ENOMEM, be->url, "out of memory");
+	if (ret == 0)
+		ret = backend_pread(be, buf, (size_t)size, 0);
+	backend_close(be);
+	if (ret < 0) {
+		free(buf);
+		return ret;
+	}
+	buf[size] = '\0';
+	*out = buf;
+	*len = (size_t)size;
 	return 0;
 }
 
@@ -185,8 +219,11 @@ static int read_text(const char *path, char **out, size_t *len)
 	char *buf;
 	ssize_t n;
 	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
+	if (ref_has_scheme(path))
+		return read_text_url(path, out, len);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_set(-errno, path, "%s", strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -220,12 +257,19 @@ static int vmx_parse(const char *path, struct vmx *v)
 
 	memset(v, 0, sizeof(*v));
 	v->path = path;
+	v->shown = net_url_mask(path);
+	if (!v->shown)
+		return err_set(-ENOMEM, NULL, "out of memory");
 	ret = read_text(path, &text, &len);
-	if (ret < 0)
+	if (ret < 0) {
+		vmx_free(v);
 		return ret;
+	}
 	if (memchr(text, '\0', len)) {
 		free(text);
-		return err_set(-EINVAL, path, "contains binary data: not a .vmx file");
+		ret = err_set(-EINVAL, v->shown, "contains binary data: not a .vmx file");
+		vmx_free(v);
+		return ret;
 	}
 	for (line = text; line && *line; line = next) {
 		next = strchr(line, '\n');
@@ -233,7 +277,7 @@ static int vmx_parse(const char *path, struct vmx *v)
 			*next++ = '\0';
 		lineno++;
 		if (strlen(line) > VMX_MAX_LINE) {
-			ret = err_set(-EINVAL, path, "line %d is longer than %d bytes", lineno,
+			ret = err_set(-EINVAL, v->shown, "line %d is longer than %d bytes", lineno,
 				      VMX_MAX_LINE);
 			break;
 		}
@@ -265,7 +309,7 @@ static int get_number(const struct vmx *v, const char *key, uint64_t min, uint64
 	errno = 0;
 	n = strtoull(s, &end, 10);
 	if (!isdigit((unsigned char)*s) || *end || errno || n < min || n > max)
-		return err_set(-EINVAL, v->path, "%s = \"%.40s\" is not a number from %" PRIu64
+		return err_set(-EINVAL, v->shown, "%s = \"%.40s\" is not a number from %" PRIu64
 			       " to %" PRIu64, key, s, min, max);
 	*out = n;
 	return 0;
@@ -340,6 +384,24 @@ static char *lower_dup(const char *s)
 	return d;
 }
 
+/* A missing disk is named now, not when the copy reaches it. */
+static int disk_url_exists(const struct vmx *v, const struct slot *s, const char *url)
+{
+	const struct vmx_bus *bus = &vmx_buses[s->bus];
+	struct backend *be;
+	int ret = backend_open(url, 0, &be);
+
+	if (ret == -ENOENT) {
+		char *shown = net_url_mask(url);
+		ret = err_set(-ENOENT, v->shown, "disk file '%s' (%s%d:%d) not found",
+			      shown ? shown : "?", bus->name, s->ctrl, s->unit);
+		free(shown);
+	}
+	if (ret == 0)
+		backend_close(be);
+	return ret;
+}
+
 static int add_disk(const struct vmx *v, const struct slot *s, struct v2v_source *out)
 {
 	const struct vmx_bus *bus = &vmx_buses[s->bus];
@@ -349,18 +411,18 @@ static int add_disk(const struct vmx *v, const struct slot *s, struct v2v_source
 	int ret;
 
 	if (s->ctrl > bus->max_ctrl || s->unit > bus->max_unit)
-		return err_set(-EINVAL, v->path, "%s%d:%d is not a valid %s slot", bus->name,
+		return err_set(-EINVAL, v->shown, "%s%d:%d is not a valid %s slot", bus->name,
 			       s->ctrl, s->unit, bus->name);
 	if (vmx_get(v, "%s%d.present", bus->name, s->ctrl) &&
 	    !vmx_true(vmx_get(v, "%s%d.present", bus->name, s->ctrl)))
 		return 0;   /* its controller is absent: VMware ignores the disk too */
 	if (!file || !*file)
-		return err_set(-EINVAL, v->path, "%s%d:%d has no fileName", bus->name, s->ctrl,
+		return err_set(-EINVAL, v->shown, "%s%d:%d has no fileName", bus->name, s->ctrl,
 			       s->unit);
 	if (is_removable(v, s, file))
 		return 0;
 	if (out->nb_disks >= VMX_MAX_DISKS)
-		return err_set(-EFBIG, v->path, "more than %d disks", VMX_MAX_DISKS);
+		return err_set(-EFBIG, v->shown, "more than %d disks", VMX_MAX_DISKS);
 	d = &out->disks[out->nb_disks];
 	memset(d, 0, sizeof(*d));
 	ret = ref_resolve(v->path, REF_DISK, file, ref_policy_flags(), &d->path);
@@ -370,16 +432,18 @@ static int add_disk(const struct vmx *v, const struct slot *s, struct v2v_source
 	if (!d->path || !d->controller) {
 		free(d->path);
 		free(d->controller);
-		return err_set(-ENOMEM, v->path, "out of memory");
+		return err_set(-ENOMEM, v->shown, "out of memory");
 	}
 	out->nb_disks++;
 	if (strcmp(bus->name, "scsi") == 0) {
 		const char *model = vmx_get(v, "scsi%d.virtualDev", s->ctrl);
 		if (model && !(d->controller_model = lower_dup(model)))
-			return err_set(-ENOMEM, v->path, "out of memory");
+			return err_set(-ENOMEM, v->shown, "out of memory");
 	}
+	if (ref_has_scheme(d->path))
+		return disk_url_exists(v, s, d->path);
 	if (stat(d->path, &st) < 0)
-		return err_set(-ENOENT, v->path, "disk file '%s' (%s%d:%d) not found: %s", d->path,
+		return err_set(-ENOENT, v->shown, "disk file '%s' (%s%d:%d) not found: %s", d->path,
 			       bus->name, s->ctrl, s->unit, strerror(errno));
 	return 0;
 }
@@ -393,7 +457,7 @@ static int find_disks(const struct vmx *v, struct v2v_source *out)
 	out->disks = calloc(VMX_MAX_DISKS, sizeof(*out->disks));
 	if (!slots || !out->disks) {
 		free(slots);
-		return err_set(-ENOMEM, v->path, "out of memory");
+		return err_set(-ENOMEM, v->shown, "out of memory");
 	}
 	for (int i = 0; i < v->n; i++) {
 		struct slot s;
@@ -411,7 +475,7 @@ static int find_disks(const struct vmx *v, struct v2v_source *out)
 		ret = add_disk(v, &slots[i], out);
 	free(slots);
 	if (ret == 0 && out->nb_disks == 0)
-		ret = err_set(-EINVAL, v->path, "names no hard disk (no scsiN:M, sataN:M, nvmeN:M or ideN:M with a disk file)");
+		ret = err_set(-EINVAL, v->shown, "names no hard disk (no scsiN:M, sataN:M, nvmeN:M or ideN:M with a disk file)");
 	return ret;
 }
 
@@ -446,10 +510,10 @@ static int add_nic(const struct vmx *v, int idx, struct v2v_source *out)
 	if (!mac || (type && strcasecmp(type, "static") && gen))
 		mac = gen;
 	if (mac && *mac && !(nic->mac = normalise_mac(mac)))
-		return err_set(-EINVAL, v->path, "ethernet%d has a bad MAC address \"%.40s\"", idx,
+		return err_set(-EINVAL, v->shown, "ethernet%d has a bad MAC address \"%.40s\"", idx,
 			       mac);
 	if ((model && !(nic->model = lower_dup(model))) || (net && !(nic->network = strdup(net))))
-		return err_set(-ENOMEM, v->path, "out of memory");
+		return err_set(-ENOMEM, v->shown, "out of memory");
 	return 0;
 }
 
@@ -466,7 +530,7 @@ static int find_nics(const struct vmx *v, struct v2v_source *out)
 		    v->e[i].key[used] || !vmx_true(v->e[i].value))
 			continue;
 		if (idx >= VMX_MAX_NICS)
-			return err_set(-EINVAL, v->path, "ethernet%u: more than %d NICs", idx,
+			return err_set(-EINVAL, v->shown, "ethernet%u: more than %d NICs", idx,
 				       VMX_MAX_NICS);
 		count += !present[idx];
 		present[idx] = true;
@@ -475,7 +539,7 @@ static int find_nics(const struct vmx *v, struct v2v_source *out)
 		return 0;
 	out->nics = calloc((size_t)count, sizeof(*out->nics));
 	if (!out->nics)
-		return err_set(-ENOMEM, v->path, "out of memory");
+		return err_set(-ENOMEM, v->shown, "out of memory");
 	for (int i = 0; i < VMX_MAX_NICS; i++) {
 		if (present[i]) {
 			int ret = add_nic(v, i, out);
@@ -494,15 +558,7 @@ static char *guest_name(const struct vmx *v)
 	const char *dn = vmx_get(v, "displayName");
 	char *name;
 
-	if (dn && *dn) {
-		name = strdup(dn);
-	} else {
-		const char *base = strrchr(v->path, '/');
-		name = strdup(base ? base + 1 : v->path);
-		char *dot = name ? strrchr(name, '.') : NULL;
-		if (dot && dot != name)
-			*dot = '\0';
-	}
+	name = dn && *dn ? strdup(dn) : v2v_name_from_path(v->path);
 	for (char *p = name; p && *p; p++)
 		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '_';
@@ -519,7 +575,7 @@ static int read_settings(const struct vmx *v, struct v2v_source *out)
 
 	out->name = guest_name(v);
 	if (!out->name)
-		return err_set(-ENOMEM, v->path, "out of memory");
+		return err_set(-ENOMEM, v->shown, "out of memory");
 	ret = get_number(v, "memsize", 1, VMX_MAX_MEM_MIB, 0, &out->memory_mib);
 	if (ret < 0)
 		return ret;
