@@ -49,7 +49,7 @@ static const struct command commands[] = {
 	{ "measure", cmd_measure,
 	  "measure [--output=ofmt] [-O output_fmt] [-o options] [--size N | [-f fmt] filename]" },
 	{ "migrate", cmd_migrate,
-	  "migrate [--validate | --dry-run | --status] [--state DIR] [--shard I/N] [--retry N] [--only NAME,...] [--skip NAME,...] [--report FILE.json|FILE.html]... [--checkpoint SIZE] [--progress=json] [-q] PLAN" },
+	  "migrate [--validate | --dry-run | --status | --cutover NAME,... | --all] [--state DIR] [--shard I/N] [--retry N] [--only NAME,...] [--skip NAME,...] [--report FILE.json|FILE.html]... [--checkpoint SIZE] [--progress=json] [-q] PLAN" },
 	{ "rebase", cmd_rebase,
 	  "rebase [-q] [-f fmt] [-t cache] [-T src_cache] [-p] [-u] -b backing_file [-F backing_fmt] filename" },
 	{ "resize", cmd_resize,

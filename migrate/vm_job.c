@@ -2,7 +2,7 @@
 /*
  * vm_job.c - what a VM needs once its disks are copied and verified.  Mode copy:
  * nothing more (the VM is done, each disk shared with another VM named in the
- * steps).  Mode v2v: the guest conversion (v2v_convert.c).
+ * steps), or for a warm VM its sync passes and cutover (warm.c).  Mode v2v: the guest conversion (v2v_convert.c).
  */
 #include "migrate/migrate.h"
 #include "common/err.h"
@@ -33,6 +33,11 @@ int mig_vm_job(struct mig_run *r, struct mig_job *j)
 	int ret;
 
 	record_shared(r, vm, j->vm);
+	if (vm->warm) {
+		ret = mig_warm_job(r, j);
+		if (ret)
+			return ret;
+	}
 	ret = mig_state_vm_set(r->state, vm->name, "done", NULL);
 	mig_view_event(r, vm->name, "done");
 	return ret;
