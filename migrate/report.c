@@ -182,7 +182,7 @@ static int warm_row(void *opaque, int n, char **c)
 	json_object_object_add(o, "stop_started", when(c[1]));
 	json_object_object_add(o, "stopped", when(c[2]));
 	json_object_object_add(o, "ready", when(c[3]));
-	/* the downtime: from the source's stop to its disks verified */
+	/* the downtime: from the source's stop to the end of the final sync */
 	if (c[2] && c[3])
 		json_object_object_add(o, "downtime", json_object_new_double(atof(c[3]) - atof(c[2])));
 	return 0;

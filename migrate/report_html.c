@@ -81,7 +81,7 @@ static const char tail[] =
 "  h('td',v.error||'',tr);});})();\n"
 "(function warm(){const W=R.vms.filter(v=>v.warm);if(!W.length)return;const box=document.getElementById('warm');h('h2','Warm migrations',box);\n"
 " const t=h('table','',box);const hr=h('tr','',t);['VM','pass','kind','status','time','written','zeroed','downtime'].forEach(c=>h('th',c,hr));\n"
-" W.forEach(v=>{const w=v.warm;const dt=w.downtime!==undefined&&w.downtime!==null?dur(w.downtime)+' (source stopped \\u2192 disks verified)':(w.stopped?'running since the stop':'source running');\n"
+" W.forEach(v=>{const w=v.warm;const dt=w.downtime!==undefined&&w.downtime!==null?dur(w.downtime)+' (source stopped \\u2192 final sync done)':(w.stopped?'running since the stop':'source running');\n"
 "  (w.passes.length?w.passes:[{}]).forEach((p,i)=>{const tr=h('tr','',t);h('td',i?'':v.name,tr);h('td',p.n===undefined?'-':String(p.n),tr);h('td',p.kind||'-',tr);const s=h('td',p.status||'-',tr);s.className='st-'+p.status;\n"
 "   h('td',p.duration!==undefined&&p.duration!==null?dur(p.duration):'-',tr);h('td',p.bytes_written!==undefined?size(p.bytes_written):'-',tr);h('td',p.bytes_zeroed!==undefined?size(p.bytes_zeroed):'-',tr);h('td',i?'':dt,tr);});});})();\n"
 "</script>\n</body></html>\n";

@@ -412,13 +412,19 @@ int mig_dry_run(const struct mig_plan *plan, const struct mig_options *o)
 			const struct mig_disk *d = &vm->disks[i];
 
 			if (d->owner == v)
-				printf("  sd%c: copy %s -> %s (verify)\n", 'a' + i, d->source, d->output);
+				printf("  sd%c: copy %s -> %s (verify%s)\n", 'a' + i, d->source, d->output,
+				       vm->warm ? " after the cutover" : "");
 			else
 				printf("  sd%c: %s, copied once by %s\n", 'a' + i, d->output,
 				       plan->vms[d->owner].name);
 		}
 		if (vm->source)
 			printf("  source %s: disks read at run time\n", vm->source);
+		if (vm->warm)
+			printf("  warm: sync every %ld s until the cutover (--cutover%s%s), then "
+			       "stop_command, final sync\n", vm->sync_interval,
+			       vm->cutover_at_text ? " or at " : "",
+			       vm->cutover_at_text ? vm->cutover_at_text : "");
 		if (vm->mode == MIG_MODE_V2V)
 			printf("  convert the guest%s%s, write the %s output\n",
 			       vm->nb_customize ? ", customize" : "", vm->sysprep ? ", sysprep" : "",

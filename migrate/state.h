@@ -77,7 +77,7 @@ struct mig_warm_state {
 	double cutover_requested; /* --cutover was given (0: not yet) */
 	double stop_started;      /* stop_command started (it must be safe to run again) */
 	double stopped;           /* stop_command succeeded: the downtime starts */
-	double ready;             /* final sync and verification done: the downtime ends */
+	double ready;             /* the final sync is done: the downtime ends */
 	int next_pass;            /* the number of the next pass (0: the first copy) */
 };
 

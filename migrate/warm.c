@@ -5,7 +5,10 @@
  * `sync_interval` seconds until the cutover, then the cutover itself: the
  * plan's stop_command (stop_source.c), one final sync, the verification by
  * digest, done.  The downtime is from the moment the stop_command succeeded to
- * the moment the disks are verified.
+ * the end of the final sync: the disks are then ready (the final pass compared
+ * every block of the stopped source with the copy and wrote what differed).  The
+ * verification by digest follows, outside the downtime, and still fails the VM
+ * if the two differ.
  *
  * The cutover comes from `imgtool migrate --cutover NAME|--all PLAN` (a request
  * written to the state, which this job polls while it waits) or from the plan's
@@ -218,14 +221,14 @@ int mig_warm_job(struct mig_run *r, struct mig_job *j)
 		ret = mig_state_warm_get(r->state, c.vm->name, &ws);
 	if (!ret)
 		ret = stop_source(&c, &ws);
-	if (!ret)
+	if (!ret && !ws.ready)
 		ret = run_pass(&c, "final");
+	if (!ret && !ws.ready)
+		ret = mig_state_warm_mark(r->state, c.vm->name, MIG_WARM_READY, now());
+	if (!ret && !mig_state_warm_get(r->state, c.vm->name, &ws))
+		mig_view_event(r, c.vm->name, "cutover: disks ready, downtime %.1f s; verifying",
+			       ws.ready - ws.stopped);
 	for (int i = 0; !ret && i < c.vm->nb_disks; i++)
 		ret = mig_disk_verify(r, j, i);
-	if (ret)
-		return ret;
-	ret = mig_state_warm_mark(r->state, c.vm->name, MIG_WARM_READY, now());
-	if (!ret && !mig_state_warm_get(r->state, c.vm->name, &ws))
-		mig_view_event(r, c.vm->name, "cutover done: downtime %.1f s", ws.ready - ws.stopped);
 	return ret;
 }

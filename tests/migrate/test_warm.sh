@@ -87,11 +87,13 @@ assert [p["status"] for p in w["passes"]].count("interrupted") == 1, w["passes"]
 assert all(p["duration"] is not None and p["duration"] >= 0 for p in w["passes"] if p["status"] == "done")
 assert sum(p["bytes_written"] for p in w["passes"] if p["kind"] == "sync") > 0, w["passes"]
 assert w["cutover_requested"] and w["stopped"] >= w["cutover_requested"] and w["ready"] > w["stopped"], w
-assert 0 < w["downtime"] < 60 and abs(w["downtime"] - (w["ready"] - w["stopped"])) < 1e-6, w
+assert 0 < w["downtime"] < 60 and w["ready"] <= v["ended"] and abs(w["downtime"] - (w["ready"] - w["stopped"])) < 1e-6, w
 assert v["disks"][0]["status"] == "verified" and v["disks"][0]["source_checksum"] == v["disks"][0]["output_checksum"]
 print("passes", kinds, "downtime", round(w["downtime"], 2))
 PY
 check "the HTML report has the warm table" grep -q "Warm migrations" report.html
+check "--dry-run names the warm VM's passes" sh -c "\"$IMGTOOL\" migrate --dry-run plan.yaml | grep -q 'warm: sync every 1 s'"
+check "--all asks for every warm VM's cutover" sh -c "\"$IMGTOOL\" migrate --all plan.yaml | grep -qx 'web01: cutover requested'"
 out=$("$IMGTOOL" migrate --cutover nosuch plan.yaml 2>&1)
 check "--cutover of a VM not in the plan: exit 1, named" [ $? -eq 1 -a -n "$(grep "no VM named 'nosuch'" <<<"$out")" ]
 
