@@ -213,6 +213,10 @@ static int check_params(const struct sync_params *p, uint32_t bs)
 	if (!sync_block_size_ok(bs))
 		return err_set(-EINVAL, NULL, "block size %u is not a power of two from %u to %u",
 			       bs, SYNC_MIN_BLOCK, SYNC_MAX_BLOCK);
+	if (p->dst->whole_clusters)
+		return err_set(-ENOTSUP, p->dst->filename, "is written once, in order (%s): sync "
+			       "cannot rewrite blocks in it; sync into raw or qcow2",
+			       p->dst->ops->name);
 	if (p->src->size != p->dst->size)
 		return err_set(-EINVAL, p->dst->filename, "is %llu bytes and %s is %llu: sync needs "
 			       "equal sizes (resize the target first)",

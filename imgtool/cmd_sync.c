@@ -71,7 +71,13 @@ static void print_result(const struct sync_cli *c, const struct sync_stats *st)
 static int print_digests(const struct sync_cli *c, const char *file, int flags)
 {
 	struct image *img = NULL;
-	int ret = image_open(file, c->o.fmt, flags, &img);
+	int ret;
+
+	if (isatty(STDOUT_FILENO)) {
+		cli_error("--print-digests writes a binary stream: send it to a file or a pipe");
+		return 1;
+	}
+	ret = image_open(file, c->o.fmt, flags, &img);
 
 	if (ret == 0)
 		ret = sync_print_digests(img, (uint32_t)c->block_size, STDOUT_FILENO, "stdout",
