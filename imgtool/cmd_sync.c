@@ -36,7 +36,7 @@ struct sync_cli {
 static void usage(void)
 {
 	printf("usage: %s sync [-f fmt] [-F fmt] [-T src_cache] [-t cache] [-m num_workers] "
-	       "[--block-size size] [--digests-from file|-] [-p] [-q] [--output=ofmt] "
+	       "[--block-size size] [--digests-from FILE] [-p] [-q] [--output=ofmt] "
 	       "filename1 filename2\n"
 	       "       %s sync --print-digests [-f fmt] [-T src_cache] [-m num_workers] "
 	       "[--block-size size] filename\n", PROG_NAME, PROG_NAME);

@@ -61,7 +61,7 @@ static const struct command commands[] = {
 	{ "v2v", cmd_v2v,
 	  "v2v [-i disk|vmx|ova] [-f fmt] -o local|libvirt|qemu [-oc uri] [-of fmt] -os dir [-on name] [--bus virtio|virtio-scsi] [--network virtio] [--in-place] [--virtio-win dir] [--report file] [--output=ofmt] [-q] source" },
 	{ "sync", cmd_sync,
-	  "sync [-f fmt] [-F fmt] [-T src_cache] [-t cache] [-m num_workers] [--block-size size] [--digests-from file|-] [-p] [-q] [--output=ofmt] filename1 filename2 | sync --print-digests [-f fmt] [--block-size size] filename" },
+	  "sync [-f fmt] [-F fmt] [-T src_cache] [-t cache] [-m num_workers] [--block-size size] [--digests-from FILE] [-p] [-q] [--output=ofmt] filename1 filename2 | sync --print-digests [-f fmt] [--block-size size] filename" },
 	{ "snapshot", cmd_snapshot,
 	  "snapshot [-f fmt] [-q] [-U] [--output=ofmt] [-l | -a snapshot | -c snapshot | -d snapshot] filename" },
 };

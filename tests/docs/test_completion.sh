@@ -109,6 +109,8 @@ touch "$tmp/disk-a.qcow2" "$tmp/disk-b.raw"
 mkdir "$tmp/outdir"
 expect "info <TAB>: files" "$(comp info "$tmp/disk-")" "$(lines "$tmp/disk-a.qcow2" "$tmp/disk-b.raw")"
 expect "convert -B <TAB>: files" "$(comp convert -B "$tmp/disk-a")" "$tmp/disk-a.qcow2"
+expect "sync --digests-from <TAB>: files" "$(comp sync --digests-from "$tmp/disk-a")" "$tmp/disk-a.qcow2"
+expect "sync <TAB>: files" "$(comp sync "$tmp/disk-")" "$(lines "$tmp/disk-a.qcow2" "$tmp/disk-b.raw")"
 expect "v2v -os <TAB>: folders only" "$(comp v2v -os "$tmp/")" "$tmp/outdir"
 expect "not a command: nothing" "$(comp no-such-command '')" ""
 exit 0
