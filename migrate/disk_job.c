@@ -124,6 +124,14 @@ static int prepare_output(struct disk_ctx *c, struct image *src, struct image **
 			return err_set(-errno, out, "cannot remove the unfinished copy: %s",
 				       strerror(errno));
 	}
+	/* recorded before the file exists: a kill right after its creation leaves
+	 * "copying" at checkpoint 0, and the next run removes it and starts again
+	 * instead of taking it for a file this plan did not write */
+	snprintf(c->ds.status, sizeof(c->ds.status), "copying");
+	c->ds.checkpoint = 0;
+	ret = put(c);
+	if (ret)
+		return ret;
 	/* a VHD keeps the source's exact size (not rounded to a CHS geometry, as
 	 * qemu-img does by default): the copy must read back as the source */
 	if (!strcmp(fmt, "vpc"))
