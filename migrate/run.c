@@ -121,6 +121,9 @@ static int build_jobs(struct sched *s)
 		if (ret)
 			return ret;
 		if (!strcmp(vs.status, "done")) {
+			/* a disk it owns may still run for a VM sharing it: that must
+			 * not mark this VM running again (its VM job is not run) */
+			s->vm_started[v] = true;
 			mig_view_event(r, r->plan->vms[v].name, "done in an earlier run");
 			continue;
 		}
