@@ -138,6 +138,7 @@ int cmd_dd(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_checksum(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_measure(int argc, char **argv);

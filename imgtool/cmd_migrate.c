@@ -3,7 +3,8 @@
  * cmd_migrate.c - `imgtool migrate [options] PLAN`: run a batch migration plan
  * (migrate/migrate.h).  Exit 0 when every selected VM is done, 1 when the plan
  * could not start (a bad plan, the state in use), 2 when some VMs failed (each
- * named with its error at the end).
+ * named with its error at the end).  --cutover NAME,... and --all ask the running
+ * migrate for the cutover of warm VMs (migrate/cutover.c).
  */
 #include "imgtool/cli.h"
 #include "common/err.h"
@@ -19,11 +20,13 @@
 #include <string.h>
 
 enum { OPT_VALIDATE = 256, OPT_DRY_RUN, OPT_STATUS, OPT_STATE, OPT_SHARD, OPT_RETRY,
-       OPT_ONLY, OPT_SKIP, OPT_REPORT, OPT_PROGRESS, OPT_CHECKPOINT };
+       OPT_ONLY, OPT_SKIP, OPT_REPORT, OPT_PROGRESS, OPT_CHECKPOINT, OPT_CUTOVER,
+       OPT_ALL };
 
 static void usage(void)
 {
-	printf("usage: %s migrate [--validate | --dry-run | --status] [--state DIR] "
+	printf("usage: %s migrate [--validate | --dry-run | --status | --cutover NAME,... | --all] "
+	       "[--state DIR] "
 	       "[--shard I/N] [--retry N] [--only NAME,...] [--skip NAME,...] "
 	       "[--report FILE.json|FILE.html]... [--checkpoint SIZE] [--progress=json] [-q] PLAN\n", PROG_NAME);
 }
@@ -84,17 +87,21 @@ int cmd_migrate(int argc, char **argv)
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "progress", required_argument, NULL, OPT_PROGRESS },
 		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
+		{ "cutover", required_argument, NULL, OPT_CUTOVER },
+		{ "all", no_argument, NULL, OPT_ALL },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mig_options o = { 0 };
 	struct mig_plan plan;
+	const char *cutover = NULL;
 	int c, what = 0, rc;
 	char *end;
 
 	while ((c = cli_getopt(argc, argv, "hq", longopts)) != -1) {
 		switch (c) {
-		case OPT_VALIDATE: case OPT_DRY_RUN: case OPT_STATUS: what = c; break;
+		case OPT_VALIDATE: case OPT_DRY_RUN: case OPT_STATUS: case OPT_ALL: what = c; break;
+		case OPT_CUTOVER: what = c; cutover = optarg; break;
 		case OPT_STATE: o.state_dir = optarg; break;
 		case OPT_ONLY: o.only = optarg; break;
 		case OPT_SKIP: o.skip = optarg; break;
@@ -138,7 +145,10 @@ int cmd_migrate(int argc, char **argv)
 		cli_error("Expecting one plan file");
 		return MIG_EXIT_NOSTART;
 	}
-	if (load(argv[optind], what != OPT_STATUS, &plan)) {
+	/* --status and --cutover read or write only the state: a source gone or
+	 * stopped since the run does not stop them */
+	if (load(argv[optind], what != OPT_STATUS && what != OPT_CUTOVER && what != OPT_ALL,
+		 &plan)) {
 		mig_plan_free(&plan);
 		return MIG_EXIT_NOSTART;
 	}
@@ -149,6 +159,8 @@ int cmd_migrate(int argc, char **argv)
 		rc = mig_dry_run(&plan, &o);
 	} else if (what == OPT_STATUS) {
 		rc = mig_status(&plan, &o);
+	} else if (what == OPT_CUTOVER || what == OPT_ALL) {
+		rc = mig_cutover(&plan, &o, cutover);
 	} else {
 		rc = mig_run(&plan, &o);
 	}

@@ -53,7 +53,7 @@ static const struct command commands[] = {
 	{ "measure", cmd_measure,
 	  "measure [--output=ofmt] [-O output_fmt] [-o options] [--size N | [-f fmt] filename]" },
 	{ "migrate", cmd_migrate,
-	  "migrate [--validate | --dry-run | --status] [--state DIR] [--shard I/N] [--retry N] [--only NAME,...] [--skip NAME,...] [--report FILE.json|FILE.html]... [--checkpoint SIZE] [--progress=json] [-q] PLAN" },
+	  "migrate [--validate | --dry-run | --status | --cutover NAME,... | --all] [--state DIR] [--shard I/N] [--retry N] [--only NAME,...] [--skip NAME,...] [--report FILE.json|FILE.html]... [--checkpoint SIZE] [--progress=json] [-q] PLAN" },
 	{ "rebase", cmd_rebase,
 	  "rebase [-q] [-f fmt] [-t cache] [-T src_cache] [-p] [-u] -b backing_file [-F backing_fmt] filename" },
 	{ "resize", cmd_resize,
@@ -64,6 +64,8 @@ static const struct command commands[] = {
 	  "serve [-f fmt] [--socket path | --bind addr --port n] [--read-only] [--export-name name] [--shared n] [--pidfile file] [--foreground | --fork] filename" },
 	{ "v2v", cmd_v2v,
 	  "v2v [-i disk|vmx|ova] [-f fmt] -o local|libvirt|qemu [-oc uri] [-of fmt] -os dir [-on name] [--bus virtio|virtio-scsi] [--network virtio] [--in-place] [--virtio-win dir] [--report file] [--output=ofmt] [-q] source" },
+	{ "sync", cmd_sync,
+	  "sync [-f fmt] [-F fmt] [-T src_cache] [-t cache] [-m num_workers] [--block-size size] [--digests-from FILE] [-p] [-q] [--output=ofmt] filename1 filename2 | sync --print-digests [-f fmt] [--block-size size] filename" },
 	{ "snapshot", cmd_snapshot,
 	  "snapshot [-f fmt] [-q] [-U] [--output=ofmt] [-l | -a snapshot | -c snapshot | -d snapshot] filename" },
 };

@@ -38,6 +38,7 @@ struct disk_ctx {
 	struct mig_job *j;
 	const struct mig_vm *vm;
 	const struct mig_disk *d;
+	int disk;                 /* the VM's disk index (sda = 0) */
 	struct mig_disk_state ds;
 	struct copy_stats stats;  /* of the copy running now */
 	uint64_t base_read, base_written; /* what earlier runs read and wrote */
@@ -65,7 +66,7 @@ static int put(struct disk_ctx *c)
 static void set_step(struct disk_ctx *c, const char *what, struct progress *p, uint64_t total)
 {
 	pthread_mutex_lock(&c->r->lock);
-	snprintf(c->j->step, sizeof(c->j->step), "%s sd%c", what, 'a' + c->j->disk);
+	snprintf(c->j->step, sizeof(c->j->step), "%s sd%c", what, 'a' + c->disk);
 	c->j->progress = p;
 	c->j->total = total;
 	pthread_mutex_unlock(&c->r->lock);
@@ -144,6 +145,14 @@ static int prepare_output(struct disk_ctx *c, struct image *src, struct image **
 			return err_set(-errno, out, "cannot remove the unfinished copy: %s",
 				       strerror(errno));
 	}
+	/* recorded before the file exists: a kill right after its creation leaves
+	 * "copying" at checkpoint 0, and the next run removes it and starts again
+	 * instead of taking it for a file this plan did not write */
+	snprintf(c->ds.status, sizeof(c->ds.status), "copying");
+	c->ds.checkpoint = 0;
+	ret = put(c);
+	if (ret)
+		return ret;
 	/* a VHD keeps the source's exact size (not rounded to a CHS geometry, as
 	 * qemu-img does by default): the copy must read back as the source */
 	if (!strcmp(fmt, "vpc"))
@@ -177,7 +186,7 @@ static int copy_disk(struct disk_ctx *c, struct image *src)
 	progress_add(p, start);
 	set_step(c, "copy", p, src->size);
 	if (start)
-		mig_view_event(c->r, c->vm->name, "copy sd%c resumes at %.1f%%", 'a' + c->j->disk,
+		mig_view_event(c->r, c->vm->name, "copy sd%c resumes at %.1f%%", 'a' + c->disk,
 			       100.0 * (double)start / (double)src->size);
 	cp.src = &src;
 	cp.nb_src = 1;
@@ -212,6 +221,7 @@ static int copy_disk(struct disk_ctx *c, struct image *src)
 	image_close(dst);
 	if (!ret) {
 		snprintf(c->ds.status, sizeof(c->ds.status), "copied");
+		c->ds.ended = now();
 		ret = put(c);
 	}
 	return ret;
@@ -291,7 +301,7 @@ static int verify_step(struct disk_ctx *c)
 	char step[32];
 	int ret;
 
-	snprintf(step, sizeof(step), "verify sd%c", 'a' + c->j->disk);
+	snprintf(step, sizeof(step), "verify sd%c", 'a' + c->disk);
 	mig_state_step(c->r->state, c->vm->name, step, "running", c->d->output, 0, 0);
 	ret = verify_disk(c);
 	mig_state_step(c->r->state, c->vm->name, step, ret ? "failed" : "done",
@@ -329,15 +339,26 @@ static int attempt(struct disk_ctx *c)
 			ret = copy_disk(c, src);
 		image_close(src);
 	}
-	if (ret)
+	/* a warm VM's source still runs: its copy is verified after the final sync
+	 * (warm.c), when source and copy must be equal */
+	if (ret || c->vm->warm)
 		return ret;
 	return verify_step(c);
+}
+
+int mig_disk_verify(struct mig_run *r, struct mig_job *j, int disk)
+{
+	struct disk_ctx c = { .r = r, .j = j, .vm = &r->plan->vms[j->vm],
+			      .d = &r->plan->vms[j->vm].disks[disk], .disk = disk };
+	int ret = mig_state_disk_get(r->state, c.d->source, &c.ds);
+
+	return ret ? ret : verify_step(&c);
 }
 
 int mig_disk_job(struct mig_run *r, struct mig_job *j)
 {
 	struct disk_ctx c = { .r = r, .j = j, .vm = &r->plan->vms[j->vm],
-			      .d = &r->plan->vms[j->vm].disks[j->disk] };
+			      .d = &r->plan->vms[j->vm].disks[j->disk], .disk = j->disk };
 	char detail[256];
 	int ret;
 
@@ -353,7 +374,7 @@ int mig_disk_job(struct mig_run *r, struct mig_job *j)
 		if (!ret || !transient(ret, c.d->source) || n >= r->opts->retry)
 			break;
 		mig_view_event(r, c.vm->name, "copy sd%c: %s; retry %d of %d in %d s",
-			       'a' + j->disk, err_get(), n + 1, r->opts->retry, 1 << n);
+			       'a' + c.disk, err_get(), n + 1, r->opts->retry, 1 << n);
 		err_clear();
 		sleep(1u << (n < 5 ? n : 5));
 	}

@@ -10,7 +10,8 @@
  * the VMs sharing its disk), never the others.
  *
  * Files: run.c (the scheduler and workers), disk_job.c, vm_job.c, v2v_job.c,
- * clone_job.c, shard.c,
+ * clone_job.c, warm.c and stop_source.c (warm migration), cutover.c (--cutover),
+ * shard.c,
  * view.c (progress on a terminal or as JSON lines), report.c (JSON),
  * report_html.c, status.c.
  */
@@ -54,6 +55,10 @@ int mig_run(const struct mig_plan *plan, const struct mig_options *o);
 int mig_dry_run(const struct mig_plan *plan, const struct mig_options *o);
 /* --status: what the state says, merged over every shard's database. */
 int mig_status(const struct mig_plan *plan, const struct mig_options *o);
+/* --cutover NAME,... (names NULL: --all, every selected warm VM): the request is
+ * written to each VM's state, where its running migrate (or the next one) finds
+ * it.  Returns an exit code. */
+int mig_cutover(const struct mig_plan *plan, const struct mig_options *o, const char *names);
 
 /* ---- shard.c ---- */
 /* Which shard (0..n-1) each VM falls in: VMs sharing a disk fall together. */
@@ -61,6 +66,11 @@ int mig_shard_map(const struct mig_plan *plan, int n, int *shard_of);
 /* Is VM v selected by --shard, --only and --skip?  (selected[] has nb_vms
  * entries.)  -EINVAL with the message set for a name that is not in the plan. */
 int mig_select(const struct mig_plan *plan, const struct mig_options *o, bool *selected);
+/* Is name one of the comma-separated list? */
+bool mig_name_in_list(const char *list, const char *name);
+/* Every name of the comma-separated list is a VM of the plan; -EINVAL naming
+ * the option and the name otherwise. */
+int mig_check_names(const struct mig_plan *plan, const char *list, const char *opt);
 /* The folder holding the state. */
 const char *mig_state_dir(const struct mig_plan *plan, const struct mig_options *o);
 
@@ -107,6 +117,13 @@ int mig_vm_job(struct mig_run *r, struct mig_job *j);
 int mig_v2v_job(struct mig_run *r, struct mig_job *j);
 /* clone_job.c: mode clone's clones of a template. */
 int mig_clone_job(struct mig_run *r, struct mig_job *j);
+/* disk_job.c: verify disk i of VM job j's VM by digest (a warm VM's, after its
+ * final sync). */
+int mig_disk_verify(struct mig_run *r, struct mig_job *j, int disk);
+/* warm.c: a warm VM's passes, cutover, final sync and verification. */
+int mig_warm_job(struct mig_run *r, struct mig_job *j);
+/* stop_source.c: run the VM's stop_command; 0 when it succeeded. */
+int mig_stop_source(const struct mig_vm *vm);
 /* Bytes written so far, by ended and running copies (lock held). */
 uint64_t mig_bytes_written(const struct mig_run *r);
 /* view.c: the progress thread's body and the event lines. */

@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct loader {
 	const char *path;
@@ -82,6 +83,64 @@ static bool want_int(struct loader *l, const char *key, const struct ynode *n, l
 	}
 	*out = v;
 	return true;
+}
+
+/* true or false, written plainly. */
+static bool want_bool(struct loader *l, const char *key, const struct ynode *n, bool *out)
+{
+	if (n->type == YNODE_SCALAR && !n->quoted &&
+	    (!strcmp(n->value, "true") || !strcmp(n->value, "false"))) {
+		*out = !strcmp(n->value, "true");
+		return true;
+	}
+	bad(l, n, "'%s' must be true or false", key);
+	return false;
+}
+
+/* A time as YYYY-MM-DDTHH:MM[:SS] followed by Z, +HH:MM, -HH:MM or nothing (the
+ * local time); seconds since the epoch into *out. */
+static bool parse_time(const char *s, double *out)
+{
+	struct tm tm = { 0 };
+	const char *p = strptime(s, "%Y-%m-%dT%H:%M", &tm);
+	int sign, hh, mm, n = 0;
+	time_t t;
+
+	if (!p)
+		p = strptime(s, "%Y-%m-%d %H:%M", &tm);
+	if (!p)
+		return false;
+	if (*p == ':' && !(p = strptime(p, ":%S", &tm)))
+		return false;
+	if (!*p) {
+		tm.tm_isdst = -1;
+		t = mktime(&tm);
+	} else if (!strcmp(p, "Z")) {
+		t = timegm(&tm);
+	} else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d%n", &hh, &mm, &n) == 2 &&
+		   !p[1 + n] && hh < 24 && mm < 60) {
+		sign = *p == '+' ? 1 : -1;
+		t = timegm(&tm) - sign * (hh * 3600 + mm * 60);
+	} else {
+		return false;
+	}
+	*out = (double)t;
+	return t != (time_t)-1;
+}
+
+static void load_time(struct loader *l, const char *key, const struct ynode *n, struct mig_vm *vm)
+{
+	const char *v = want_string(l, key, n);
+
+	if (!v)
+		return;
+	if (!parse_time(v, &vm->cutover_at)) {
+		bad(l, n, "'%s' must be a time like 2026-12-07T22:00:00Z (or +01:00, or no zone "
+		    "for local time), not '%s'", key, v);
+		return;
+	}
+	free(vm->cutover_at_text);
+	vm->cutover_at_text = strdup(v);
 }
 
 static bool want_choice(struct loader *l, const char *key, const struct ynode *n,
@@ -335,8 +394,17 @@ static void load_vm_key(struct loader *l, const struct ynode *key, const struct 
 		load_sysprep(l, n, vm);
 	else if (!strcmp(k, "tags"))
 		load_strings(l, k, n, &vm->tags, &vm->nb_tags);
+	else if (!strcmp(k, "warm")) {
+		if (want_bool(l, k, n, &vm->warm))
+			vm->warm_set = true;
+	} else if (!strcmp(k, "stop_command"))
+		set_str(l, k, n, &vm->stop_command);
+	else if (!strcmp(k, "sync_interval") && want_int(l, k, n, 1, 86400, &v))
+		vm->sync_interval = v;
+	else if (!strcmp(k, "cutover_at"))
+		load_time(l, k, n, vm);
 	else if (strcmp(k, "mode") && strcmp(k, "input") && strcmp(k, "output") &&
-		 strcmp(k, "clone") && strcmp(k, "force"))
+		 strcmp(k, "clone") && strcmp(k, "force") && strcmp(k, "sync_interval"))
 		bad(l, key, "unknown key '%s'%s", k, in_defaults ? " in defaults" : "");
 }
 
@@ -383,9 +451,17 @@ static void apply_defaults(struct mig_vm *vm, const struct mig_vm *d, const stru
 	DEF(sysprep);
 	DEF(clone_kind);
 	DEF(xml);
+	DEF(stop_command);
+	DEF(cutover_at_text);
 #undef DEF
 	if (!ynode_get(m, "force"))
 		vm->force = d->force;
+	if (!vm->warm_set)
+		vm->warm = d->warm;
+	if (!vm->sync_interval)
+		vm->sync_interval = d->sync_interval;
+	if (!vm->cutover_at)
+		vm->cutover_at = d->cutover_at;
 	if (!ynode_get(m, "customize") && d->nb_customize) {
 		/* each VM owns its operations (they are freed with it) */
 		vm->customize = calloc((size_t)d->nb_customize, sizeof(*vm->customize));
@@ -457,16 +533,38 @@ static void complete_clone(struct loader *l, const struct ynode *m, struct mig_v
 		    vm->output_format);
 }
 
+/* The warm keys: stop_command needed by a warm VM, the others only for one. */
+static void check_warm(struct loader *l, const struct ynode *m, struct mig_vm *vm)
+{
+	static const char *const only_warm[] = { "stop_command", "sync_interval", "cutover_at" };
+
+	if (!vm->sync_interval)
+		vm->sync_interval = MIG_SYNC_INTERVAL;
+	if (vm->warm && !vm->stop_command)
+		bad(l, ynode_get(m, "warm") ? ynode_get(m, "warm") : m,
+		    "VM '%s': warm: true needs a 'stop_command' (what stops the source at the "
+		    "cutover)", vm->name);
+	for (int i = 0; !vm->warm && i < 3; i++)
+		if (ynode_get(m, only_warm[i]))
+			bad(l, ynode_get(m, only_warm[i]), "VM '%s': '%s' needs warm: true",
+			    vm->name, only_warm[i]);
+}
+
 static void complete_vm(struct loader *l, const struct ynode *m, struct mig_vm *vm)
 {
 	if (!vm->name) {
 		bad(l, m, "a VM needs a 'name'");
 		return;
 	}
+	check_warm(l, m, vm);
 	if (!valid_name(vm->name))
 		bad(l, ynode_get(m, "name"), "VM name '%s' may hold only letters, digits, '.', "
 		    "'-' and '_' (it names the output files)", vm->name);
 	if (vm->mode == MIG_MODE_CLONE) {
+		if (vm->warm)
+			bad(l, ynode_get(m, "warm") ? ynode_get(m, "warm") : m,
+			    "VM '%s': mode clone copies a template, which has no source to keep "
+			    "in sync: warm needs mode copy or v2v", vm->name);
 		complete_clone(l, m, vm);
 		return;
 	}
@@ -537,6 +635,8 @@ static void free_vm(struct mig_vm *vm)
 	free(vm->clone_kind);
 	free(vm->name_pattern);
 	free(vm->xml);
+	free(vm->stop_command);
+	free(vm->cutover_at_text);
 	memset(vm, 0, sizeof(*vm));
 }
 

@@ -71,7 +71,19 @@ struct mig_vm {
 	char *name_pattern;       /* with count: 'web%02d' */
 	char *xml;                /* the template's domain XML, or NULL */
 	bool force;               /* clone a template that still holds identity */
+	/* warm migration (migrate/warm.c): a first copy while the source runs,
+	 * sync passes every sync_interval seconds, and at the cutover (requested
+	 * with --cutover, or at cutover_at) stop_command, a final sync, the
+	 * verification */
+	bool warm;
+	bool warm_set;            /* warm: given (for defaults) */
+	char *stop_command;       /* run by /bin/sh with IMGTOOL_VM set */
+	long sync_interval;       /* seconds; 0: MIG_SYNC_INTERVAL */
+	double cutover_at;        /* seconds since the epoch; 0: none */
+	char *cutover_at_text;    /* as written (defaults carry it to the VMs) */
 };
+
+#define MIG_SYNC_INTERVAL 60
 
 struct mig_limits {
 	int jobs;                 /* transfers at once (default: 4) */

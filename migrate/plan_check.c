@@ -114,6 +114,11 @@ static bool vm_converts(const struct mig_plan *plan, int order)
 	return plan->vms[order / MIG_MAX_DISKS].mode == MIG_MODE_V2V;
 }
 
+static bool vm_warm(const struct mig_plan *plan, int order)
+{
+	return plan->vms[order / MIG_MAX_DISKS].warm;
+}
+
 /* Name every disk; a source named again is owned by the first VM naming it (the
  * sort puts it first in its group). */
 static void assign_outputs(struct mig_plan *plan, bool check_sources, struct strbuf *errors)
@@ -158,6 +163,13 @@ static void assign_outputs(struct mig_plan *plan, bool check_sources, struct str
 				      "converted by mode v2v cannot be shared\n", plan->path,
 				      d->pos.line, d->pos.column, plan->vms[d->owner].name,
 				      plan->vms[r[i].order / MIG_MAX_DISKS].name, d->source);
+		/* a warm VM stops its source at its own cutover: a disk another VM
+		 * also reads would change under it, or be stopped for it */
+		else if (vm_warm(plan, r[i].order) || plan->vms[d->owner].warm)
+			strbuf_printf(errors, "%s:%d:%d: %s is shared by VM '%s' and VM '%s'; a warm "
+				      "VM's disks cannot be shared\n", plan->path, d->pos.line,
+				      d->pos.column, d->source, plan->vms[d->owner].name,
+				      plan->vms[r[i].order / MIG_MAX_DISKS].name);
 		d->output = disk_at(plan, r[first].order)->output
 			? strdup(disk_at(plan, r[first].order)->output) : NULL;
 	}

@@ -8,7 +8,8 @@
  * Shape (docs/migrate-plan.md): {plan, generated, totals, vms: [{name, mode,
  * status, error, started, ended, steps: [...], disks: [{source, output, status,
  * size, source_checksum, output_checksum, converted_checksum, bytes_read,
- * bytes_written, resumed_from, ...}]}], samples: [[time, bytes, shard], ...]}.
+ * bytes_written, resumed_from, ...}], warm: {passes: [...], stopped, ready,
+ * downtime, ...} for a warm VM}], samples: [[time, bytes, shard], ...]}.
  */
 #include "migrate/migrate.h"
 #include "common/err.h"
@@ -153,6 +154,61 @@ static struct json_object *disks_of(struct mig_state *st, const struct mig_vm *v
 	return a;
 }
 
+/* ---- a warm VM's passes and downtime ---- */
+
+static int pass_row(void *opaque, int n, char **c)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "n", num(c[0]));
+	json_object_object_add(o, "kind", str(c[1]));
+	json_object_object_add(o, "status", str(c[2]));
+	json_object_object_add(o, "started", when(c[3]));
+	json_object_object_add(o, "ended", when(c[4]));
+	json_object_object_add(o, "duration", c[3] && c[4] ? json_object_new_double(atof(c[4]) -
+									   atof(c[3])) : NULL);
+	json_object_object_add(o, "bytes_read", num(c[5]));
+	json_object_object_add(o, "bytes_written", num(c[6]));
+	json_object_object_add(o, "bytes_zeroed", num(c[7]));
+	json_object_array_add(opaque, o);
+	return 0;
+}
+
+static int warm_row(void *opaque, int n, char **c)
+{
+	struct json_object *o = opaque;
+
+	json_object_object_add(o, "cutover_requested", when(c[0]));
+	json_object_object_add(o, "stop_started", when(c[1]));
+	json_object_object_add(o, "stopped", when(c[2]));
+	json_object_object_add(o, "ready", when(c[3]));
+	/* the downtime: from the source's stop to the end of the final sync */
+	if (c[2] && c[3])
+		json_object_object_add(o, "downtime", json_object_new_double(atof(c[3]) - atof(c[2])));
+	return 0;
+}
+
+static struct json_object *warm_object(struct mig_state *st, const struct mig_vm *vm)
+{
+	struct json_object *o = json_object_new_object(), *passes = json_object_new_array();
+	char *sql = sqlite3_mprintf("SELECT n, kind, status, started, ended, bytes_read,"
+				    " bytes_written, bytes_zeroed FROM passes WHERE vm = %Q ORDER BY n",
+				    vm->name);
+
+	json_object_object_add(o, "sync_interval", json_object_new_int64(vm->sync_interval));
+	json_object_object_add(o, "cutover_at", str(vm->cutover_at_text));
+	if (sql)
+		mig_state_query(st, sql, pass_row, passes);
+	sqlite3_free(sql);
+	json_object_object_add(o, "passes", passes);
+	sql = sqlite3_mprintf("SELECT cutover_requested, stop_started, stopped, ready FROM warm"
+			      " WHERE vm = %Q", vm->name);
+	if (sql)
+		mig_state_query(st, sql, warm_row, o);
+	sqlite3_free(sql);
+	return o;
+}
+
 static struct json_object *vm_object(const struct mig_plan *plan, int v,
 				     struct mig_state **states, int nb, struct totals *t)
 {
@@ -178,6 +234,8 @@ static struct json_object *vm_object(const struct mig_plan *plan, int v,
 	sqlite3_free(sql);
 	json_object_object_add(o, "steps", steps);
 	json_object_object_add(o, "disks", disks_of(st, vm, t, true, plan, v));
+	if (vm->warm)
+		json_object_object_add(o, "warm", warm_object(st, vm));
 	t->vms++;
 	t->done += !strcmp(row.status, "done");
 	t->failed += !strcmp(row.status, "failed");

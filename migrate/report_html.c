@@ -36,6 +36,7 @@ static const char head[] =
 "<h2>Timeline</h2><div class=\"legend\" id=\"legend\"></div><div id=\"timeline\"></div>\n"
 "<h2>Throughput</h2><div id=\"chart\"></div>\n"
 "<h2>Virtual machines</h2><div id=\"table\"></div>\n"
+"<div id=\"warm\"></div>\n"
 "<script id=\"report\" type=\"application/json\">";
 
 static const char tail[] =
@@ -78,6 +79,11 @@ static const char tail[] =
 "  v.disks.forEach(d=>{h('div',d.source+' \\u2192 '+(d.output||'?')+' ['+d.status+(d.size?', '+size(d.size):'')+(d.bytes_written?', '+size(d.bytes_written)+' written':'')+(d.resumed_from?', resumed at '+size(d.resumed_from):'')+(d.copied_by?', copied by '+d.copied_by:'')+']',dk);\n"
 "   if(d.source_checksum)h('div','sha '+d.source_checksum.slice(0,16)+'\\u2026 '+(d.source_checksum===d.output_checksum?'= copy':'\\u2260 copy '+(d.output_checksum||'').slice(0,16)),dk);});\n"
 "  h('td',v.error||'',tr);});})();\n"
+"(function warm(){const W=R.vms.filter(v=>v.warm);if(!W.length)return;const box=document.getElementById('warm');h('h2','Warm migrations',box);\n"
+" const t=h('table','',box);const hr=h('tr','',t);['VM','pass','kind','status','time','written','zeroed','downtime'].forEach(c=>h('th',c,hr));\n"
+" W.forEach(v=>{const w=v.warm;const dt=w.downtime!==undefined&&w.downtime!==null?dur(w.downtime)+' (source stopped \\u2192 final sync done)':(w.stopped?'running since the stop':'source running');\n"
+"  (w.passes.length?w.passes:[{}]).forEach((p,i)=>{const tr=h('tr','',t);h('td',i?'':v.name,tr);h('td',p.n===undefined?'-':String(p.n),tr);h('td',p.kind||'-',tr);const s=h('td',p.status||'-',tr);s.className='st-'+p.status;\n"
+"   h('td',p.duration!==undefined&&p.duration!==null?dur(p.duration):'-',tr);h('td',p.bytes_written!==undefined?size(p.bytes_written):'-',tr);h('td',p.bytes_zeroed!==undefined?size(p.bytes_zeroed):'-',tr);h('td',i?'':dt,tr);});});})();\n"
 "</script>\n</body></html>\n";
 
 /* The JSON inside a <script> element must not close it or open a comment: '<'

@@ -121,6 +121,9 @@ static int build_jobs(struct sched *s)
 		if (ret)
 			return ret;
 		if (!strcmp(vs.status, "done")) {
+			/* a disk it owns may still run for a VM sharing it: that must
+			 * not mark this VM running again (its VM job is not run) */
+			s->vm_started[v] = true;
 			mig_view_event(r, r->plan->vms[v].name, "done in an earlier run");
 			continue;
 		}
@@ -422,7 +425,8 @@ int mig_dry_run(const struct mig_plan *plan, const struct mig_options *o)
 			const struct mig_disk *d = &vm->disks[i];
 
 			if (d->owner == v)
-				printf("  sd%c: copy %s -> %s (verify)\n", 'a' + i, d->source, d->output);
+				printf("  sd%c: copy %s -> %s (verify%s)\n", 'a' + i, d->source, d->output,
+				       vm->warm ? " after the cutover" : "");
 			else
 				printf("  sd%c: %s, copied once by %s\n", 'a' + i, d->output,
 				       plan->vms[d->owner].name);
@@ -430,6 +434,11 @@ int mig_dry_run(const struct mig_plan *plan, const struct mig_options *o)
 		if (vm->source)
 			printf("  source %s: %d disk%s\n", vm->source, vm->nb_disks,
 			       vm->nb_disks == 1 ? "" : "s");
+		if (vm->warm)
+			printf("  warm: sync every %ld s until the cutover (--cutover%s%s), then "
+			       "stop_command, final sync\n", vm->sync_interval,
+			       vm->cutover_at_text ? " or at " : "",
+			       vm->cutover_at_text ? vm->cutover_at_text : "");
 		if (vm->mode == MIG_MODE_V2V)
 			printf("  convert the guest%s%s, write the %s output\n",
 			       vm->nb_customize ? ", customize" : "", vm->sysprep ? ", sysprep" : "",

@@ -64,7 +64,7 @@ int mig_shard_map(const struct mig_plan *plan, int n, int *shard_of)
 	return 0;
 }
 
-static bool in_list(const char *list, const char *name)
+bool mig_name_in_list(const char *list, const char *name)
 {
 	size_t n = strlen(name);
 
@@ -75,8 +75,7 @@ static bool in_list(const char *list, const char *name)
 	return false;
 }
 
-/* Every name in list must be a VM of the plan. */
-static int check_names(const struct mig_plan *plan, const char *list, const char *opt)
+int mig_check_names(const struct mig_plan *plan, const char *list, const char *opt)
 {
 	char name[256];
 
@@ -91,10 +90,10 @@ static int check_names(const struct mig_plan *plan, const char *list, const char
 
 int mig_select(const struct mig_plan *plan, const struct mig_options *o, bool *selected)
 {
-	int ret = check_names(plan, o->only, "--only");
+	int ret = mig_check_names(plan, o->only, "--only");
 
 	if (!ret)
-		ret = check_names(plan, o->skip, "--skip");
+		ret = mig_check_names(plan, o->skip, "--skip");
 	if (ret)
 		return ret;
 	int *shard = calloc((size_t)plan->nb_vms + 1, sizeof(int));
@@ -104,8 +103,8 @@ int mig_select(const struct mig_plan *plan, const struct mig_options *o, bool *s
 	ret = mig_shard_map(plan, o->nshards, shard);
 	for (int v = 0; !ret && v < plan->nb_vms; v++)
 		selected[v] = (o->nshards <= 1 || shard[v] == o->shard) &&
-			      (!o->only || in_list(o->only, plan->vms[v].name)) &&
-			      !(o->skip && in_list(o->skip, plan->vms[v].name));
+			      (!o->only || mig_name_in_list(o->only, plan->vms[v].name)) &&
+			      !(o->skip && mig_name_in_list(o->skip, plan->vms[v].name));
 	free(shard);
 	return ret;
 }

@@ -47,7 +47,12 @@ static const char schema[] =
 	" status TEXT, size INTEGER, checkpoint INTEGER, resumed_from INTEGER,"
 	" bytes_read INTEGER, bytes_written INTEGER, source_sum TEXT, output_sum TEXT,"
 	" converted_sum TEXT, started REAL, ended REAL, error TEXT);"
-	"CREATE TABLE IF NOT EXISTS samples (t REAL, bytes INTEGER);";
+	"CREATE TABLE IF NOT EXISTS samples (t REAL, bytes INTEGER);"
+	"CREATE TABLE IF NOT EXISTS warm (vm TEXT PRIMARY KEY, cutover_requested REAL,"
+	" stop_started REAL, stopped REAL, ready REAL);"
+	"CREATE TABLE IF NOT EXISTS passes (vm TEXT, n INTEGER, kind TEXT, status TEXT,"
+	" started REAL, ended REAL, bytes_read INTEGER DEFAULT 0, bytes_written INTEGER DEFAULT 0,"
+	" bytes_zeroed INTEGER DEFAULT 0, PRIMARY KEY (vm, n));";
 
 static double now(void)
 {
@@ -214,8 +219,9 @@ static void *heartbeat_thread(void *opaque)
 
 /* ---- open / close ---- */
 
-int mig_state_open(const char *dir, int shard, int nshards, bool readonly,
-		   struct mig_state **out)
+/* take_holder false: a control connection (--cutover) beside the running holder. */
+static int state_open(const char *dir, int shard, int nshards, bool readonly, bool holder,
+		      struct mig_state **out)
 {
 	struct mig_state *st = calloc(1, sizeof(*st));
 	int rc, ret;
@@ -243,9 +249,9 @@ int mig_state_open(const char *dir, int shard, int nshards, bool readonly,
 	ret = readonly ? 0 : exec(st, "PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=FULL");
 	if (!ret && !readonly)
 		ret = exec(st, schema);
-	if (!ret && !readonly)
+	if (!ret && !readonly && holder)
 		ret = take_holder(st);
-	if (!ret && !readonly)
+	if (!ret && !readonly && holder)
 		st->heartbeat_running = !pthread_create(&st->heartbeat, NULL, heartbeat_thread, st);
 	if (ret) {
 		mig_state_close(st);
@@ -253,6 +259,17 @@ int mig_state_open(const char *dir, int shard, int nshards, bool readonly,
 	}
 	*out = st;
 	return 0;
+}
+
+int mig_state_open(const char *dir, int shard, int nshards, bool readonly,
+		   struct mig_state **out)
+{
+	return state_open(dir, shard, nshards, readonly, true, out);
+}
+
+int mig_state_open_control(const char *dir, int shard, int nshards, struct mig_state **out)
+{
+	return state_open(dir, shard, nshards, false, false, out);
 }
 
 void mig_state_close(struct mig_state *st)
@@ -440,4 +457,81 @@ int mig_state_query(struct mig_state *st, const char *sql,
 	int rc = sqlite3_exec(st->db, sql, query_row, &q, NULL);
 
 	return rc == SQLITE_OK || rc == SQLITE_ABORT ? 0 : db_error(st, rc, "state database");
+}
+
+/* ---- warm migration ---- */
+
+static int warm_row(void *opaque, int n, char **c, char **names)
+{
+	struct mig_warm_state *w = opaque;
+
+	w->cutover_requested = c[0] ? atof(c[0]) : 0;
+	w->stop_started = c[1] ? atof(c[1]) : 0;
+	w->stopped = c[2] ? atof(c[2]) : 0;
+	w->ready = c[3] ? atof(c[3]) : 0;
+	return 0;
+}
+
+static int count_row(void *opaque, int n, char **c, char **names)
+{
+	*(int *)opaque = c[0] ? atoi(c[0]) : 0;
+	return 0;
+}
+
+int mig_state_warm_get(struct mig_state *st, const char *vm, struct mig_warm_state *out)
+{
+	char *sql = sqlite3_mprintf("SELECT cutover_requested, stop_started, stopped, ready FROM warm"
+				    " WHERE vm = %Q", vm);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!sql)
+		return err_set(-ENOMEM, st->path, "out of memory");
+	rc = sqlite3_exec(st->db, sql, warm_row, out, NULL);
+	sqlite3_free(sql);
+	if (rc == SQLITE_OK) {
+		sql = sqlite3_mprintf("SELECT COALESCE(MAX(n) + 1, 0) FROM passes WHERE vm = %Q", vm);
+		rc = sql ? sqlite3_exec(st->db, sql, count_row, &out->next_pass, NULL) : SQLITE_NOMEM;
+		sqlite3_free(sql);
+	}
+	return rc == SQLITE_OK ? 0 : db_error(st, rc, "state database");
+}
+
+int mig_state_warm_mark(struct mig_state *st, const char *vm, enum mig_warm_event what, double t)
+{
+	static const char *const column[] = { "cutover_requested", "stop_started", "stopped",
+					      "ready" };
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "INSERT INTO warm (vm, %s) VALUES (?1, ?2) ON CONFLICT(vm)"
+		 " DO UPDATE SET %s = ?2", column[what], column[what]);
+	return run(st, sql, "sd", vm, t);
+}
+
+int mig_state_pass_begin(struct mig_state *st, const char *vm, int n, const char *kind)
+{
+	return run(st, "INSERT OR REPLACE INTO passes (vm, n, kind, status, started)"
+		   " VALUES (?, ?, ?, 'running', ?)", "sisd", vm, (uint64_t)n, kind, now());
+}
+
+int mig_state_pass_end(struct mig_state *st, const char *vm, int n, const char *status,
+		       const struct mig_pass_bytes *b)
+{
+	return run(st, "UPDATE passes SET status = ?, ended = ?, bytes_read = ?, bytes_written = ?,"
+		   " bytes_zeroed = ? WHERE vm = ? AND n = ?", "sdiiisi", status, now(), b->read,
+		   b->written, b->zeroed, vm, (uint64_t)n);
+}
+
+int mig_state_pass_record(struct mig_state *st, const char *vm, int n, const char *kind,
+			  double started, double ended, const struct mig_pass_bytes *b)
+{
+	return run(st, "INSERT OR IGNORE INTO passes (vm, n, kind, status, started, ended,"
+		   " bytes_read, bytes_written, bytes_zeroed) VALUES (?, ?, ?, 'done', ?, ?, ?, ?, ?)",
+		   "sisddiii", vm, (uint64_t)n, kind, started, ended, b->read, b->written, b->zeroed);
+}
+
+int mig_state_pass_interrupted(struct mig_state *st, const char *vm)
+{
+	return run(st, "UPDATE passes SET status = 'interrupted' WHERE vm = ? AND status = 'running'",
+		   "s", vm);
 }

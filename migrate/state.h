@@ -70,6 +70,39 @@ int mig_state_checkpoint(struct mig_state *st, const char *source, uint64_t done
 /* Total bytes written by this process so far, sampled for the throughput chart. */
 int mig_state_sample(struct mig_state *st, double t, uint64_t bytes);
 
+/* ---- warm migration (migrate/warm.c) ---- */
+
+/* A control connection: reads and writes the state beside the running holder
+ * (imgtool migrate --cutover), without taking it. */
+int mig_state_open_control(const char *dir, int shard, int nshards, struct mig_state **out);
+
+struct mig_warm_state {
+	double cutover_requested; /* --cutover was given (0: not yet) */
+	double stop_started;      /* stop_command started (it must be safe to run again) */
+	double stopped;           /* stop_command succeeded: the downtime starts */
+	double ready;             /* the final sync is done: the downtime ends */
+	int next_pass;            /* the number of the next pass (0: the first copy) */
+};
+
+enum mig_warm_event { MIG_WARM_CUTOVER, MIG_WARM_STOP_STARTED, MIG_WARM_STOPPED, MIG_WARM_READY };
+
+struct mig_pass_bytes {
+	uint64_t read, written, zeroed;
+};
+
+int mig_state_warm_get(struct mig_state *st, const char *vm, struct mig_warm_state *out);
+int mig_state_warm_mark(struct mig_state *st, const char *vm, enum mig_warm_event what, double t);
+/* Pass n of a VM: kind "copy" (the first, full copy), "sync" or "final". */
+int mig_state_pass_begin(struct mig_state *st, const char *vm, int n, const char *kind);
+int mig_state_pass_end(struct mig_state *st, const char *vm, int n, const char *status,
+		       const struct mig_pass_bytes *b);
+/* A pass that already happened (the first copy, from its disks' records); kept
+ * if it is there already. */
+int mig_state_pass_record(struct mig_state *st, const char *vm, int n, const char *kind,
+			  double started, double ended, const struct mig_pass_bytes *b);
+/* Passes left running by a killed process become "interrupted". */
+int mig_state_pass_interrupted(struct mig_state *st, const char *vm);
+
 /* For reports: run sql with each row's columns as strings. */
 int mig_state_query(struct mig_state *st, const char *sql,
 		    int (*row)(void *opaque, int ncols, char **cols), void *opaque);

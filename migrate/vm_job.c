@@ -2,8 +2,9 @@
 /*
  * vm_job.c - what a VM needs once its disks are copied and verified.  Mode copy:
  * nothing more (the VM is done, each disk shared with another VM named in the
- * steps).  Mode v2v: the guest conversion of the verified copies (v2v_job.c).
- * Mode clone: the clones of a template (clone_job.c); such a VM has no disks.
+ * steps), or for a warm VM its sync passes and cutover (warm.c).  Mode v2v: the
+ * guest conversion of the verified copies (v2v_job.c).  Mode clone: the clones of
+ * a template (clone_job.c); such a VM has no disks.
  */
 #include "migrate/migrate.h"
 #include "common/err.h"
@@ -34,6 +35,11 @@ int mig_vm_job(struct mig_run *r, struct mig_job *j)
 	int ret;
 
 	record_shared(r, vm, j->vm);
+	if (vm->warm) {
+		ret = mig_warm_job(r, j);
+		if (ret)
+			return ret;
+	}
 	if (vm->mode == MIG_MODE_V2V && (ret = mig_v2v_job(r, j)))
 		return ret;
 	if (vm->mode == MIG_MODE_CLONE && (ret = mig_clone_job(r, j)))

@@ -5,7 +5,7 @@
 # when something was skipped).  Exits nonzero if any suite
 # failed (or could not run).
 #
-# The quick suites (selftest, unit, interop, bad-input, security, crash, backends, docs, packaging) run one after the
+# The quick suites (selftest, unit, interop, bad-input, security, crash, backends, docs, packaging, sync) run one after the
 # other.  The guest suites spend their time in single-threaded TCG guests and
 # libguestfs appliances, so they run in two lanes side by side — serve, launcher,
 # guest, windows and clone in one, v2v in the other — which halves their wall time on
@@ -46,7 +46,7 @@ show_suite() {
 	cat "$logs/$1.log"
 }
 
-quick="selftest unit interop bad-input security crash backends docs packaging"
+quick="selftest unit interop bad-input security crash backends docs packaging sync"
 lane_a="serve launcher guest windows clone"
 lane_b="v2v migrate"
 for suite in $quick; do

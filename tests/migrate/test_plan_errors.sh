@@ -60,6 +60,12 @@ expect "count is not a default" $'defaults: {count: 3}\nvms:\n  - {name: a, disk
 expect "v2v into a URL" $'vms:\n  - {name: a, mode: v2v, disks: [a.raw], output_dir: "nfs://h/e"}' "2:54" "converts the guest in a local output_dir"
 expect "JSON plan, its position" '{"vms": [{"name": "a", "disks": ["a.raw"], "output_dir": "out", "bogus": 1}]}' "1:65" "unknown key 'bogus'"
 expect "alias bomb is bounded" $'a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\nvms: [*g]' "1:1" "more than"
+expect "warm: not a boolean" $'vms:\n  - {name: a, disks: [a.raw], output_dir: out, warm: yes}' "2:54" "'warm' must be true or false"
+expect "warm without stop_command" $'vms:\n  - {name: a, disks: [a.raw], output_dir: out, warm: true}' "2:54" "warm: true needs a 'stop_command'"
+expect "stop_command without warm" $'vms:\n  - {name: a, disks: [a.raw], output_dir: out, stop_command: "x"}' "2:62" "'stop_command' needs warm: true"
+expect "cutover_at not a time" $'vms:\n  - {name: a, disks: [a.raw], output_dir: out, warm: true, stop_command: x, cutover_at: tomorrow}' "2:89" "'cutover_at' must be a time"
+expect "sync_interval out of range" $'vms:\n  - {name: a, disks: [a.raw], output_dir: out, warm: true, stop_command: x, sync_interval: 0}' "2:92" "'sync_interval' must be a whole number from 1 to 86400"
+expect "a warm VM's disk shared" $'vms:\n  - {name: a, disks: [a.raw], output_dir: out, warm: true, stop_command: x}\n  - {name: b, disks: [a.raw], output_dir: out}' "3:23" "a warm VM's disks cannot be shared"
 
 # every error at once
 printf '%s\n' 'limits: {jobs: x}' 'vms:' '  - {name: a, disks: [nosuch1.raw], output_dir: out, colour: 1}' \
