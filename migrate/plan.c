@@ -163,16 +163,6 @@ static bool want_choice(struct loader *l, const char *key, const struct ynode *n
 	return false;
 }
 
-static void want_bool(struct loader *l, const char *key, const struct ynode *n, bool *out)
-{
-	if (n->type == YNODE_SCALAR && !n->quoted && !strcmp(n->value, "true"))
-		*out = true;
-	else if (n->type == YNODE_SCALAR && !n->quoted && !strcmp(n->value, "false"))
-		*out = false;
-	else
-		bad(l, n, "'%s' must be true or false", key);
-}
-
 static bool set_str(struct loader *l, const char *key, const struct ynode *n, char **field)
 {
 	const char *v = want_string(l, key, n);
