@@ -22,6 +22,8 @@ struct command {
 static const struct command commands[] = {
 	{ "amend", cmd_amend,
 	  "amend [-f fmt] [-q] -o options filename" },
+	{ "bitmap", cmd_bitmap,
+	  "bitmap (--merge SOURCE | --add | --remove | --clear | --enable | --disable)... [-b source_file [-F source_fmt]] [-g granularity] [-f fmt] filename bitmap" },
 	{ "check", cmd_check,
 	  "check [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-T src_cache] [-U] filename" },
 	{ "checksum", cmd_checksum,
@@ -33,7 +35,7 @@ static const struct command commands[] = {
 	{ "compare", cmd_compare,
 	  "compare [-f fmt] [-F fmt] [-T src_cache] [-p] [-q] [-s] [-U] filename1 filename2" },
 	{ "convert", cmd_convert,
-	  "convert [--target-is-zero] [-U] [-c] [-p] [--progress=json] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] [-l snapshot_param] [-S sparse_size] [-m num_workers] [-W] filename [filename2 [...]] output_filename" },
+	  "convert [--target-is-zero] [--bitmaps [--skip-broken-bitmaps]] [-U] [-c] [-p] [--progress=json] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] [-l snapshot_param] [-S sparse_size] [-m num_workers] [-W] filename [filename2 [...]] output_filename" },
 	{ "create", cmd_create,
 	  "create [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]" },
 	{ "customize", cmd_customize,

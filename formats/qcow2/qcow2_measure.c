@@ -21,6 +21,7 @@ struct measure_params {
 	uint32_t refcount_order;
 	bool extended_l2;
 	bool has_backing;
+	int version;
 	enum prealloc_mode prealloc;
 };
 
@@ -67,6 +68,7 @@ static int parse_opts(struct opts *opts, struct measure_params *p)
 	memset(p, 0, sizeof(*p));
 	p->cluster_size = QCOW2_DEFAULT_CLUSTER_SIZE;
 	p->refcount_order = 4;
+	p->version = version;
 	if (!opts)
 		return 0;
 	ret = opts_get_bool(opts, "extended_l2", &b);
@@ -114,6 +116,7 @@ static int parse_opts(struct opts *opts, struct measure_params *p)
 	/* the other creation options (image_measure checked them) do not change
 	 * the size */
 	p->has_backing = opts_get(opts, "backing_file") != NULL;
+	p->version = version;
 	return 0;
 }
 
@@ -170,5 +173,10 @@ int qcow2_measure(struct opts *opts, uint64_t size, struct image *src,
 		required = virtual_size;
 	res->fully_allocated = prealloc_size(virtual_size, &p);
 	res->required = res->fully_allocated - virtual_size + required;
+	/* what convert --bitmaps would add: reported, as qemu-img does, when
+	 * both the source and this target can hold bitmaps */
+	res->has_bitmaps = src && p.version >= 3 && image_bitmap_supported(src);
+	if (res->has_bitmaps)
+		return image_bitmaps_size(src, cs, &res->bitmaps);
 	return 0;
 }
