@@ -25,9 +25,11 @@ bool image_bitmap_supported(struct image *img)
 	return img->ops->bitmap_supported && img->ops->bitmap_supported(img);
 }
 
+/* The format has bitmaps at all (a qcow2 v2 image then says why it cannot
+ * hold one, or that it has none, in QEMU's words). */
 static int writable(struct image *img)
 {
-	if (!image_bitmap_supported(img))
+	if (!img->ops->bitmap_add)
 		return unsupported(img);
 	if (!(img->flags & IMG_RDWR))
 		return err_set(-EBADF, img->filename, "image opened read-only");
@@ -99,14 +101,14 @@ int image_bitmap_merge(struct image *dst, const char *name, struct image *src,
 	ret = writable(dst);
 	if (ret < 0)
 		return ret;
-	if (!image_bitmap_supported(src))
-		return unsupported(src);
 	ret = image_bitmap_list(dst, &l, &nb);
 	for (int i = 0; ret == 0 && i < nb; i++)
 		found |= !strcmp(l[i].name, name);
 	image_bitmap_list_free(l, nb);
 	if (ret == 0 && !found)
 		return err_set(-ENOENT, NULL, "Dirty bitmap '%s' not found", name);
+	if (ret == 0 && !image_bitmap_supported(src))
+		return err_set(-ENOENT, NULL, "Dirty bitmap '%s' not found", src_name);
 	while (ret == 0 && off < size) {
 		ret = src->ops->bitmap_status(src, src_name, off, size - off, &run, &dirty);
 		if (ret == 0 && dirty)
