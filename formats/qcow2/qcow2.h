@@ -169,6 +169,8 @@ struct qcow2_snapshot {
 #define QCOW2_BME_FLAG_AUTO        (1U << 1)  /* enabled: writes set bits */
 #define QCOW2_BME_FLAG_EXTRA_COMPAT (1U << 2)
 #define QCOW2_BME_FLAGS_KNOWN      0x7U
+#define QCOW2_BITMAP_MAX_TABLE     (64ULL * 1024 * 1024)   /* table bytes */
+#define QCOW2_BITMAP_MAX_DATA      0x20000000ULL           /* data bytes (QEMU's) */
 
 /* One bitmap directory entry (qcow2_bitmap_dir.c), and the bitmap's working
  * state (qcow2_bitmap.c). */
@@ -318,8 +320,9 @@ uint64_t qcow2_bitmap_table_entries(const struct qcow2_state *s, uint64_t size,
 
 /* ---- qcow2_bitmap.c ---- */
 int qcow2_bitmap_find(struct qcow2_state *s, const char *name);
-/* Load the tables of the enabled bitmaps (read-write open): a bad one fails. */
-int qcow2_bitmaps_open_rdwr(struct qcow2_state *s);
+/* Load and check the table of every consistent bitmap (at open, as QEMU
+ * does): a bad one fails the open. */
+int qcow2_bitmaps_load_tables(struct qcow2_state *s);
 /* Set the bits of [off, off+len) in every enabled bitmap (takes s->lock);
  * called before guest data is written. */
 int qcow2_bitmaps_mark(struct qcow2_state *s, uint64_t off, uint64_t len);

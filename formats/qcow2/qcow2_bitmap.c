@@ -65,7 +65,9 @@ static int find_usable(struct qcow2_state *s, const char *name, struct qcow2_bit
 	return 0;
 }
 
-/* Read b's table into memory (once), every entry checked. */
+/* Read b's table into memory (once), every entry checked as QEMU checks it.
+ * A data cluster past the end of the file reads as zeros, as in QEMU, but
+ * writing there would use a cluster nobody owns: refused read-write. */
 static int load_table(struct qcow2_state *s, struct qcow2_bitmap *b)
 {
 	size_t n = b->table_size;
@@ -82,7 +84,8 @@ static int load_table(struct qcow2_state *s, struct qcow2_bitmap *b)
 
 		b->table[i] = e;
 		if ((e & BTE_RESERVED_MASK) || (off && (e & BTE_ALL_ONES)) ||
-		    !is_aligned(off, s->cluster_size) || off + s->cluster_size > s->file_size)
+		    !is_aligned(off, s->cluster_size) ||
+		    (!s->read_only && off + s->cluster_size > s->file_size))
 			ret = err_set(-EINVAL, s->img->filename,
 				      "bitmap '%s': table entry %zu (%#" PRIx64 ") invalid",
 				      b->name, i, e);
@@ -204,12 +207,12 @@ int qcow2_bitmaps_mark(struct qcow2_state *s, uint64_t off, uint64_t len)
 	return ret;
 }
 
-int qcow2_bitmaps_open_rdwr(struct qcow2_state *s)
+int qcow2_bitmaps_load_tables(struct qcow2_state *s)
 {
 	for (int i = 0; i < s->nb_bitmaps; i++) {
 		struct qcow2_bitmap *b = &s->bitmaps[i];
 
-		if ((b->flags & QCOW2_BME_FLAG_AUTO) && !(b->flags & QCOW2_BME_FLAG_IN_USE)) {
+		if (!(b->flags & QCOW2_BME_FLAG_IN_USE)) {
 			int ret = load_table(s, b);
 
 			if (ret < 0)

@@ -7,8 +7,7 @@
  * The directory is replaced, never edited in place: the new one is written to
  * fresh clusters, then one header write switches to it, then the old clusters
  * are freed - so a crash leaves the old or the new directory, and at worst leaks.
- * A directory QEMU would refuse to load makes the open fail as it does in QEMU
- * (except for check, which diagnoses refcounts on its own).  When the autoclear
+ * A directory QEMU would refuse to load makes the open fail as it does in QEMU.  When the autoclear
  * bit is clear the extension is stale: QEMU ignores it, and so do we.
  */
 #include "qcow2.h"
@@ -87,6 +86,9 @@ static int parse_entry(struct qcow2_state *s, const uint8_t *p, uint64_t left,
 		return err_set(-EINVAL, fn, "bitmap granularity 2^%u invalid", b->gran_bits);
 	if (b->flags & ~QCOW2_BME_FLAGS_KNOWN)
 		return err_set(-EINVAL, fn, "bitmap has reserved flags %#x set", b->flags);
+	if ((uint64_t)b->table_size * 8 > QCOW2_BITMAP_MAX_TABLE ||
+	    ((uint64_t)b->table_size << s->cluster_bits) > QCOW2_BITMAP_MAX_DATA)
+		return err_set(-EFBIG, fn, "bitmap table too large (%u entries)", b->table_size);
 	if (b->table_size != qcow2_bitmap_table_entries(s, s->h.size, b->gran_bits))
 		return err_set(-EINVAL, fn, "bitmap table size %u does not match the image size",
 			       b->table_size);

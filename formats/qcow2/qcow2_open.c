@@ -163,8 +163,6 @@ static int open_rdwr_rules(struct qcow2_state *s, int flags)
 		if (ret < 0)
 			return err_set_default(ret, s->img->filename, "Could not repair dirty image");
 	}
-	if (!(flags & IMG_CHECK))
-		return qcow2_bitmaps_open_rdwr(s);
 	return 0;
 }
 
@@ -219,9 +217,11 @@ static int qcow2_open(struct image *img, int flags)
 	ret = qcow2_refcount_init(s);
 	if (ret == 0)
 		ret = qcow2_snapshot_table_read(s);
-	/* check diagnoses a bad bitmap directory by itself (qcow2_check.c) */
-	if (ret == 0 && !(flags & (IMG_CHECK | IMG_REPAIR)))
+	/* bitmaps QEMU cannot load make it refuse the image, check included */
+	if (ret == 0)
 		ret = qcow2_bitmaps_load(s);
+	if (ret == 0)
+		ret = qcow2_bitmaps_load_tables(s);
 	if (ret == 0 && !s->read_only)
 		ret = open_rdwr_rules(s, flags);
 	if (ret < 0)
