@@ -151,6 +151,17 @@ _imgtool_complete_create_opts() {
 	compopt -o nospace 2>/dev/null
 }
 
+# _imgtool_offer CUR CMD...: the lines CMD prints that start with CUR, quoted
+# for the shell (names read from an image may hold spaces)
+_imgtool_offer() {
+	local cur=$1 v
+	shift
+	COMPREPLY=()
+	while IFS= read -r v; do
+		[[ $v == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$v")")
+	done < <("$@")
+}
+
 # _imgtool_complete_value CMD OPT ARG CUR: the value of an option
 _imgtool_complete_value() {
 	local cmd=$1 opt=$2 arg=$3 cur=$4 IFS=$'\n'
@@ -161,18 +172,10 @@ _imgtool_complete_value() {
 	esac
 	case $cmd:$opt in
 	bitmap:--merge)
-		local b
-		COMPREPLY=()
-		while IFS= read -r b; do
-			[[ $b == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$b")")
-		done < <(_imgtool_bitmaps)
+		_imgtool_offer "$cur" _imgtool_bitmaps
 		return ;;
 	snapshot:-a | snapshot:-d | snapshot:--apply | snapshot:--delete)
-		local s
-		COMPREPLY=()
-		while IFS= read -r s; do
-			[[ $s == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$s")")
-		done < <(_imgtool_snapshots)
+		_imgtool_offer "$cur" _imgtool_snapshots
 		return ;;
 	esac
 	case $arg in

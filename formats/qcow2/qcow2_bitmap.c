@@ -182,6 +182,10 @@ static int set_bits(struct qcow2_state *s, struct qcow2_bitmap *b, uint64_t firs
 	return ret;
 }
 
+/* A change of one usable bitmap, run by on_usable() under s->lock. */
+typedef int (*bitmap_change)(struct qcow2_state *s, struct qcow2_bitmap *b, uint64_t off,
+			     uint64_t len);
+
 static int mark_range(struct qcow2_state *s, struct qcow2_bitmap *b, uint64_t off,
 		      uint64_t len)
 {
@@ -379,7 +383,8 @@ static int remove_locked(struct qcow2_state *s, const char *name)
 	return ret;
 }
 
-static int clear_locked(struct qcow2_state *s, struct qcow2_bitmap *b)
+static int clear_locked(struct qcow2_state *s, struct qcow2_bitmap *b, uint64_t off,
+			uint64_t len)
 {
 	uint64_t n = b->table_size;
 	uint64_t *old, *disk;
@@ -431,7 +436,8 @@ int qcow2_bitmap_remove(struct image *img, const char *name)
 	return ret;
 }
 
-int qcow2_bitmap_clear(struct image *img, const char *name)
+static int on_usable(struct image *img, const char *name, bitmap_change change,
+		     uint64_t off, uint64_t len)
 {
 	struct qcow2_state *s = qcow2_state(img);
 	struct qcow2_bitmap *b;
@@ -440,33 +446,46 @@ int qcow2_bitmap_clear(struct image *img, const char *name)
 	pthread_mutex_lock(&s->lock);
 	ret = find_usable(s, name, &b);
 	if (ret == 0)
-		ret = clear_locked(s, b);
+		ret = change(s, b, off, len);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
 
-int qcow2_bitmap_enable(struct image *img, const char *name, bool enable)
+int qcow2_bitmap_clear(struct image *img, const char *name)
 {
-	struct qcow2_state *s = qcow2_state(img);
-	struct qcow2_bitmap *b;
-	uint32_t old;
+	return on_usable(img, name, clear_locked, 0, 0);
+}
+
+/* Set or clear the auto (enabled) flag, in a new directory. */
+static int set_auto(struct qcow2_state *s, struct qcow2_bitmap *b, bool enable)
+{
+	uint32_t old = b->flags;
 	int ret;
 
-	pthread_mutex_lock(&s->lock);
-	ret = find_usable(s, name, &b);
-	if (ret == 0) {
-		old = b->flags;
-		b->flags = enable ? (old | QCOW2_BME_FLAG_AUTO) : (old & ~QCOW2_BME_FLAG_AUTO);
-		if (b->flags != old) {
-			ret = b->flags & QCOW2_BME_FLAG_AUTO ? load_table(s, b) : 0;
-			if (ret == 0)
-				ret = qcow2_bitmaps_store_dir(s);
-			if (ret < 0)
-				b->flags = old;
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
+	b->flags = enable ? (old | QCOW2_BME_FLAG_AUTO) : (old & ~QCOW2_BME_FLAG_AUTO);
+	if (b->flags == old)
+		return 0;
+	ret = qcow2_bitmaps_store_dir(s);
+	if (ret < 0)
+		b->flags = old;
 	return ret;
+}
+
+static int enable_locked(struct qcow2_state *s, struct qcow2_bitmap *b, uint64_t off,
+			 uint64_t len)
+{
+	return set_auto(s, b, true);
+}
+
+static int disable_locked(struct qcow2_state *s, struct qcow2_bitmap *b, uint64_t off,
+			  uint64_t len)
+{
+	return set_auto(s, b, false);
+}
+
+int qcow2_bitmap_enable(struct image *img, const char *name, bool enable)
+{
+	return on_usable(img, name, enable ? enable_locked : disable_locked, 0, 0);
 }
 
 /* The run of equal bits from bit first (at most up to bit last). */
@@ -534,14 +553,5 @@ int qcow2_bitmap_status(struct image *img, const char *name, uint64_t off, uint6
 
 int qcow2_bitmap_set_dirty(struct image *img, const char *name, uint64_t off, uint64_t len)
 {
-	struct qcow2_state *s = qcow2_state(img);
-	struct qcow2_bitmap *b;
-	int ret;
-
-	pthread_mutex_lock(&s->lock);
-	ret = find_usable(s, name, &b);
-	if (ret == 0)
-		ret = mark_range(s, b, off, len);
-	pthread_mutex_unlock(&s->lock);
-	return ret;
+	return on_usable(img, name, mark_range, off, len);
 }
