@@ -170,6 +170,7 @@ struct qcow2_snapshot {
 #define QCOW2_BME_FLAG_EXTRA_COMPAT (1U << 2)
 #define QCOW2_BME_FLAGS_KNOWN      0x7U
 #define QCOW2_BITMAP_MAX_TABLE     (64ULL * 1024 * 1024)   /* table bytes */
+#define QCOW2_BITMAP_MAX_TABLES    (128ULL * 1024 * 1024)  /* all tables */
 #define QCOW2_BITMAP_MAX_DATA      0x20000000ULL           /* data bytes (QEMU's) */
 
 /* One bitmap directory entry (qcow2_bitmap_dir.c), and the bitmap's working
@@ -319,7 +320,6 @@ uint64_t qcow2_bitmap_table_entries(const struct qcow2_state *s, uint64_t size,
 				    unsigned gran_bits);
 
 /* ---- qcow2_bitmap.c ---- */
-int qcow2_bitmap_find(struct qcow2_state *s, const char *name);
 /* Load and check the table of every consistent bitmap (at open, as QEMU
  * does): a bad one fails the open. */
 int qcow2_bitmaps_load_tables(struct qcow2_state *s);

@@ -32,7 +32,7 @@
 #define BTE_ALL_ONES      1ULL
 #define BTE_RESERVED_MASK 0xff000000000001feULL
 
-int qcow2_bitmap_find(struct qcow2_state *s, const char *name)
+static int bitmap_find(struct qcow2_state *s, const char *name)
 {
 	for (int i = 0; i < s->nb_bitmaps; i++)
 		if (!strcmp(s->bitmaps[i].name, name))
@@ -40,9 +40,8 @@ int qcow2_bitmap_find(struct qcow2_state *s, const char *name)
 	return -1;
 }
 
-static int not_found(struct qcow2_state *s, const char *name)
+static int not_found(const char *name)
 {
-	(void)s;
 	return err_set(-ENOENT, NULL, "Dirty bitmap '%s' not found", name);
 }
 
@@ -55,10 +54,10 @@ static int inconsistent(const char *name)
 /* The bitmap named name, usable (not left in use by QEMU). */
 static int find_usable(struct qcow2_state *s, const char *name, struct qcow2_bitmap **out)
 {
-	int i = qcow2_bitmap_find(s, name);
+	int i = bitmap_find(s, name);
 
 	if (i < 0)
-		return not_found(s, name);
+		return not_found(name);
 	if (s->bitmaps[i].flags & QCOW2_BME_FLAG_IN_USE)
 		return inconsistent(name);
 	*out = &s->bitmaps[i];
@@ -213,6 +212,14 @@ int qcow2_bitmaps_mark(struct qcow2_state *s, uint64_t off, uint64_t len)
 
 int qcow2_bitmaps_load_tables(struct qcow2_state *s)
 {
+	uint64_t total = 0;
+
+	/* entries may share one table: cap the sum, not only each */
+	for (int i = 0; i < s->nb_bitmaps; i++)
+		total += (uint64_t)s->bitmaps[i].table_size * 8;
+	if (total > QCOW2_BITMAP_MAX_TABLES)
+		return err_set(-EFBIG, s->img->filename,
+			       "bitmap tables too large in total (%" PRIu64 " bytes)", total);
 	for (int i = 0; i < s->nb_bitmaps; i++) {
 		struct qcow2_bitmap *b = &s->bitmaps[i];
 
@@ -271,7 +278,7 @@ static int check_new(struct qcow2_state *s, const char *name, uint64_t granulari
 	if (!*name || strlen(name) > QCOW2_BITMAP_MAX_NAME)
 		return err_set(-EINVAL, NULL, "Bitmap name '%s' is empty or longer than %d bytes",
 			       name, QCOW2_BITMAP_MAX_NAME);
-	if (qcow2_bitmap_find(s, name) >= 0)
+	if (bitmap_find(s, name) >= 0)
 		return err_set(-EEXIST, NULL, "Bitmap already exists: %s", name);
 	if (granularity < (1ULL << QCOW2_BITMAP_MIN_GRAN_BITS) ||
 	    granularity > (1ULL << QCOW2_BITMAP_MAX_GRAN_BITS) || !is_power_of_2(granularity))
@@ -347,12 +354,12 @@ static int free_data(struct qcow2_state *s, const uint64_t *entries, uint64_t n)
 
 static int remove_locked(struct qcow2_state *s, const char *name)
 {
-	int i = qcow2_bitmap_find(s, name), ret = 0;
+	int i = bitmap_find(s, name), ret = 0;
 	struct qcow2_bitmap b;
 	bool have_table;
 
 	if (i < 0)
-		return not_found(s, name);
+		return not_found(name);
 	/* the data clusters are freed as QEMU does, also an in-use bitmap's;
 	 * those of a table that fails its checks leak instead */
 	have_table = load_table(s, &s->bitmaps[i]) == 0;

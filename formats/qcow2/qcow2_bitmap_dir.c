@@ -109,6 +109,29 @@ static int parse_entry(struct qcow2_state *s, const uint8_t *p, uint64_t left,
 	return 0;
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names are unique (sorted, so 65535 of them cost no quadratic time). */
+static int check_names(struct qcow2_state *s)
+{
+	char **v = malloc((size_t)s->nb_bitmaps * sizeof(*v));
+	int ret = 0;
+
+	if (!v)
+		return err_set(-ENOMEM, s->img->filename, "out of memory");
+	for (int i = 0; i < s->nb_bitmaps; i++)
+		v[i] = s->bitmaps[i].name;
+	qsort(v, (size_t)s->nb_bitmaps, sizeof(*v), cmp_names);
+	for (int i = 1; i < s->nb_bitmaps && ret == 0; i++)
+		if (!strcmp(v[i - 1], v[i]))
+			ret = err_set(-EINVAL, s->img->filename, "bitmap name '%s' used twice", v[i]);
+	free(v);
+	return ret;
+}
+
 static int parse_dir(struct qcow2_state *s, const uint8_t *dir, uint64_t size, uint32_t nb)
 {
 	uint64_t pos = 0, used = 0;
@@ -122,13 +145,9 @@ static int parse_dir(struct qcow2_state *s, const uint8_t *dir, uint64_t size, u
 		s->nb_bitmaps = (int)i + 1;
 		if (ret < 0)
 			return ret;
-		for (uint32_t j = 0; j < i; j++)
-			if (!strcmp(s->bitmaps[j].name, s->bitmaps[i].name))
-				return err_set(-EINVAL, s->img->filename,
-					       "bitmap name '%s' used twice", s->bitmaps[i].name);
 		pos += used;
 	}
-	return 0;
+	return check_names(s);
 }
 
 int qcow2_bitmaps_load(struct qcow2_state *s)

@@ -543,6 +543,29 @@ static void gen_bitmap_cases(void)
 	e[16] = 7;
 	emit(&im, "bitmap-type-unknown.qcow2", "badbitmaps");
 
+	/* 65535 entries (a directory of 2 MiB in clusters 10-41) sharing one
+	 * 32 KiB table of a 1 TiB disk: 2 GiB of tables, and 65535 names */
+	build_base(&im);
+	e = add_bitmap(&im);
+	store_be64(cl(&im, 0) + 24, 1ULL << 40);
+	store_be32(cl(&im, 0) + 36, 2048);
+	e[17] = 9;
+	store_be32(e + 8, 4096);
+	store_be16(e + 18, 3);
+	resize_clusters(&im, 10 + 32);
+	for (unsigned i = 0; i < 65535; i++) {
+		uint8_t *d = cl(&im, 10) + (size_t)i * 32;
+
+		memcpy(d, e, 24);
+		d[24] = (uint8_t)(1 + i % 255);       /* unique names without NUL */
+		d[25] = (uint8_t)(1 + i / 255 % 255);
+		d[26] = (uint8_t)(1 + i / 65025);
+	}
+	store_be32(bitmap_ext(&im), 65535);
+	store_be64(bitmap_ext(&im) + 8, 65535ULL * 32);
+	store_be64(bitmap_ext(&im) + 16, 10ULL * CS);
+	emit(&im, "bitmap-tables-shared-huge.qcow2", "badbitmaps");
+
 	build_base(&im);
 	add_bitmap(&im);
 	store_be64(cl(&im, 8), 1000ULL * CS);  /* data cluster past the end */
