@@ -26,7 +26,7 @@ _imgtool_formats() {
 # empty (a flag), a placeholder (fmt, FILE...) or alternatives (a|b|c); the first
 # mention of an option (its usage line) wins over the prose after it.
 _imgtool_optspec() {
-	_imgtool_run "$1" --help | sed 's/\[/ /g; s/\]/ ] /g' | awk '
+	_imgtool_run "$1" --help | sed 's/\[/ /g; s/\]/ ] /g; s/(--/( --/g; s/)\.\.\./ ] /g' | awk '
 	# an option value ends its clause: "]", "|", "/", the line end, another option
 	# or a parenthesis follows (prose like "--dry-run runs them" has none)
 	function ends(k) {
@@ -77,10 +77,10 @@ _imgtool_word_after() {
 	done
 }
 
-# _imgtool_last_file: the last word that is not an option or an option's value
+# _imgtool_files: the words that are not options or options' values, one a line
 # (snapshot -a NAME FILE: the file comes after the name being completed)
-_imgtool_last_file() {
-	local i w prev spec file=
+_imgtool_files() {
+	local i w prev spec
 	for ((i = 2; i < ${#COMP_WORDS[@]}; i++)); do
 		[ "$i" -eq "$COMP_CWORD" ] && continue
 		w=${COMP_WORDS[i]}
@@ -90,9 +90,13 @@ _imgtool_last_file() {
 			spec=$(printf '%s\n' "$_imgtool_spec" | awk -v o="$prev" '$1 == o { print $2 }')
 			[ -n "$spec" ] && continue
 		fi
-		file=$w
+		printf '%s\n' "$w"
 	done
-	echo "$file"
+}
+
+# _imgtool_last_file: the last of them
+_imgtool_last_file() {
+	_imgtool_files | tail -n 1
 }
 
 _imgtool_snapshots() {
@@ -101,6 +105,28 @@ _imgtool_snapshots() {
 	[ -n "$file" ] && [ -e "$file" ] || return
 	_imgtool_run snapshot -l --output=json "$file" |
 		sed -n 's/^ *"name": "\(.*\)",\{0,1\}$/\1/p' | sed 's/\\"/"/g; s/\\\\/\\/g'
+}
+
+# bitmap names of the image (bitmap's first argument; the second is a bitmap
+# name), or of the file -b names (bitmap --merge SOURCE -b FILE)
+_imgtool_bitmaps() {
+	local file= i
+	for ((i = 2; i < ${#COMP_WORDS[@]} - 1; i++)); do
+		[ "${COMP_WORDS[i]}" = -b ] && [ "$i" -ne "$COMP_CWORD" ] && file=${COMP_WORDS[i + 1]}
+	done
+	[ -n "$file" ] || file=$(_imgtool_files | head -n 1)
+	[ -n "$file" ] && [ -e "$file" ] || return
+	_imgtool_run info --output=json "$file" | awk '
+		/"bitmaps": \[/ { depth = 1; next }
+		depth > 0 {
+			if ($0 ~ /\[ *$/) depth++
+			else if ($0 ~ /^ *\],?$/) depth--
+			else if (depth == 1 && match($0, /^ *"name": "/)) {
+				v = substr($0, RLENGTH + 1)
+				sub(/",?$/, "", v)
+				print v
+			}
+		}' | sed 's/\\"/"/g; s/\\\\/\\/g'
 }
 
 # -o: complete the last item of "key=value,key2=..." with the format's names
@@ -125,6 +151,17 @@ _imgtool_complete_create_opts() {
 	compopt -o nospace 2>/dev/null
 }
 
+# _imgtool_offer CUR CMD...: the lines CMD prints that start with CUR, quoted
+# for the shell (names read from an image may hold spaces)
+_imgtool_offer() {
+	local cur=$1 v
+	shift
+	COMPREPLY=()
+	while IFS= read -r v; do
+		[[ $v == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$v")")
+	done < <("$@")
+}
+
 # _imgtool_complete_value CMD OPT ARG CUR: the value of an option
 _imgtool_complete_value() {
 	local cmd=$1 opt=$2 arg=$3 cur=$4 IFS=$'\n'
@@ -134,16 +171,15 @@ _imgtool_complete_value() {
 		return ;;
 	esac
 	case $cmd:$opt in
+	bitmap:--merge)
+		_imgtool_offer "$cur" _imgtool_bitmaps
+		return ;;
 	snapshot:-a | snapshot:-d | snapshot:--apply | snapshot:--delete)
-		local s
-		COMPREPLY=()
-		while IFS= read -r s; do
-			[[ $s == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$s")")
-		done < <(_imgtool_snapshots)
+		_imgtool_offer "$cur" _imgtool_snapshots
 		return ;;
 	esac
 	case $arg in
-	fmt | output_fmt | backing_fmt)
+	fmt | output_fmt | backing_fmt | source_fmt)
 		COMPREPLY=($(compgen -W "$(_imgtool_formats | tr ' ' '\n')" -- "$cur")) ;;
 	options)
 		_imgtool_complete_create_opts "$cmd" "$cur" ;;
@@ -164,7 +200,7 @@ _imgtool_complete_value() {
 	[a-z]*)
 		# a literal value in lower case (--network virtio, --progress=json)
 		case $arg in
-		snapshot | snapshot_param | sparse_size | num_workers | offset | len | size | snapshot_* | \
+		snapshot | snapshot_param | sparse_size | num_workers | offset | len | size | granularity | snapshot_* | \
 		count | depth | pattern | buffer_size | step_size | flush_interval) COMPREPLY=() ;;
 		*) COMPREPLY=($(compgen -W "$arg" -- "$cur")) ;;
 		esac ;;

@@ -3,7 +3,8 @@
  * convert.c - the convert operation (convert.h): the decisions qemu-img convert
  * makes around the copy - which sources, which snapshot, whether the target is
  * created and with which backing file, whether it already reads as zeros (so
- * that zero ranges can be skipped) - and then one copy_run().
+ * that zero ranges can be skipped) - and then one copy_run(); with --bitmaps,
+ * the source's persistent bitmaps last (formats/bitmap.c).
  *
  * Checks happen in qemu-img's order (target format, sources, -o options, backing
  * file) so that the first problem reported is the one qemu-img reports.
@@ -268,6 +269,17 @@ static int copy(struct convert_run *r)
 	return ret < 0 ? fail(ret, r->dst->filename) : 0;
 }
 
+/* --bitmaps: what qemu-img refuses before it creates the target. */
+static int check_bitmaps(struct convert_run *r, const struct format_ops *ops)
+{
+	if (r->p->nb_src > 1)
+		return err_set(-EINVAL, NULL, "Copying bitmaps only possible with single source");
+	if (!ops->bitmap_supported)
+		return err_set(-ENOTSUP, NULL, "Format driver '%s' does not support bitmaps",
+			       ops->name);
+	return image_bitmaps_copy_check(r->src[0], r->p->skip_broken_bitmaps);
+}
+
 /* Everything up to the copy, in qemu-img's order. */
 static int prepare(struct convert_run *r)
 {
@@ -292,8 +304,13 @@ static int prepare(struct convert_run *r)
 			return ret;
 	}
 	ret = check_not_source(r);
+	if (ret == 0 && p->bitmaps)
+		ret = check_bitmaps(r, ops);
 	if (ret == 0)
 		ret = open_target(r);
+	if (ret == 0 && p->bitmaps && !image_bitmap_supported(r->dst))
+		ret = err_set(-ENOTSUP, NULL, "Format driver '%s' does not support bitmaps",
+			      p->dst_fmt);
 	return ret;
 }
 
@@ -304,6 +321,11 @@ int convert_run(const struct convert_params *p)
 
 	if (ret == 0)
 		ret = copy(&r);
+	/* after the data, so that the copy's own writes set no bits */
+	if (ret == 0 && p->bitmaps)
+		ret = image_bitmaps_copy(r.src[0], r.dst, p->skip_broken_bitmaps, p->warn_bitmap);
+	if (ret == 0 && p->bitmaps)
+		ret = image_flush(r.dst);
 	if (r.dst)
 		image_close(r.dst);
 	for (int i = 0; r.src && i < p->nb_src; i++)

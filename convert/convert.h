@@ -35,6 +35,11 @@ struct convert_params {
 	uint64_t min_sparse;
 	int workers;              /* 0: the engine's default */
 	enum progress_mode progress;
+	/* --bitmaps: copy the single source's persistent bitmaps after the data;
+	 * skip_broken_bitmaps: skip in-use ones, each named through warn */
+	bool bitmaps;
+	bool skip_broken_bitmaps;
+	void (*warn_bitmap)(const char *name);
 };
 
 /* 0, or a negative errno with the message set (naming the file where one is). */

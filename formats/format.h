@@ -89,6 +89,14 @@ struct image_info {
 	struct json_object *format_specific; /* may stay NULL */
 };
 
+/* A persistent dirty bitmap, as `bitmap_list` reports it. */
+struct bitmap_info {
+	char *name;
+	uint64_t granularity;    /* guest bytes per bit */
+	bool enabled;            /* guest writes set bits (qcow2's "auto" flag) */
+	bool in_use;             /* left in use by a crashed writer: inconsistent */
+};
+
 struct check_result {
 	int corruptions;
 	int leaks;
@@ -110,6 +118,8 @@ struct check_result {
 struct measure_result {
 	uint64_t required;
 	uint64_t fully_allocated;
+	uint64_t bitmaps;        /* bytes the source's bitmaps need (convert --bitmaps) */
+	bool has_bitmaps;        /* report it: the target and source can hold bitmaps */
 };
 
 /* Preallocation modes shared by create and resize. */
@@ -219,6 +229,23 @@ struct format_ops {
 	/* optional: change creation options of an existing image (amend -o); opts
 	 * already checked against amend_opts. */
 	int (*amend)(struct image *img, struct opts *opts);
+
+	/* optional: persistent dirty bitmaps.  Changes need IMG_RDWR; the format
+	 * sets the bits of enabled bitmaps on every guest write itself.  Messages
+	 * are QEMU's, without the file name (the CLI says which operation).
+	 * list: malloc'd array, free with image_bitmap_list_free.  status: of
+	 * [off, off+len) (len > 0), *run bytes from off share *dirty. */
+	bool (*bitmap_supported)(struct image *img);
+	int (*bitmap_list)(struct image *img, struct bitmap_info **out, int *nb);
+	int (*bitmap_add)(struct image *img, const char *name, uint64_t granularity,
+			  bool disabled);
+	int (*bitmap_remove)(struct image *img, const char *name);
+	int (*bitmap_clear)(struct image *img, const char *name);
+	int (*bitmap_enable)(struct image *img, const char *name, bool enable);
+	int (*bitmap_status)(struct image *img, const char *name, uint64_t off, uint64_t len,
+			     uint64_t *run, bool *dirty);
+	int (*bitmap_set_dirty)(struct image *img, const char *name, uint64_t off,
+				uint64_t len);
 };
 
 struct image {
@@ -333,6 +360,31 @@ int image_snapshot_delete(struct image *img, const char *id_or_name);
 int image_snapshot_open(struct image *img, const char *id, const char *name);
 /* Change options of an existing image (amend -o). */
 int image_amend(struct image *img, struct opts *opts);
+
+/* Persistent dirty bitmaps (formats/bitmap.c; -ENOTSUP for formats without).
+ * image_bitmap_supported: the image can hold them (qcow2 v3). */
+bool image_bitmap_supported(struct image *img);
+int image_bitmap_list(struct image *img, struct bitmap_info **out, int *nb);
+void image_bitmap_list_free(struct bitmap_info *list, int nb);
+/* QEMU's default granularity: the cluster size, at least 4 KiB (64 KiB without). */
+uint64_t image_bitmap_default_granularity(struct image *img);
+int image_bitmap_add(struct image *img, const char *name, uint64_t granularity,
+		     bool disabled);
+int image_bitmap_remove(struct image *img, const char *name);
+int image_bitmap_clear(struct image *img, const char *name);
+int image_bitmap_enable(struct image *img, const char *name, bool enable);
+/* Set in dst's bitmap every bit set in src's bitmap src_name (src may be dst). */
+int image_bitmap_merge(struct image *dst, const char *name, struct image *src,
+		       const char *src_name);
+/* convert --bitmaps: every bitmap of src created in dst with its granularity,
+ * state and bits; an in-use one is an error, or skipped with a warning through
+ * warn (may be NULL) when skip_broken. */
+int image_bitmaps_copy(struct image *src, struct image *dst, bool skip_broken,
+		       void (*warn)(const char *name));
+/* What image_bitmaps_copy checks of src before anything is copied. */
+int image_bitmaps_copy_check(struct image *src, bool skip_broken);
+/* Bytes the bitmaps of src need in a qcow2 image of cluster size cs. */
+int image_bitmaps_size(struct image *src, uint64_t cs, uint64_t *bytes);
 
 /* Resolve a name relative to an image's location: its folder, or for an image
  * opened by URL that URL's folder (absolute names and URLs are returned as they

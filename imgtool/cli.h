@@ -146,6 +146,7 @@ int cmd_resize(int argc, char **argv);
 int cmd_launch(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_amend(int argc, char **argv);
+int cmd_bitmap(int argc, char **argv);
 int cmd_commit(int argc, char **argv);
 int cmd_rebase(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

@@ -20,6 +20,8 @@
 
 enum {
 	OPT_TARGET_IS_ZERO = 256,
+	OPT_BITMAPS,
+	OPT_SKIP_BROKEN,
 };
 
 struct convert_args {
@@ -36,6 +38,8 @@ struct convert_args {
 	bool target_is_zero;
 	bool copy_offload;        /* -C */
 	bool sparse_given;        /* -S was given (qemu refuses it with -C) */
+	bool bitmaps;
+	bool skip_broken;
 	uint64_t min_sparse;
 	int workers;
 };
@@ -48,7 +52,8 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
 		{ "progress", required_argument, NULL, CLI_OPT_PROGRESS },
 		{ "force-share", no_argument, NULL, 'U' },
 		{ "salvage", no_argument, NULL, CLI_OPT_UNSUPPORTED },
-		{ "bitmaps", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "bitmaps", no_argument, NULL, OPT_BITMAPS },
+		{ "skip-broken-bitmaps", no_argument, NULL, OPT_SKIP_BROKEN },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, r;
@@ -67,6 +72,8 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
 		case 'C': a->copy_offload = true; break;
 		case 't': a->dst_cache = optarg; break;
 		case OPT_TARGET_IS_ZERO: a->target_is_zero = true; break;
+		case OPT_BITMAPS: a->bitmaps = true; break;
+		case OPT_SKIP_BROKEN: a->skip_broken = true; break;
 		case 'o':
 			if (create_opts_want_help(optarg)) {
 				a->want_help = true;
@@ -92,7 +99,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
 			a->snapshot = optarg;
 			break;
 		case 'h':
-			printf("usage: %s convert [--target-is-zero] [-U] [-c] [-p] [--progress=json] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] [-l snapshot_param] [-S sparse_size] [-m num_workers] [-W] [-C] filename [filename2 [...]] output_filename\n",
+			printf("usage: %s convert [--target-is-zero] [--bitmaps [--skip-broken-bitmaps]] [-U] [-c] [-p] [--progress=json] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] [-l snapshot_param] [-S sparse_size] [-m num_workers] [-W] [-C] filename [filename2 [...]] output_filename\n",
 			       PROG_NAME);
 			return 1;
 		default:
@@ -119,6 +126,10 @@ static int check_args(const struct convert_args *a, int nfiles)
 		cli_error("Cannot enable copy offloading when -S is used");
 		return -EINVAL;
 	}
+	if (a->skip_broken && !a->bitmaps) {
+		cli_error("Use of --skip-broken-bitmaps requires --bitmaps");
+		return -EINVAL;
+	}
 	if (a->target_is_zero && !a->no_create) {
 		cli_error("--target-is-zero requires use of -n flag");
 		return -EINVAL;
@@ -136,6 +147,13 @@ static int check_args(const struct convert_args *a, int nfiles)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static void warn_skipped_bitmap(const char *name)
+{
+	fprintf(stderr, "%s: warning: Skipping inconsistent bitmap '", PROG_NAME);
+	cli_fputs_escaped(name, stderr);
+	fputs("'\n", stderr);
 }
 
 int cmd_convert(int argc, char **argv)
@@ -186,6 +204,9 @@ int cmd_convert(int argc, char **argv)
 		.min_sparse = a.min_sparse,
 		.workers = a.workers,
 		.progress = a.src.quiet ? PROGRESS_NONE : a.src.progress,
+		.bitmaps = a.bitmaps,
+		.skip_broken_bitmaps = a.skip_broken,
+		.warn_bitmap = warn_skipped_bitmap,
 	};
 	ret = convert_run(&cp);
 	if (ret < 0) {

@@ -14,20 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* qemu-img reports "bitmaps" when it measures a qcow2 v3 target from a source
- * that can carry persistent bitmaps (qcow2).  imgtool copies no bitmaps, so the
- * value is 0; the key is printed so that the JSON matches. */
-static bool reports_bitmaps(const char *ofmt, struct opts *o, struct image *src)
-{
-	const char *compat = NULL;
-
-	for (int i = 0; i < o->n; i++)
-		if (!strcmp(o->v[i].key, "compat"))
-			compat = o->v[i].value;
-	return src && !strcmp(ofmt, "qcow2") && !strcmp(src->ops->name, "qcow2") &&
-	       !(compat && (!strcmp(compat, "0.10") || !strcmp(compat, "v2")));
-}
-
 int cmd_measure(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -43,7 +29,7 @@ int cmd_measure(int argc, char **argv)
 	struct image *src = NULL;
 	struct measure_result res;
 	uint64_t size = 0;
-	bool have_size = false, want_help = false, bitmaps;
+	bool have_size = false, want_help = false;
 	int c, ret, rc = 1;
 
 	while ((c = cli_getopt(argc, argv, "hf:O:o:U", longopts)) != -1) {
@@ -109,7 +95,6 @@ int cmd_measure(int argc, char **argv)
 		}
 		size = src->size;
 	}
-	bitmaps = reports_bitmaps(ofmt, &o, src);
 	ret = image_measure(ofmt, &o, size, src, &res);
 	if (ret < 0) {
 		cli_report(ret, NULL);
@@ -118,18 +103,18 @@ int cmd_measure(int argc, char **argv)
 	if (of == OUTPUT_JSON) {
 		struct json_object *j = json_object_new_object();
 
+		if (res.has_bitmaps)   /* qemu-img's key order */
+			json_object_object_add(j, "bitmaps", json_object_new_int64((int64_t)res.bitmaps));
 		json_object_object_add(j, "required", json_object_new_int64((int64_t)res.required));
 		json_object_object_add(j, "fully-allocated",
 				       json_object_new_int64((int64_t)res.fully_allocated));
-		if (bitmaps)
-			json_object_object_add(j, "bitmaps", json_object_new_int64(0));
 		cli_print_json(j);
 		json_object_put(j);
 	} else {
 		printf("required size: %llu\nfully allocated size: %llu\n",
 		       (unsigned long long)res.required, (unsigned long long)res.fully_allocated);
-		if (bitmaps)
-			printf("bitmaps size: 0\n");
+		if (res.has_bitmaps)
+			printf("bitmaps size: %llu\n", (unsigned long long)res.bitmaps);
 	}
 	rc = 0;
 out:

@@ -26,6 +26,10 @@
  *   qcow2_amend.c    amend -o (compat, lazy_refcounts)
  *   qcow2_backing.c  change the recorded backing file (rebase, convert -B) and
  *                    empty an overlay after commit
+ *   qcow2_bitmap_dir.c  the persistent dirty bitmap directory: load,
+ *                    validate, store a changed list (copy, then switch)
+ *   qcow2_bitmap.c   persistent dirty bitmaps: add/remove/clear/enable, bits
+ *                    read and set, enabled bitmaps marked on guest writes
  *   qcow2_check.c    check and repair (leaks, refcount errors, COPIED flags,
  *                    overlaps, offsets past EOF); dirty-image repair on open
  *
@@ -155,6 +159,35 @@ struct qcow2_snapshot {
 	uint8_t *extra_data;      /* verbatim, kept when rewriting the table */
 };
 
+/* Persistent dirty bitmaps (limits as QEMU's). */
+#define QCOW2_MAX_BITMAPS          65535
+#define QCOW2_MAX_BITMAP_DIR       (1024ULL * QCOW2_MAX_BITMAPS)
+#define QCOW2_BITMAP_MAX_NAME      1023
+#define QCOW2_BITMAP_MIN_GRAN_BITS 9
+#define QCOW2_BITMAP_MAX_GRAN_BITS 31
+#define QCOW2_BME_FLAG_IN_USE      (1U << 0)  /* QEMU holds the bits in memory */
+#define QCOW2_BME_FLAG_AUTO        (1U << 1)  /* enabled: writes set bits */
+#define QCOW2_BME_FLAG_EXTRA_COMPAT (1U << 2)
+#define QCOW2_BME_FLAGS_KNOWN      0x7U
+#define QCOW2_BITMAP_MAX_TABLE     (64ULL * 1024 * 1024)   /* table bytes */
+#define QCOW2_BITMAP_MAX_TABLES    (128ULL * 1024 * 1024)  /* all tables */
+#define QCOW2_BITMAP_MAX_DATA      0x20000000ULL           /* data bytes (QEMU's) */
+
+/* One bitmap directory entry (qcow2_bitmap_dir.c), and the bitmap's working
+ * state (qcow2_bitmap.c). */
+struct qcow2_bitmap {
+	char *name;
+	uint32_t flags;           /* QCOW2_BME_FLAG_* */
+	uint8_t gran_bits;
+	uint64_t table_offset;
+	uint32_t table_size;      /* entries */
+	uint32_t extra_len;
+	uint8_t *extra;           /* extra data, kept verbatim */
+	uint64_t *table;          /* host order; NULL until first needed */
+	uint64_t cached_idx;      /* table index of the cluster in cached, or UINT64_MAX */
+	uint8_t *cached;          /* one bitmap data cluster */
+};
+
 /* Classification of one (sub)cluster, following the spec. */
 enum qcow2_cluster_type {
 	QCOW2_CLUSTER_UNALLOCATED,   /* falls through to the backing file */
@@ -202,6 +235,11 @@ struct qcow2_state {
 
 	struct qcow2_snapshot *snapshots;
 	int nb_snapshots;
+
+	/* persistent dirty bitmaps (empty when the extension is absent or stale) */
+	struct qcow2_bitmap *bitmaps;
+	int nb_bitmaps;
+	uint64_t bitmap_dir_offset, bitmap_dir_size;
 
 	struct qcow2_cache *l2_cache;
 	struct qcow2_cache *refcount_cache;
@@ -271,6 +309,37 @@ int qcow2_header_write_incompat(struct qcow2_state *s);
 /* Names of the set bits in mask using the feature table ("dirty, bit 7"). */
 void qcow2_feature_names(const struct qcow2_state *s, int type, uint64_t mask,
 			 char *buf, size_t buflen);
+
+/* Remove every header extension of that type from s->unknown_exts. */
+void qcow2_drop_ext(struct qcow2_state *s, uint32_t type);
+
+/* ---- qcow2_bitmap_dir.c ---- */
+/* Load and validate the directory (at open): s->bitmaps. */
+int qcow2_bitmaps_load(struct qcow2_state *s);
+void qcow2_bitmaps_free(struct qcow2_state *s);
+/* Write s->bitmaps as a new directory, switch the header, free the old one
+ * (s->lock held). */
+int qcow2_bitmaps_store_dir(struct qcow2_state *s);
+uint64_t qcow2_bitmap_table_entries(const struct qcow2_state *s, uint64_t size,
+				    unsigned gran_bits);
+
+/* ---- qcow2_bitmap.c ---- */
+/* Load and check the table of every consistent bitmap (at open, as QEMU
+ * does): a bad one fails the open. */
+int qcow2_bitmaps_load_tables(struct qcow2_state *s);
+/* Set the bits of [off, off+len) in every enabled bitmap (takes s->lock);
+ * called before guest data is written. */
+int qcow2_bitmaps_mark(struct qcow2_state *s, uint64_t off, uint64_t len);
+bool qcow2_bitmap_supported(struct image *img);
+int qcow2_bitmap_list(struct image *img, struct bitmap_info **out, int *nb);
+int qcow2_bitmap_add(struct image *img, const char *name, uint64_t granularity,
+		     bool disabled);
+int qcow2_bitmap_remove(struct image *img, const char *name);
+int qcow2_bitmap_clear(struct image *img, const char *name);
+int qcow2_bitmap_enable(struct image *img, const char *name, bool enable);
+int qcow2_bitmap_status(struct image *img, const char *name, uint64_t off, uint64_t len,
+			uint64_t *run, bool *dirty);
+int qcow2_bitmap_set_dirty(struct image *img, const char *name, uint64_t off, uint64_t len);
 
 /* ---- qcow2_cache.c ---- (all calls with s->lock held) */
 /* A cache of `entries` cluster-sized tables. */

@@ -175,6 +175,10 @@ int qcow2_make_empty(struct image *img)
 	uint64_t *refs;
 	int ret;
 
+	/* what the guest sees becomes the backing file's: all of it changes */
+	ret = qcow2_bitmaps_mark(s, 0, s->h.size);
+	if (ret < 0)
+		return ret;
 	refs = malloc((size_t)s->l2_entries * 2 * sizeof(*refs));
 	if (!refs)
 		return err_set(-ENOMEM, img->filename, "out of memory");

@@ -3,10 +3,9 @@
  * qcow2_info.c - the qcow2 part of `info`: cluster size, dirty flag, internal
  * snapshots, and the format-specific keys exactly as qemu-img 7.2 prints them
  * (a v2 image shows only compat, compression-type and refcount-bits), including
- * the list of persistent dirty bitmaps read from the bitmap directory.
+ * the list of persistent dirty bitmaps.
  */
 #include "qcow2.h"
-#include "../../common/bswap.h"
 #include "../../common/err.h"
 #include "../../common/util.h"
 
@@ -16,94 +15,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BITMAP_DIR_MAX      (64 * MiB)
-#define BITMAP_MAX          65535
-#define BME_FIXED           24
-#define BME_FLAG_IN_USE     (1U << 0)
-#define BME_FLAG_AUTO       (1U << 1)
-
-static int bitmap_entry_json(struct qcow2_state *s, const uint8_t *p, uint64_t left,
-			     struct json_object *list, uint64_t *used)
-{
-	uint32_t flags = load_be32(p + 12);
-	uint8_t gran = p[17];
-	uint16_t name_len = load_be16(p + 18);
-	uint32_t extra = load_be32(p + 20);
-	uint64_t len = align_up(BME_FIXED + (uint64_t)extra + name_len, 8);
-	struct json_object *o, *fl;
-	char *name;
-
-	if (len > left || gran > 63)
-		return err_set(-EINVAL, s->img->filename, "bitmap directory entry corrupt");
-	name = strndup((const char *)p + BME_FIXED + extra, name_len);
-	o = json_object_new_object();
-	fl = json_object_new_array();
-	if (!name || !o || !fl) {
-		free(name);
-		json_object_put(o);
-		json_object_put(fl);
-		return -ENOMEM;
-	}
-	if (flags & BME_FLAG_IN_USE)
-		json_object_array_add(fl, json_object_new_string("in-use"));
-	if (flags & BME_FLAG_AUTO)
-		json_object_array_add(fl, json_object_new_string("auto"));
-	json_object_object_add(o, "flags", fl);
-	json_object_object_add(o, "name", json_object_new_string(name));
-	json_object_object_add(o, "granularity", json_object_new_int64(1LL << gran));
-	json_object_array_add(list, o);
-	free(name);
-	*used = len;
-	return 0;
-}
-
-/* The bitmaps list, or NULL when the image has none (or they are stale:
- * QEMU ignores the extension when the autoclear bit is clear). */
+/* The bitmaps list as qemu-img shows it, or NULL when the image has none
+ * (loaded at open by qcow2_bitmap_dir.c; a stale extension is none). */
 static int bitmaps_json(struct qcow2_state *s, struct json_object **out)
 {
-	const struct qcow2_ext *ext = NULL;
-	uint64_t dir_size, dir_off, pos = 0, used = 0;
-	uint32_t nb;
-	uint8_t *dir;
-	int ret = 0;
-
 	*out = NULL;
-	for (int i = 0; i < s->nb_unknown_exts; i++)
-		if (s->unknown_exts[i].type == QCOW2_EXT_BITMAPS)
-			ext = &s->unknown_exts[i];
-	if (!ext || ext->len < 24 || !(s->h.autoclear_features & QCOW2_AUTOCLEAR_BITMAPS))
+	if (!s->nb_bitmaps)
 		return 0;
-	nb = load_be32(ext->data);
-	dir_size = load_be64(ext->data + 8);
-	dir_off = load_be64(ext->data + 16);
-	if (nb == 0)
-		return 0;
-	if (nb > BITMAP_MAX || dir_size > BITMAP_DIR_MAX || dir_size < BME_FIXED ||
-	    !is_aligned(dir_off, s->cluster_size) || dir_off >= s->file_size ||
-	    dir_size > s->file_size - dir_off)
-		return err_set(-EINVAL, s->img->filename, "bitmap directory invalid");
-	dir = malloc((size_t)dir_size);
 	*out = json_object_new_array();
-	if (!dir || !*out) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ret = backend_pread(s->img->be, dir, (size_t)dir_size, dir_off);
-	for (uint32_t i = 0; i < nb && ret == 0; i++) {
-		if (dir_size - pos < BME_FIXED) {
-			ret = err_set(-EINVAL, s->img->filename, "bitmap directory truncated");
-			break;
+	if (!*out)
+		return -ENOMEM;
+	for (int i = 0; i < s->nb_bitmaps; i++) {
+		const struct qcow2_bitmap *b = &s->bitmaps[i];
+		struct json_object *o = json_object_new_object();
+		struct json_object *fl = json_object_new_array();
+
+		if (!o || !fl) {
+			json_object_put(o);
+			json_object_put(fl);
+			json_object_put(*out);
+			*out = NULL;
+			return -ENOMEM;
 		}
-		ret = bitmap_entry_json(s, dir + pos, dir_size - pos, *out, &used);
-		pos += used;
+		if (b->flags & QCOW2_BME_FLAG_IN_USE)
+			json_object_array_add(fl, json_object_new_string("in-use"));
+		if (b->flags & QCOW2_BME_FLAG_AUTO)
+			json_object_array_add(fl, json_object_new_string("auto"));
+		json_object_object_add(o, "flags", fl);
+		json_object_object_add(o, "name", json_object_new_string(b->name));
+		json_object_object_add(o, "granularity", json_object_new_int64(1LL << b->gran_bits));
+		json_object_array_add(*out, o);
 	}
-out:
-	free(dir);
-	if (ret < 0) {
-		json_object_put(*out);
-		*out = NULL;
-	}
-	return ret;
+	return 0;
 }
 
 static struct json_object *format_specific(struct qcow2_state *s, int *err)

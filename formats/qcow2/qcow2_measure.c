@@ -22,6 +22,7 @@ struct measure_params {
 	uint32_t refcount_order;
 	bool extended_l2;
 	bool has_backing;
+	int version;
 	enum prealloc_mode prealloc;
 };
 
@@ -68,6 +69,7 @@ static int parse_opts(struct opts *opts, struct measure_params *p)
 	memset(p, 0, sizeof(*p));
 	p->cluster_size = QCOW2_DEFAULT_CLUSTER_SIZE;
 	p->refcount_order = 4;
+	p->version = version;
 	if (!opts)
 		return 0;
 	ret = opts_get_bool(opts, "extended_l2", &b);
@@ -115,6 +117,7 @@ static int parse_opts(struct opts *opts, struct measure_params *p)
 	/* the other creation options (image_measure checked them) do not change
 	 * the size */
 	p->has_backing = opts_get(opts, "backing_file") != NULL;
+	p->version = version;
 	return 0;
 }
 
@@ -180,5 +183,10 @@ int qcow2_measure(struct opts *opts, uint64_t size, struct image *src,
 		res->fully_allocated += align_up(hdr, cs);
 		res->required += align_up(hdr, cs);
 	}
+	/* what convert --bitmaps would add: reported, as qemu-img does, when
+	 * both the source and this target can hold bitmaps */
+	res->has_bitmaps = src && p.version >= 3 && image_bitmap_supported(src);
+	if (res->has_bitmaps)
+		return image_bitmaps_size(src, cs, &res->bitmaps);
 	return 0;
 }

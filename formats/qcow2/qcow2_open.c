@@ -7,7 +7,8 @@
  * sizes the metadata caches, hands over to the refcount code and the snapshot
  * table, and applies the rules that depend on the open mode: a corrupt image is
  * only writable for repair, unknown autoclear bits are cleared on a writable open,
- * and a dirty image (lazy refcounts) is repaired before it is written.
+ * a dirty image (lazy refcounts) is repaired before it is written, and the
+ * persistent bitmaps are loaded (kept on a writable open when consistent).
  */
 #include "qcow2.h"
 #include "../../common/bswap.h"
@@ -38,6 +39,7 @@ static void qcow2_free_state(struct qcow2_state *s)
 	qcow2_cache_destroy(s->l2_cache);
 	qcow2_cache_destroy(s->refcount_cache);
 	qcow2_snapshot_table_free(s);
+	qcow2_bitmaps_free(s);
 	free(s->l1);
 	free(s->reftable);
 	free(s->backing_fmt);
@@ -123,7 +125,7 @@ static int create_caches(struct qcow2_state *s)
 	return 0;
 }
 
-static void drop_ext(struct qcow2_state *s, uint32_t type)
+void qcow2_drop_ext(struct qcow2_state *s, uint32_t type)
 {
 	int j = 0;
 
@@ -139,17 +141,20 @@ static void drop_ext(struct qcow2_state *s, uint32_t type)
 /* Mode-dependent rules applied once the image is parsed. */
 static int open_rdwr_rules(struct qcow2_state *s, int flags)
 {
+	uint64_t keep = 0;
 	int ret;
 
-	/* We keep no bitmaps and know no other autoclear feature: a writer that
-	 * does not maintain them must clear their bits (as QEMU does).  check -r
-	 * writes no guest data, so the bitmaps stay valid and are kept. */
-	if (s->h.version >= 3 && s->h.autoclear_features && !(flags & IMG_CHECK)) {
-		s->h.autoclear_features = 0;
-		/* the bitmaps are stale from now on: drop their extension, as
-		 * QEMU does when it finds the bit clear (check reclaims the
-		 * clusters as leaks) */
-		drop_ext(s, QCOW2_EXT_BITMAPS);
+	/* Consistent bitmaps are kept and maintained (qcow2_bitmap.c); every
+	 * other autoclear feature is one we do not maintain, so its bit is
+	 * cleared, as QEMU does.  Stale bitmaps (the bit already clear) lose
+	 * their extension: QEMU ignores it, and check reclaims the clusters as
+	 * leaks.  check -r writes no guest data, so it keeps everything. */
+	if (s->nb_bitmaps)
+		keep = QCOW2_AUTOCLEAR_BITMAPS;
+	if (s->h.version >= 3 && s->h.autoclear_features != keep && !(flags & IMG_CHECK)) {
+		s->h.autoclear_features = keep;
+		if (!keep)
+			qcow2_drop_ext(s, QCOW2_EXT_BITMAPS);
 		ret = qcow2_header_write(s);
 		if (ret < 0)
 			return ret;
@@ -216,6 +221,11 @@ static int qcow2_open(struct image *img, int flags)
 	ret = qcow2_refcount_init(s);
 	if (ret == 0)
 		ret = qcow2_snapshot_table_read(s);
+	/* bitmaps QEMU cannot load make it refuse the image, check included */
+	if (ret == 0)
+		ret = qcow2_bitmaps_load(s);
+	if (ret == 0)
+		ret = qcow2_bitmaps_load_tables(s);
 	if (ret == 0 && !s->read_only)
 		ret = open_rdwr_rules(s, flags);
 	if (ret < 0)
@@ -270,4 +280,12 @@ const struct format_ops qcow2_format_ops = {
 	.snapshot_delete = qcow2_snapshot_delete,
 	.snapshot_open = qcow2_snapshot_open,
 	.amend = qcow2_amend,
+	.bitmap_supported = qcow2_bitmap_supported,
+	.bitmap_list = qcow2_bitmap_list,
+	.bitmap_add = qcow2_bitmap_add,
+	.bitmap_remove = qcow2_bitmap_remove,
+	.bitmap_clear = qcow2_bitmap_clear,
+	.bitmap_enable = qcow2_bitmap_enable,
+	.bitmap_status = qcow2_bitmap_status,
+	.bitmap_set_dirty = qcow2_bitmap_set_dirty,
 };

@@ -240,6 +240,10 @@ int qcow2_resize(struct image *img, uint64_t new_size, enum prealloc_mode preall
 			       "Can't resize a v2 image which has snapshots");
 	if (new_size == old_size)
 		return 0;
+	/* each bitmap's table is sized for the disk: not resized yet */
+	if (s->nb_bitmaps)
+		return err_set(-ENOTSUP, img->filename,
+			       "Can't resize an image which has bitmaps (remove them first)");
 	if (new_size < old_size) {
 		if (!do_shrink)
 			return err_set(-EINVAL, img->filename,

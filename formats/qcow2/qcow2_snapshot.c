@@ -793,11 +793,18 @@ int qcow2_snapshot_apply(struct image *img, const char *id_or_name)
 
 	if (ret < 0)
 		return ret;
+	/* the whole disk may change: every enabled bitmap says so first */
+	ret = qcow2_bitmaps_mark(s, 0, s->h.size);
+	if (ret < 0)
+		return ret;
 	pthread_mutex_lock(&s->lock);
 	idx = find_id_or_name(s, id_or_name);
 	if (idx < 0)
 		ret = err_set(-ENOENT, img->filename, "Failed to load snapshot: %s",
 			      strerror(ENOENT));
+	else if (s->nb_bitmaps && s->snapshots[idx].disk_size != s->h.size)
+		ret = err_set(-ENOTSUP, img->filename,
+			      "Can't apply a snapshot of another size to an image which has bitmaps");
 	else
 		ret = do_apply(s, idx);
 	pthread_mutex_unlock(&s->lock);

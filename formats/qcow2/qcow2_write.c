@@ -3,7 +3,8 @@
  * qcow2_write.c - the qcow2 write path: write (in place, or allocating with
  * copy-on-write of partial clusters and of shared clusters/L2 tables),
  * write_zeroes, write_compressed, flush; L2 table allocation, L1 growth, the
- * lazy-refcounts dirty bit.
+ * lazy-refcounts dirty bit.  Each write first sets its bits in the enabled
+ * persistent bitmaps (qcow2_bitmap.c).
  *
  * Concurrency: metadata is changed under s->lock; guest data is written with the
  * lock dropped.  While a thread writes data into freshly allocated clusters, the
@@ -688,12 +689,16 @@ int qcow2_write(struct image *img, const void *buf, uint64_t off, size_t len)
 	struct qcow2_state *s = qcow2_state(img);
 	const uint8_t *p = buf;
 	struct qcow2_data d = { .buf = buf, .base = off };
+	int ret;
 
 	if (qcow2_encrypted(s) && s->extended_l2)
 		return err_set(-ENOTSUP, img->filename,
 			       "writing encrypted images with extended L2 entries is not supported");
 	if (qcow2_encrypted(s) && (off % 512 || len % 512))
 		return qcow2_crypt_write_unaligned(img, buf, off, len);
+	ret = qcow2_bitmaps_mark(s, off, len);
+	if (ret < 0)
+		return ret;
 	while (len) {
 		int64_t n = s->extended_l2 ? write_piece_ext(s, p, off, len) :
 			    write_piece(s, &d, off, piece_len(s, off, len));
@@ -714,11 +719,15 @@ int qcow2_write_from(struct image *img, uint64_t off, struct backend *src, uint6
 {
 	struct qcow2_state *s = qcow2_state(img);
 	struct qcow2_data d = { .src = src, .src_off = src_off, .base = off };
+	int ret;
 
 	/* ciphertext cannot be copied from a plaintext source: the engine copies in memory */
 	if (s->extended_l2 || qcow2_encrypted(s) || src->ops != img->be->ops ||
 	    !src->ops->copy_range)
 		return -ENOTSUP;
+	ret = qcow2_bitmaps_mark(s, off, len);
+	if (ret < 0)
+		return ret;
 	while (len) {
 		int64_t n = write_piece(s, &d, off, piece_len(s, off, len));
 
@@ -879,8 +888,10 @@ int qcow2_write_zeroes(struct image *img, uint64_t off, uint64_t len, int flags)
 	struct qcow2_state *s = qcow2_state(img);
 	uint64_t cs = s->cluster_size;
 	uint64_t a = align_up(off, cs), b = align_down(off + len, cs);
-	int ret;
+	int ret = qcow2_bitmaps_mark(s, off, len);
 
+	if (ret < 0)
+		return ret;
 	if (s->h.version < 3)
 		return zero_v2(img, off, len);
 	/* the last cluster may be partial at the end of the image: it is whole */
@@ -923,6 +934,9 @@ int qcow2_write_compressed(struct image *img, const void *buf, uint64_t off, siz
 		return err_set(-EINVAL, img->filename,
 			       "compressed writes must be one whole cluster (offset %#" PRIx64
 			       ", %zu bytes)", off, len);
+	ret = qcow2_bitmaps_mark(s, off, len);
+	if (ret < 0)
+		return ret;
 	if (len < cs) {
 		/* the last cluster of the image: pad with zeros */
 		in = calloc(1, cs);

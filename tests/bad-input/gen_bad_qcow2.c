@@ -14,6 +14,10 @@
  *   readfail  opens and checks clean (check does not decompress), reading fails
  *   loop      a backing chain loop: convert must fail
  *   any       only "no crash, clean error messages" is required
+ *   badbitmaps   bitmaps QEMU cannot load (directory or table): info, convert and
+ *             map are refused, as QEMU refuses the open
+ *   badbitmaptable  a bitmap's data cluster lies past the end of the file: reads
+ *             work (zeros, as in QEMU), a read-write open is refused
  *
  * Base layout (64 KiB clusters, 16 MiB virtual, refcount_order 4):
  *   0 header   1 refcount table   2 refcount block   3 L1   4 L2
@@ -421,6 +425,163 @@ static void gen_snapshot_cases(void)
 	emit(&im, "snapshot-l1-size-huge.qcow2", "either");
 }
 
+/* One persistent bitmap "b1" (64 KiB granularity, enabled): directory in cluster
+ * 7, table in 8, data in 9 (guest cluster 0 dirty).  Returns the directory entry
+ * for the case to break. */
+static uint8_t *add_bitmap(struct img *im)
+{
+	uint8_t ext[24], *e;
+
+	resize_clusters(im, 10);
+	set_refcount(im, 7, 1);
+	set_refcount(im, 8, 1);
+	set_refcount(im, 9, 1);
+	store_be64(cl(im, 0) + 88, 1);        /* autoclear: bitmaps */
+	memset(ext, 0, sizeof(ext));
+	store_be32(ext, 1);                   /* nb_bitmaps */
+	store_be64(ext + 8, 32);              /* directory size */
+	store_be64(ext + 16, 7 * CS);         /* directory offset */
+	add_ext(im, 0x23852875, ext, sizeof(ext));
+	e = cl(im, 7);
+	store_be64(e, 8 * CS);                /* table offset */
+	store_be32(e + 8, 1);                 /* 256 bits fit one cluster */
+	store_be32(e + 12, 2);                /* flags: auto */
+	e[16] = 1;                            /* type: dirty tracking */
+	e[17] = 16;                           /* granularity 2^16 */
+	store_be16(e + 18, 2);
+	memcpy(e + 24, "b1", 2);
+	store_be64(cl(im, 8), 9 * CS);
+	cl(im, 9)[0] = 1;
+	return e;
+}
+
+/* the bitmaps header extension's fields (it is the first extension) */
+static uint8_t *bitmap_ext(struct img *im)
+{
+	return cl(im, 0) + 112 + 8;
+}
+
+static void gen_bitmap_cases(void)
+{
+	struct img im;
+	uint8_t *e;
+
+	build_base(&im);
+	add_bitmap(&im);
+	emit(&im, "valid-bitmap.qcow2", "valid");
+	build_base(&im);
+	add_bitmap(&im);
+	store_be64(cl(&im, 0) + 88, 0);       /* stale: QEMU ignores the extension */
+	store_be64(bitmap_ext(&im) + 16, 12345);
+	set_refcount(&im, 7, 0);
+	set_refcount(&im, 8, 0);
+	set_refcount(&im, 9, 0);
+	emit(&im, "bitmap-stale-garbage.qcow2", "valid");
+
+	build_base(&im);
+	add_bitmap(&im);
+	store_be32(bitmap_ext(&im), 0x7fffffff);
+	emit(&im, "bitmap-count-huge.qcow2", "badbitmaps");
+	build_base(&im);
+	add_bitmap(&im);
+	store_be32(bitmap_ext(&im), 0);
+	emit(&im, "bitmap-count-zero.qcow2", "badbitmaps");
+	build_base(&im);
+	add_bitmap(&im);
+	store_be32(bitmap_ext(&im), 2);       /* a second entry that is not there */
+	emit(&im, "bitmap-count-past-dir.qcow2", "badbitmaps");
+	build_base(&im);
+	add_bitmap(&im);
+	store_be64(bitmap_ext(&im) + 8, 0xffffffffffffULL);
+	emit(&im, "bitmap-dir-size-huge.qcow2", "badbitmaps");
+	build_base(&im);
+	add_bitmap(&im);
+	store_be64(bitmap_ext(&im) + 16, 7 * CS + 8);
+	emit(&im, "bitmap-dir-unaligned.qcow2", "badbitmaps");
+	build_base(&im);
+	add_bitmap(&im);
+	store_be64(bitmap_ext(&im) + 16, 1000ULL * CS);
+	emit(&im, "bitmap-dir-past-eof.qcow2", "badbitmaps");
+	build_base(&im);
+	add_bitmap(&im);
+	store_be32(cl(&im, 0) + 112 + 4, 16);  /* extension length */
+	emit(&im, "bitmap-ext-length.qcow2", "badbitmaps");
+
+	build_base(&im);
+	e = add_bitmap(&im);
+	e[17] = 40;
+	emit(&im, "bitmap-granularity-huge.qcow2", "badbitmaps");
+	build_base(&im);
+	e = add_bitmap(&im);
+	e[17] = 8;
+	emit(&im, "bitmap-granularity-small.qcow2", "badbitmaps");
+	build_base(&im);
+	e = add_bitmap(&im);
+	store_be16(e + 18, 2000);
+	store_be64(bitmap_ext(&im) + 8, 2032);
+	emit(&im, "bitmap-name-too-long.qcow2", "badbitmaps");
+	build_base(&im);
+	e = add_bitmap(&im);
+	store_be16(e + 18, 0);
+	emit(&im, "bitmap-name-empty.qcow2", "badbitmaps");
+	build_base(&im);
+	e = add_bitmap(&im);
+	store_be32(e + 20, 0xffffffff);       /* extra data beyond the directory */
+	emit(&im, "bitmap-extra-huge.qcow2", "badbitmaps");
+	build_base(&im);
+	e = add_bitmap(&im);
+	store_be32(e + 8, 0x40000000);        /* table of 8 GiB */
+	emit(&im, "bitmap-table-size-huge.qcow2", "badbitmaps");
+	build_base(&im);
+	e = add_bitmap(&im);
+	store_be64(e, 1000ULL * CS);
+	emit(&im, "bitmap-table-past-eof.qcow2", "badbitmaps");
+	build_base(&im);
+	e = add_bitmap(&im);
+	store_be32(e + 12, 0x80000002);
+	emit(&im, "bitmap-flags-reserved.qcow2", "badbitmaps");
+	build_base(&im);
+	e = add_bitmap(&im);
+	e[16] = 7;
+	emit(&im, "bitmap-type-unknown.qcow2", "badbitmaps");
+
+	/* 65535 entries (a directory of 2 MiB in clusters 10-41) sharing one
+	 * 32 KiB table of a 1 TiB disk: 2 GiB of tables, and 65535 names */
+	build_base(&im);
+	e = add_bitmap(&im);
+	store_be64(cl(&im, 0) + 24, 1ULL << 40);
+	store_be32(cl(&im, 0) + 36, 2048);
+	e[17] = 9;
+	store_be32(e + 8, 4096);
+	store_be16(e + 18, 3);
+	resize_clusters(&im, 10 + 32);
+	for (unsigned i = 0; i < 65535; i++) {
+		uint8_t *d = cl(&im, 10) + (size_t)i * 32;
+
+		memcpy(d, e, 24);
+		d[24] = (uint8_t)(1 + i % 255);       /* unique names without NUL */
+		d[25] = (uint8_t)(1 + i / 255 % 255);
+		d[26] = (uint8_t)(1 + i / 65025);
+	}
+	store_be32(bitmap_ext(&im), 65535);
+	store_be64(bitmap_ext(&im) + 8, 65535ULL * 32);
+	store_be64(bitmap_ext(&im) + 16, 10ULL * CS);
+	emit(&im, "bitmap-tables-shared-huge.qcow2", "badbitmaps");
+
+	build_base(&im);
+	add_bitmap(&im);
+	store_be64(cl(&im, 8), 1000ULL * CS);  /* data cluster past the end */
+	emit(&im, "bitmap-entry-past-eof.qcow2", "badbitmaptable");
+	build_base(&im);
+	add_bitmap(&im);
+	store_be64(cl(&im, 8), 9 * CS + 2);   /* reserved bits */
+	emit(&im, "bitmap-entry-reserved.qcow2", "badbitmaps");
+	build_base(&im);
+	add_bitmap(&im);
+	store_be64(cl(&im, 8), 9 * CS + 512);  /* not cluster aligned */
+	emit(&im, "bitmap-entry-unaligned.qcow2", "badbitmaps");
+}
+
 static void gen_backing_cases(void)
 {
 	struct img im;
@@ -476,6 +637,7 @@ int main(int argc, char **argv)
 	gen_table_cases();
 	gen_snapshot_cases();
 	gen_backing_cases();
+	gen_bitmap_cases();
 
 	if (fclose(manifest))
 		die(path);

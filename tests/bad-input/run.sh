@@ -379,6 +379,20 @@ check_image() {
 		if [ "$info_rc" != 0 ] && [ "$conv_rc" = 0 ]; then
 			fail "$name: refused by info but convert exit 0"
 		fi ;;
+	badbitmaps)
+		if [ "$info_rc" != 1 ] || [ "$conv_rc" != 1 ] || [ "$map_rc" != 1 ]; then
+			fail "$name: bad bitmap directory: info=$info_rc convert=$conv_rc map=$map_rc (want 1, as qemu refuses the open)"
+		fi ;;
+	badbitmaptable)
+		# reads never need the table; an imgtool write would: refused at open
+		cp "$img" "$WORK/bitmap.qcow2"
+		run_cmd bitmap "$BIN" bitmap --add "$WORK/bitmap.qcow2" new
+		generic_ok "$name" bitmap || true
+		if [ "$RC" != 1 ] || [ "$info_rc" != 0 ]; then
+			fail "$name: bad bitmap table: info=$info_rc bitmap --add=$RC (want 0 and 1)"
+		fi
+		rm -f "$WORK/bitmap.qcow2"
+		ERR= ;;
 	readfail)
 		if [ "$conv_rc" = 0 ]; then
 			fail "$name: unreadable data but convert exit 0"

@@ -109,6 +109,17 @@ expect "snapshot -f qcow2 -a b<TAB> FILE" "$(comp_at 5 snapshot -f qcow2 -a b "$
 expect "snapshot -a <TAB> (no file yet): nothing" "$(comp snapshot -a '')" ""
 expect "snapshot -c <TAB>: a new name, nothing offered" "$(comp_at 3 snapshot -c '' "$img")" ""
 
+# bitmap names for --merge, from the image or from -b's file (qemu-img made them)
+bimg=$tmp/bm.qcow2 bsrc=$tmp/bmsrc.qcow2
+qemu-img create -q -f qcow2 "$bimg" 16M && qemu-img bitmap --add "$bimg" 'nightly 1' &&
+	qemu-img bitmap --add --disable "$bimg" weekly && qemu-img create -q -f qcow2 "$bsrc" 16M &&
+	qemu-img bitmap --add "$bsrc" other
+expect "bitmap --merge <TAB> FILE: its bitmaps" "$(comp_at 3 bitmap --merge '' "$bimg" x)" \
+	"$(lines 'nightly\ 1' weekly)"
+expect "bitmap --merge <TAB> -b SRC FILE: SRC's bitmaps" \
+	"$(comp_at 3 bitmap --merge '' -b "$bsrc" "$bimg" x)" "other"
+expect "bitmap -F <TAB>: the formats" "$(comp bitmap -b "$bsrc" -F '')" "$formats"
+
 # files: arguments and file-valued options
 touch "$tmp/disk-a.qcow2" "$tmp/disk-b.raw"
 mkdir "$tmp/outdir"

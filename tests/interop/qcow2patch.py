@@ -6,6 +6,9 @@
                                 (a leaked cluster: qemu-img check exits 3)
     qcow2patch.py corrupt IMG   set the header cluster's refcount to 0 while it is
                                 in use (a refcount corruption: qemu-img check exits 2)
+    qcow2patch.py in-use IMG BITMAP
+                                set the in-use flag of a persistent bitmap, as a
+                                QEMU killed while it held the bitmap leaves it
 """
 import struct
 import sys
@@ -53,7 +56,40 @@ def set_refcount(f, cluster, value, csize, reft_off, order):
     f.write(bytes([byte]))
 
 
+BITMAPS_EXT = 0x23852875
+
+
+def set_bitmap_in_use(f, name):
+    f.seek(0)
+    h = f.read(1 << 16)
+    pos, = struct.unpack(">I", h[100:104])
+    while True:
+        typ, length = struct.unpack(">II", h[pos:pos + 8])
+        if typ == 0:
+            raise SystemExit("no bitmaps extension")
+        if typ == BITMAPS_EXT:
+            nb, _, dsize, doff = struct.unpack(">IIQQ", h[pos + 8:pos + 32])
+            break
+        pos += 8 + (length + 7) // 8 * 8
+    f.seek(doff)
+    d = f.read(dsize)
+    pos = 0
+    for _ in range(nb):
+        flags, = struct.unpack(">I", d[pos + 12:pos + 16])
+        nlen, extra = struct.unpack(">HI", d[pos + 18:pos + 24])
+        if d[pos + 24 + extra:pos + 24 + extra + nlen].decode() == name:
+            f.seek(doff + pos + 12)
+            f.write(struct.pack(">I", flags | 1))
+            return
+        pos += (24 + extra + nlen + 7) // 8 * 8
+    raise SystemExit("no bitmap named " + name)
+
+
 def main(argv):
+    if len(argv) == 4 and argv[1] == "in-use":
+        with open(argv[2], "r+b") as f:
+            set_bitmap_in_use(f, argv[3])
+        return 0
     if len(argv) != 3 or argv[1] not in ("leak", "corrupt"):
         sys.stderr.write(__doc__)
         return 2
