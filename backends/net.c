@@ -5,6 +5,7 @@
  * library is needed here, so this file is always built and unit-tested.
  */
 #include "net.h"
+#include "backend.h"
 #include "../common/err.h"
 
 #include <ctype.h>
@@ -98,6 +99,17 @@ char *net_url_mask(const char *url)
 	}
 	out[o] = 0;
 	return out;
+}
+
+int net_backend_name(struct backend *be, const char *url)
+{
+	char *masked = net_url_mask(url);
+
+	if (!masked)
+		return err_set(-ENOMEM, NULL, "out of memory");
+	free(be->url);
+	be->url = masked;
+	return 0;
 }
 
 /* ---- small helpers ---- */

@@ -20,6 +20,11 @@
  * "password" or "secret", and rbd ":key=" values.  NULL only when out of memory. */
 char *net_url_mask(const char *url);
 
+struct backend;
+/* be->url becomes the masked url, the name every message of a network backend
+ * gives; 0 or -ENOMEM (message set). */
+int net_backend_name(struct backend *be, const char *url);
+
 /* Seconds a network operation may stall before it fails (IMGTOOL_NET_TIMEOUT,
  * default 30, 1..3600). */
 int net_timeout(void);

@@ -197,13 +197,11 @@ static int iscsi_open_be(struct backend *be, const char *url, int flags)
 {
 	struct iscsi_priv *p;
 	struct iscsi_context *is;
-	char *masked = net_url_mask(url);
 	int ret;
 
-	if (!masked)
-		return err_set(-ENOMEM, NULL, "out of memory");
-	free(be->url);
-	be->url = masked;
+	ret = net_backend_name(be, url);
+	if (ret < 0)
+		return ret;
 	/* libiscsi is loaded only now, so commands without iscsi:// never pay for it */
 	ret = iscsi_lib_load(be->url);
 	if (ret < 0)

@@ -148,14 +148,12 @@ static int nfs_open_be(struct backend *be, const char *url, int flags)
 {
 	struct nfs_priv *p;
 	struct nfs_conn *c;
-	char *masked = net_url_mask(url);
 	int oflags = (flags & BE_RDWR) ? O_RDWR : O_RDONLY;
 	int ret;
 
-	if (!masked)
-		return err_set(-ENOMEM, NULL, "out of memory");
-	free(be->url);
-	be->url = masked;
+	ret = net_backend_name(be, url);
+	if (ret < 0)
+		return ret;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return err_set(-ENOMEM, be->url, "out of memory");

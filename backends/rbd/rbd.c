@@ -169,13 +169,11 @@ static void rbd_close_be(struct backend *be)
 static int rbd_open_be(struct backend *be, const char *url, int flags)
 {
 	struct rbd_priv *p;
-	char *masked = net_url_mask(url);
 	int ret;
 
-	if (!masked)
-		return err_set(-ENOMEM, NULL, "out of memory");
-	free(be->url);
-	be->url = masked;
+	ret = net_backend_name(be, url);
+	if (ret < 0)
+		return ret;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return err_set(-ENOMEM, be->url, "out of memory");

@@ -187,14 +187,12 @@ static int ssh_open_be(struct backend *be, const char *url, int flags)
 {
 	struct ssh_priv *p;
 	struct ssh_fconn *c;
-	char *masked = net_url_mask(url);
 	uint64_t size = 0;
 	int ret;
 
-	if (!masked)
-		return err_set(-ENOMEM, NULL, "out of memory");
-	free(be->url);
-	be->url = masked;
+	ret = net_backend_name(be, url);
+	if (ret < 0)
+		return ret;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return err_set(-ENOMEM, be->url, "out of memory");
