@@ -17,6 +17,7 @@ extern const struct format_ops qcow2_format_ops;
 extern const struct format_ops vhd_format_ops;
 extern const struct format_ops vmdk_format_ops;
 extern const struct format_ops vhdx_format_ops;
+extern const struct format_ops vdi_format_ops;
 extern const struct format_ops raw_format_ops;
 
 const struct format_ops *const format_registry[] = {
@@ -24,6 +25,7 @@ const struct format_ops *const format_registry[] = {
 	&vhd_format_ops,
 	&vmdk_format_ops,
 	&vhdx_format_ops,
+	&vdi_format_ops,
 	&raw_format_ops,
 	NULL,
 };
