@@ -18,6 +18,7 @@ extern const struct format_ops vhd_format_ops;
 extern const struct format_ops vmdk_format_ops;
 extern const struct format_ops vhdx_format_ops;
 extern const struct format_ops vdi_format_ops;
+extern const struct format_ops qcow_format_ops;
 extern const struct format_ops raw_format_ops;
 
 const struct format_ops *const format_registry[] = {
@@ -26,6 +27,7 @@ const struct format_ops *const format_registry[] = {
 	&vmdk_format_ops,
 	&vhdx_format_ops,
 	&vdi_format_ops,
+	&qcow_format_ops,
 	&raw_format_ops,
 	NULL,
 };
