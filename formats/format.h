@@ -81,6 +81,8 @@ struct image_info {
 	bool has_dirty_flag;          /* the format has a dirty flag to report */
 	bool encrypted;
 	bool compressed;              /* vmdk streamOptimized etc. */
+	bool no_driver_info;          /* qemu's driver has no get_info (parallels):
+				       * qemu-img prints no dirty-flag */
 	struct snapshot_info *snapshots;
 	int nb_snapshots;
 	struct json_object *format_specific; /* may stay NULL */

@@ -19,6 +19,7 @@ extern const struct format_ops vmdk_format_ops;
 extern const struct format_ops vhdx_format_ops;
 extern const struct format_ops vdi_format_ops;
 extern const struct format_ops qcow_format_ops;
+extern const struct format_ops parallels_format_ops;
 extern const struct format_ops raw_format_ops;
 
 const struct format_ops *const format_registry[] = {
@@ -28,6 +29,7 @@ const struct format_ops *const format_registry[] = {
 	&vhdx_format_ops,
 	&vdi_format_ops,
 	&qcow_format_ops,
+	&parallels_format_ops,
 	&raw_format_ops,
 	NULL,
 };

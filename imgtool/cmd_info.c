@@ -51,7 +51,8 @@ static struct json_object *info_json(struct image *img, const struct image_info 
 
 	add_str(o, "filename", img->filename);
 	add_str(o, "format", img->ops->name);
-	json_object_object_add(o, "dirty-flag", json_object_new_boolean(info->dirty_flag));
+	if (!info->no_driver_info)
+		json_object_object_add(o, "dirty-flag", json_object_new_boolean(info->dirty_flag));
 	if (info->actual_size >= 0)
 		add_int(o, "actual-size", info->actual_size);
 	add_int(o, "virtual-size", (int64_t)info->virtual_size);

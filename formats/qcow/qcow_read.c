@@ -5,8 +5,8 @@
  *
  * Block status reads the L2 entries of the whole range at once (at most one L2
  * table) and reports runs of the same kind, as qemu's map shows them: normal
- * clusters as data at their host offset (holes of the file as zeros),
- * compressed ones as data without an offset, unallocated ones as not allocated.
+ * clusters as data at their host offset (like qemu, without looking for holes
+ * of the file under them), compressed ones as data without an offset, unallocated ones as not allocated.
  */
 #include "qcow.h"
 #include "../qcow2/qcow2.h"
@@ -111,22 +111,6 @@ static enum cluster_kind kind_of(uint64_t e)
 	return (e & QCOW_OFLAG_COMPRESSED) ? KIND_COMPRESSED : KIND_NORMAL;
 }
 
-/* A normal cluster run: data at its host offset, holes of the file as zeros. */
-static int normal_status(struct image *img, uint64_t host, uint64_t n,
-			 struct block_status *bs)
-{
-	bool data;
-	uint64_t run;
-	int ret = backend_extent(img->be, host, n, &data, &run);
-
-	if (ret < 0)
-		return ret;
-	bs->length = MIN(run, n);
-	bs->flags = BS_DATA | BS_ALLOCATED | BS_OFFSET_VALID | (data ? 0 : BS_ZERO);
-	bs->host_offset = host;
-	return 0;
-}
-
 int qcow_block_status(struct image *img, uint64_t off, uint64_t len,
 		      struct block_status *bs)
 {
@@ -151,9 +135,10 @@ int qcow_block_status(struct image *img, uint64_t off, uint64_t len,
 	       (k != KIND_NORMAL || e[i] == e[0] + i * s->cluster_size))
 		i++;
 	bs->length = MIN(len, i * s->cluster_size - in);
-	if (k == KIND_NORMAL)
-		ret = normal_status(img, e[0] + in, bs->length, bs);
-	else if (k == KIND_COMPRESSED)
+	if (k == KIND_NORMAL) {
+		bs->flags = BS_DATA | BS_ALLOCATED | BS_OFFSET_VALID;
+		bs->host_offset = e[0] + in;
+	} else if (k == KIND_COMPRESSED)
 		bs->flags = BS_DATA | BS_ALLOCATED | BS_COMPRESSED;
 	else
 		bs->flags = 0;

@@ -5,8 +5,9 @@
  * An unallocated or discarded block reads as zeros (VDI has no backing file here:
  * differencing images are refused at open).  Block status follows qemu's: an
  * unallocated block is zeros the image owns; an allocated one is data at its host
- * offset, and holes of the file under it read as zeros (a static image is all
- * holes until written), so they are never read.
+ * offset.  In a static image (all holes until written) qemu also asks the file
+ * (BDRV_BLOCK_RECURSE) and its holes read as zeros, so they are never read; a
+ * dynamic image's blocks are written whole, and qemu does not ask.
  */
 #include "vdi.h"
 #include "../../common/util.h"
@@ -46,10 +47,12 @@ int vdi_block_status(struct image *img, uint64_t off, uint64_t len,
 	uint32_t e = vdi_bmap_get(s, idx);
 
 	if (VDI_IS_ALLOCATED(e)) {
-		uint64_t host = vdi_block_offset(s, e) + in, run;
-		bool data;
-		int ret = backend_extent(img->be, host, n, &data, &run);
+		uint64_t host = vdi_block_offset(s, e) + in, run = n;
+		bool data = true;
+		int ret = 0;
 
+		if (s->h.type == VDI_TYPE_STATIC)
+			ret = backend_extent(img->be, host, n, &data, &run);
 		if (ret < 0)
 			return ret;
 		bs->length = MIN(run, n);
