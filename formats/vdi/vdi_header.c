@@ -46,8 +46,8 @@ static bool uuid_is_null(const uint8_t *u)
 }
 
 /* qemu's checks, in qemu's order and words.  A disk size that is not a whole
- * number of sectors (VBoxManage convertfromraw makes them) loses its last
- * partial sector, as in qemu. */
+ * number of sectors (VBoxManage convertfromraw makes them) is rounded up to the
+ * next sector, as in qemu. */
 int vdi_header_validate(const char *filename, struct vdi_header *h)
 {
 	if (h->signature != VDI_SIGNATURE)
@@ -72,7 +72,10 @@ int vdi_header_validate(const char *filename, struct vdi_header *h)
 		return err_set(-ENOTSUP, filename,
 			       "unsupported VDI image (block size %u is not %u)",
 			       h->block_size, VDI_BLOCK_SIZE);
-	h->disk_size -= h->disk_size % VDI_SECTOR;
+	if (h->disk_size > UINT64_MAX - VDI_SECTOR)
+		return err_set(-EINVAL, filename, "invalid VDI image (disk size %llu)",
+			       (unsigned long long)h->disk_size);
+	h->disk_size = (h->disk_size + VDI_SECTOR - 1) / VDI_SECTOR * VDI_SECTOR;
 	if (h->disk_size > (uint64_t)h->blocks * h->block_size)
 		return err_set(-ENOTSUP, filename,
 			       "unsupported VDI image (disk size %llu, image bitmap has room for %llu)",
