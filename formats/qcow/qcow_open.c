@@ -56,13 +56,14 @@ static int header_validate(const char *fn, const struct qcow_header *h)
 {
 	if (h->magic != QCOW_MAGIC)
 		return err_set(-EINVAL, fn, "Image not in qcow format");
-	if (h->version != QCOW_VERSION) {
-		err_set(-ENOTSUP, fn, "qcow (v%u) does not support qcow version %u",
-			QCOW_VERSION, h->version);
-		if (h->version == 2 || h->version == 3)
-			err_hint(-ENOTSUP, "Try the 'qcow2' driver instead.");
-		return -ENOTSUP;
-	}
+	/* qemu's words; its hint for qcow2 versions is folded into the one line */
+	if (h->version == 2 || h->version == 3)
+		return err_set(-ENOTSUP, fn,
+			       "qcow (v%u) does not support qcow version %u (try the 'qcow2' driver instead)",
+			       QCOW_VERSION, h->version);
+	if (h->version != QCOW_VERSION)
+		return err_set(-ENOTSUP, fn, "qcow (v%u) does not support qcow version %u",
+			       QCOW_VERSION, h->version);
 	if (h->size <= 1)
 		return err_set(-EINVAL, fn, "Image size is too small (must be at least 2 bytes)");
 	if (h->cluster_bits < 9 || h->cluster_bits > 16)

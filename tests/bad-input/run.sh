@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# tests/bad-input/run.sh BUILD_DIR - malformed qcow2, VHD (vpc) and VMDK images must get
+# tests/bad-input/run.sh BUILD_DIR - malformed qcow2, VHD (vpc), VMDK, VDI, qcow (v1)
+# and Parallels images must get
 # a clear error and a nonzero exit from every command, never a crash, hang or huge
 # allocation.
 #
@@ -8,6 +9,7 @@
 # of "NAME KIND [FORMAT]" lines (the kinds are described in gen_bad_qcow2.c):
 #   qcow2         gen_bad_qcow2, plus a few images broken from qemu-img's output
 #   vhd           gen_bad_vhd
+#   vdi, qcow, parallels  gen_bad_vdi, gen_bad_qcow, gen_bad_parallels
 #   vmdk          fixtures/make-vmdk.py: its bad-*.vmdk and its good images
 #   vhd-fixtures  fixtures/make-vhd.py: its bad-*.vhd and its good images
 # The two python fixture scripts are shared with tests/interop, so their MANIFESTs
