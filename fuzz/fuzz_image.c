@@ -18,7 +18,7 @@
 #include <sys/resource.h>
 
 #ifndef FUZZ_FORMAT
-#error "build with -DFUZZ_FORMAT=\"qcow2\" (or vmdk, vpc, vhdx, raw)"
+#error "build with -DFUZZ_FORMAT=\"qcow2\" (or vmdk, vpc, vhdx, raw, vdi, qcow, parallels)"
 #endif
 
 #define MAX_STATUS_CALLS 512

@@ -22,14 +22,13 @@
 #include <string.h>
 
 #include "common/bswap.h"
+#include "tests/bad-input/gen_bad.h"
 #include "formats/qcow/qcow.h"
 
 #define L1_OFF 64u
 #define L2_OFF 4096u
 #define DATA_OFF 8192u
 
-static FILE *manifest;
-static const char *outdir;
 static uint8_t img[3 * 4096];
 static size_t img_len;
 
@@ -50,16 +49,7 @@ static void base(void)
 
 static void emit(const char *name, const char *kind)
 {
-	char path[4096];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", outdir, name);
-	fp = fopen(path, "wb");
-	if (!fp || fwrite(img, 1, img_len, fp) != img_len || fclose(fp)) {
-		perror(path);
-		exit(1);
-	}
-	fprintf(manifest, "%s %s\n", name, kind);
+	gen_emit(name, kind, img, img_len);
 }
 
 static void set32(const char *name, size_t off, uint32_t v)
@@ -85,18 +75,7 @@ static void set8(const char *name, size_t off, uint8_t v)
 
 int main(int argc, char **argv)
 {
-	char path[4096];
-
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
-		return 2;
-	}
-	outdir = argv[1];
-	snprintf(path, sizeof(path), "%s/MANIFEST", outdir);
-	manifest = fopen(path, "w");
-	if (!manifest)
-		return 1;
-
+	gen_start(argc, argv);
 	set32("bad-magic.qcow", 0, 0x514649fa);
 	set32("version-2.qcow", 4, 2);
 	set32("version-0.qcow", 4, 0);
@@ -131,5 +110,5 @@ int main(int argc, char **argv)
 	base();
 	img_len = 40;
 	emit("tiny.qcow", "reject");
-	return fclose(manifest) ? 1 : 0;
+	return gen_finish();
 }

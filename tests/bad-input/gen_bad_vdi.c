@@ -17,13 +17,12 @@
 #include <string.h>
 
 #include "common/bswap.h"
+#include "tests/bad-input/gen_bad.h"
 #include "formats/vdi/vdi.h"
 
 #define BLOCKS 4u
 #define DATA_OFF 0x400u
 
-static FILE *manifest;
-static const char *outdir;
 static uint8_t *img;
 static size_t img_len;
 
@@ -56,16 +55,7 @@ static void base(void)
 
 static void emit(const char *name, const char *kind)
 {
-	char path[4096];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", outdir, name);
-	fp = fopen(path, "wb");
-	if (!fp || fwrite(img, 1, img_len, fp) != img_len || fclose(fp)) {
-		perror(path);
-		exit(1);
-	}
-	fprintf(manifest, "%s %s\n", name, kind);
+	gen_emit(name, kind, img, img_len);
 	free(img);
 	img = NULL;
 }
@@ -79,18 +69,7 @@ static void set32(const char *name, const char *kind, size_t off, uint32_t v)
 
 int main(int argc, char **argv)
 {
-	char path[4096];
-
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
-		return 2;
-	}
-	outdir = argv[1];
-	snprintf(path, sizeof(path), "%s/MANIFEST", outdir);
-	manifest = fopen(path, "w");
-	if (!manifest)
-		return 1;
-
+	gen_start(argc, argv);
 	base();
 	emit("valid.vdi", "valid");
 	set32("bad-signature.vdi", "reject", VDI_OFF_SIGNATURE, 0xbeda107e);
@@ -128,5 +107,5 @@ int main(int argc, char **argv)
 	base();
 	img_len = 0x208;                           /* the map cut in the middle */
 	emit("truncated-bmap.vdi", "reject");
-	return fclose(manifest) ? 1 : 0;
+	return gen_finish();
 }
