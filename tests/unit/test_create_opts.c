@@ -63,6 +63,11 @@ static void test_tables(void)
 	for (int i = 0; format_registry[i]; i++) {
 		const struct format_ops *ops = format_registry[i];
 
+		/* a read-only format (qcow, parallels) declares nothing to create */
+		if (!ops->create) {
+			CU_ASSERT_PTR_NULL(ops->create_opts);
+			continue;
+		}
 		CU_ASSERT_PTR_NOT_NULL_FATAL(ops->create_opts);
 		check_table(ops->name, ops->create_opts);
 		CU_ASSERT_PTR_NOT_NULL(create_opt_find(ops->create_opts, "size"));
@@ -100,6 +105,8 @@ static void test_refused(void)
 	for (int i = 0; format_registry[i]; i++) {
 		const char *fmt = format_registry[i]->name;
 
+		if (!format_registry[i]->create)
+			continue;
 		expect_refused(fmt, "no_such_option=1", "Invalid parameter 'no_such_option'");
 		expect_refused(fmt, "nocow=maybe", "Parameter 'nocow' expects 'on' or 'off'");
 		expect_refused(fmt, "size=lots", "Parameter 'size' expects a size (a number "
@@ -121,7 +128,7 @@ static void test_declared_accepted(void)
 	for (int i = 0; format_registry[i]; i++) {
 		const struct format_ops *ops = format_registry[i];
 
-		for (const struct create_opt *d = ops->create_opts; d->name; d++) {
+		for (const struct create_opt *d = ops->create_opts; d && d->name; d++) {
 			struct opts o = { 0 };
 			char spec[128];
 			char *path = path_of("accepted.img");
