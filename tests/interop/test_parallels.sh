@@ -27,14 +27,14 @@ T=$(mktemp -d /tmp/imgtool-parallels.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
 
-SIZE=$((24 * 1024 * 1024 + 3 * 512))
+SIZE=$((6 * 1024 * 1024 + 3 * 512))
 setup raw_source src.raw $SIZE || { summary; exit 1; }
 
 # ---- a. qemu-img writes, imgtool reads -----------------------------------------
 written() {   # CLUSTER_SIZE
 	rm -f p.prl
 	qemu-img convert -f raw -O parallels -o cluster_size="$1" src.raw p.prl
-	qemu-io -f parallels -c 'write -q -P 0x5a 512 1k' -c 'write -q -z 9M 64k' p.prl
+	qemu-io -f parallels -c 'write -q -P 0x5a 512 1k' -c 'write -q -z 5M 64k' p.prl
 	same_as_qemu p.prl parallels
 	same_as_qemu p.prl
 }

@@ -25,7 +25,7 @@ T=$(mktemp -d /tmp/imgtool-qcow.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
 
-SIZE=$((24 * 1024 * 1024 + 3 * 512))
+SIZE=$((6 * 1024 * 1024 + 3 * 512))
 setup raw_source src.raw $SIZE || { summary; exit 1; }
 
 # ---- a. qemu-img writes, imgtool reads -----------------------------------------
@@ -57,7 +57,7 @@ overlay() {   # BASE_FORMAT
 	qemu-img convert -f raw -O "$1" src.raw base.$1
 	qemu-img create -q -f qcow -b base.$1 -F "$1" ov.qcow $SIZE
 	qemu-io -f qcow -c 'write -q -P 0x5a 512 1k' -c 'write -q -P 0x11 1M 3M' \
-		-c 'write -q -z 9M 64k' -c "write -q -P 0x77 $((SIZE - 4096)) 4k" ov.qcow
+		-c 'write -q -z 5M 64k' -c "write -q -P 0x77 $((SIZE - 4096)) 4k" ov.qcow
 	same_as_qemu ov.qcow qcow
 	"$IMGTOOL" info ov.qcow | grep -qx 'backing file: base.'"$1"
 }

@@ -31,15 +31,15 @@ T=$(mktemp -d /tmp/imgtool-vdi.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
 
-SIZE=$((40 * 1024 * 1024 + 3 * 512))
+SIZE=$((10 * 1024 * 1024 + 3 * 512))
 setup raw_source src.raw $SIZE || { summary; exit 1; }
 
 # ---- a. qemu-img writes, imgtool reads -----------------------------------------
 qemu_writes() {   # OPTS
 	rm -f q.vdi
 	qemu-img convert -f raw -O vdi -o "$1" src.raw q.vdi
-	qemu-io -f vdi -c 'write -q -P 0x5a 3M 4k' -c 'write -q -z 9M 1M' \
-		-c 'write -q -P 0x77 39M 513k' q.vdi
+	qemu-io -f vdi -c 'write -q -P 0x5a 3M 4k' -c 'write -q -z 6M 1M' \
+		-c 'write -q -P 0x77 9M 513k' q.vdi
 	same_as_qemu q.vdi vdi
 	same_as_qemu q.vdi      # probed
 }
@@ -102,7 +102,7 @@ run_case "imgtool convert -O vdi -o static=on: check clean, compare equal" \
 into_qemu_image() {
 	rm -f w.vdi
 	qemu-img create -q -f vdi w.vdi $SIZE
-	qemu-io -f vdi -c 'write -q -P 0x33 0 5M' -c 'write -q -P 0x44 20M 100k' w.vdi
+	qemu-io -f vdi -c 'write -q -P 0x33 0 5M' -c 'write -q -P 0x44 7M 100k' w.vdi
 	"$IMGTOOL" convert -n -f raw -O vdi src.raw w.vdi
 	qemu-img check w.vdi
 	qemu-img compare -f raw -F vdi src.raw w.vdi
