@@ -84,6 +84,8 @@ struct image_info {
 				       * dmg): its JSON shows no dirty-flag */
 	bool encrypted;
 	bool compressed;              /* vmdk streamOptimized etc. */
+	bool no_driver_info;          /* qemu's driver has no get_info (parallels):
+				       * qemu-img prints no dirty-flag */
 	struct snapshot_info *snapshots;
 	int nb_snapshots;
 	struct json_object *format_specific; /* may stay NULL */

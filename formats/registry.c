@@ -21,6 +21,9 @@ extern const struct format_ops bochs_format_ops;
 extern const struct format_ops cloop_format_ops;
 extern const struct format_ops dmg_format_ops;
 extern const struct format_ops luks_format_ops;
+extern const struct format_ops vdi_format_ops;
+extern const struct format_ops qcow_format_ops;
+extern const struct format_ops parallels_format_ops;
 extern const struct format_ops raw_format_ops;
 
 const struct format_ops *const format_registry[] = {
@@ -32,6 +35,9 @@ const struct format_ops *const format_registry[] = {
 	&cloop_format_ops,
 	&dmg_format_ops,
 	&luks_format_ops,
+	&vdi_format_ops,
+	&qcow_format_ops,
+	&parallels_format_ops,
 	&raw_format_ops,
 	NULL,
 };

@@ -18,7 +18,7 @@
 #include <sys/resource.h>
 
 #ifndef FUZZ_FORMAT
-#error "build with -DFUZZ_FORMAT=\"qcow2\" (or vmdk, vpc, vhdx, raw, dmg, cloop, bochs)"
+#error "build with -DFUZZ_FORMAT=\"qcow2\" (or any name in the Makefile's FUZZ_FORMATS)"
 #endif
 
 #define MAX_STATUS_CALLS 512

@@ -9,6 +9,8 @@
 #   vmdk   monolithicSparse, streamOptimized, a zeroed-grain delta; (flat and split
 #          descriptors go to vmdk_desc)
 #   vpc    dynamic and fixed; vhdx  dynamic, fixed, one whose log must be replayed
+#   vdi    dynamic and static; qcow  data, a compressed cluster, a backing name;
+#   parallels  the current magic with data
 #   raw    a few small files
 #   dmg, cloop, bochs  small images from fixtures/make-{dmg,cloop,bochs}.py
 #   vmdk_desc, vmx, ovf, ova, nbd: descriptors qemu-img wrote, a VMware-style .vmx,
@@ -117,6 +119,27 @@ done
 cp ro-dmg/small.dmg ro-dmg/lzfse.dmg ro-dmg/bad-gap.dmg "$out/dmg/"
 cp ro-cloop/small.cloop ro-cloop/bad-short.cloop "$out/cloop/"
 cp ro-bochs/tiny.bochs "$out/bochs/"
+# ---- vdi, qcow (v1), parallels ----
+d=$out/vdi
+mkdir -p "$d"
+qemu-img create -q -f vdi dyn.vdi 3M
+io vdi dyn.vdi -c 'write -P 0x5a 0 4k' -c 'write -P 1 2M 1k'
+cp dyn.vdi "$d/dynamic.vdi"
+qemu-img create -q -f vdi -o static=on static.vdi 1M
+cp static.vdi "$d/static.vdi"
+d=$out/qcow
+mkdir -p "$d"
+qemu-img create -q -f qcow q1.qcow 1M
+io qcow q1.qcow -c 'write -P 0x5a 0 4k' -c 'write -c -P 0xa5 64k 4k'
+cp q1.qcow "$d/data-compressed.qcow"
+qemu-img create -q -f qcow -b q1.qcow -F qcow q1-top.qcow 1M
+io qcow q1-top.qcow -c 'write -P 1 512 512'
+cp q1-top.qcow "$d/backing-name.qcow"
+d=$out/parallels
+mkdir -p "$d"
+qemu-img create -q -f parallels -o cluster_size=4k p.prl 256k
+io parallels p.prl -c 'write -P 0x5a 0 4k' -c 'write -P 1 100k 1k'
+cp p.prl "$d/data.prl"
 d=$out/raw
 mkdir -p "$d"
 head -c 4096 text.raw >"$d/text.raw"

@@ -51,10 +51,14 @@ for n in "${names[@]}"; do
 		mkdir -p "$live"
 	fi
 	mkdir -p "$fb/crashes/$n"
+	# a format that is one header and one table (vdi, qcow v1, parallels) is
+	# covered in a third of the time: check-fuzz stays within CI's budget
+	hsecs=$secs
+	case $mode:$n in check:vdi|check:qcow|check:parallels) hsecs=$(( (secs + 2) / 3 )) ;; esac
 	# inputs as large as the largest seed (a VHDX needs megabytes), at least 64 KiB
 	maxlen=$(find "$seeds" -type f -printf '%s\n' | sort -n | tail -n 1)
 	[ "${maxlen:-0}" -lt 65536 ] && maxlen=65536
-	"$bin" -max_total_time="$secs" -max_len="$maxlen" -timeout="${FUZZ_TIMEOUT:-25}" \
+	"$bin" -max_total_time="$hsecs" -max_len="$maxlen" -timeout="${FUZZ_TIMEOUT:-25}" \
 		-rss_limit_mb=2048 -malloc_limit_mb="${FUZZ_MALLOC_MB:-1024}" \
 		-close_fd_mask=3 -handle_xfsz=0 -print_final_stats=1 -artifact_prefix="$fb/crashes/$n/" \
 		"$live" "$seeds" >"$log" 2>&1
@@ -62,7 +66,7 @@ for n in "${names[@]}"; do
 	[ "$mode" = check ] && rm -rf "$live"
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	if [ "$rc" -eq 0 ]; then
-		echo "PASS fuzz_$n: ${execs:-?} executions in ${secs} s"
+		echo "PASS fuzz_$n: ${execs:-?} executions in ${hsecs} s"
 		passed=$((passed + 1))
 	else
 		echo "FAIL fuzz_$n: exit $rc after ${execs:-?} executions (log $log)"

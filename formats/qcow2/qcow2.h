@@ -402,6 +402,10 @@ int qcow2_read_compressed(struct qcow2_state *s, uint64_t l2_entry, uint64_t in_
 			  void *buf, size_t len);
 /* Free s->compress_ctx (at close). */
 void qcow2_compress_state_free(struct qcow2_state *s);
+/* Inflate raw deflate (any window; QEMU writes a 4 KiB one) until out_len bytes
+ * are produced, with this thread's codec: 0, -EIO (corrupt) or -ENOMEM, no
+ * message.  qcow (v1) compresses its clusters the same way and uses it too. */
+int qcow2_inflate_raw(const void *in, size_t in_len, void *out, size_t out_len);
 
 /* ---- qcow2_snapshot_table.c ---- */
 int qcow2_snapshot_table_read(struct qcow2_state *s);

@@ -271,6 +271,15 @@ int qcow2_decompress_cluster(struct qcow2_state *s, uint64_t l2_entry, uint8_t *
 	return decompress_into(s, t, l2_entry, out);
 }
 
+int qcow2_inflate_raw(const void *in, size_t in_len, void *out, size_t out_len)
+{
+	struct codec_tls *t = codec_tls();
+
+	if (!t)
+		return -ENOMEM;
+	return inflate_raw(t, in, in_len, out, out_len);
+}
+
 static struct last_cluster *last_cluster(struct qcow2_state *s)
 {
 	struct last_cluster *lc;

@@ -27,7 +27,8 @@
 
 static int qcow2_probe(const uint8_t *buf, size_t len, const char *filename)
 {
-	if (len >= 8 && load_be32(buf) == QCOW2_MAGIC)
+	/* as qemu: version 1 is the qcow format (formats/qcow/) */
+	if (len >= 8 && load_be32(buf) == QCOW2_MAGIC && load_be32(buf + 4) >= 2)
 		return 100;
 	return 0;
 }

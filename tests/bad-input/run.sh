@@ -1,13 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# tests/bad-input/run.sh BUILD_DIR - malformed qcow2, VHD (vpc), VMDK, VHDX, dmg,
-# cloop and bochs images must get a clear error and a nonzero exit from every
-# command, never a crash, hang or huge allocation.
+# tests/bad-input/run.sh BUILD_DIR - malformed qcow2, VHD (vpc), VMDK, VHDX, VDI, qcow
+# (v1), Parallels, dmg, cloop and bochs images must get a clear error and a nonzero
+# exit from every command, never a crash, hang or huge allocation.
 #
 # The images come in sets, each in its own folder of the scratch dir with a MANIFEST
 # of "NAME KIND [FORMAT]" lines (the kinds are described in gen_bad_qcow2.c):
 #   qcow2         gen_bad_qcow2, plus a few images broken from qemu-img's output
 #   vhd           gen_bad_vhd
+#   vdi, qcow, parallels  gen_bad_vdi, gen_bad_qcow, gen_bad_parallels
 #   vmdk          fixtures/make-vmdk.py: its bad-*.vmdk and its good images
 #   vhd-fixtures  fixtures/make-vhd.py: its bad-*.vhd and its good images
 #   dmg, cloop, bochs  fixtures/make-{dmg,cloop,bochs}.py: the read-only formats

@@ -61,7 +61,7 @@ formats=$(lines $("$IMGTOOL" --help | sed -n 's/^Supported formats: //p'))
 [ "$(echo "$formats" | wc -l)" -ge 5 ] && ok "--help lists 5+ formats" || ko "--help lists 5+ formats: $formats"
 expect "convert -O <TAB>: the formats" "$(comp convert -O '')" "$formats"
 expect "convert -f <TAB>: the formats" "$(comp convert -f '')" "$formats"
-expect "create -f q<TAB>: qcow2" "$(comp create -f q)" "qcow2"
+expect "create -f q<TAB>: qcow, qcow2" "$(comp create -f q)" "$(lines qcow qcow2)"
 expect "rebase -F <TAB>: the formats" "$(comp rebase -F '')" "$formats"
 
 for f in $formats; do
@@ -71,6 +71,9 @@ for f in $formats; do
 		continue
 	fi
 	want=$("$IMGTOOL" create -f "$f" -o help /nonexistent/imgtool-completion | sed -n 's/^  \([a-z0-9_.-]*\)=.*/\1=/p')
+	# a read-only format (qcow, parallels: create refuses it) declares no options
+	[ -n "$want" ] || "$IMGTOOL" create -q -f "$f" /nonexistent/imgtool-completion 1M 2>&1 |
+		grep -q "cannot create" && continue
 	[ -n "$want" ] || { ko "create -f $f -o help lists options"; continue; }
 	expect "create -f $f -o <TAB>: $f's -o options" "$(comp create -f "$f" -o '')" \
 		"$(lines $want help)"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/interop/test_create_opts.sh BUILD_DIR - each format's -o option table
-# (formats/format.h, create_opts) against qemu-img 7.2, for raw, qcow2, vmdk, vpc
-# and vhdx:
+# (formats/format.h, create_opts) against qemu-img 7.2, for raw, qcow2, vmdk, vpc,
+# vhdx and vdi:
 #
 #   a. create -f FMT -o help (with and without a target file name) lists qemu-img's
 #      options minus those imgtool does not implement, plus only the imgtool extras
@@ -133,12 +133,13 @@ bool_opt() {
 	vpc) echo force_size ;;
 	vhdx) echo block_state_zero ;;
 	luks) echo nocow ;;
+	vdi) echo static ;;
 	esac
 }
 
 qemu-img create -q -f raw src.raw 1M || { echo "FAIL setup: qemu-img create"; exit 1; }
 
-for fmt in raw qcow2 vmdk vpc vhdx luks; do
+for fmt in raw qcow2 vmdk vpc vhdx luks vdi; do
 	run "$fmt: create -o help lists qemu-img's options" same_help "$fmt"
 	run "$fmt: create -o help FILE lists qemu-img's options with the file's" \
 		same_help "$fmt" "x.$fmt"

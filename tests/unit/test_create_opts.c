@@ -65,7 +65,7 @@ static void test_tables(void)
 		const struct format_ops *ops = format_registry[i];
 
 		if (!ops->create) {
-			/* a read-only format (dmg, cloop, bochs) declares nothing */
+			/* a read-only format (qcow, parallels, dmg, cloop, bochs) declares nothing */
 			CU_ASSERT_PTR_NULL(ops->create_opts);
 			CU_ASSERT_PTR_NULL(ops->amend_opts);
 			continue;
