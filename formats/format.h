@@ -81,11 +81,9 @@ struct image_info {
 	bool dirty_flag;
 	bool has_dirty_flag;          /* the format has a dirty flag to report */
 	bool no_driver_info;          /* qemu's driver has no get_info (cloop, bochs,
-				       * dmg): its JSON shows no dirty-flag */
+				       * dmg, parallels): its JSON shows no dirty-flag */
 	bool encrypted;
 	bool compressed;              /* vmdk streamOptimized etc. */
-	bool no_driver_info;          /* qemu's driver has no get_info (parallels):
-				       * qemu-img prints no dirty-flag */
 	struct snapshot_info *snapshots;
 	int nb_snapshots;
 	struct json_object *format_specific; /* may stay NULL */
