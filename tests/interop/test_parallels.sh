@@ -3,7 +3,7 @@
 # tests/interop/test_parallels.sh BUILD_DIR - the Parallels format, read-only,
 # against qemu-img 7.2.
 #
-#   a. qemu-img writes parallels (1 MiB and 64 KiB clusters, an empty 100G disk):
+#   a. qemu-img writes parallels (1 MiB and 64 KiB clusters, an empty 8G disk):
 #      imgtool's info, map and conversions are qemu-img's, probed and with
 #      -f parallels (same_as_qemu).
 #   b. images qemu-img cannot write, made here from its own by the format
@@ -41,10 +41,10 @@ written() {   # CLUSTER_SIZE
 run_case "qemu parallels (1 MiB clusters) -> imgtool reads it as qemu-img" written 1M
 run_case "qemu parallels (64 KiB clusters) -> imgtool reads it as qemu-img" written 64k
 empty() {
-	qemu-img create -q -f parallels e.prl 100G
+	qemu-img create -q -f parallels e.prl 8G
 	same_as_qemu e.prl
 }
-run_case "qemu parallels empty 100G -> imgtool as qemu-img" empty
+run_case "qemu parallels empty 8G -> imgtool as qemu-img" empty
 
 # ---- b. what qemu-img does not write ---------------------------------------------
 # prl.py IN OUT old|ext|ext-badsum|ext-flags|ext-unknown: IN rewritten by the

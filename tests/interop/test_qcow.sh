@@ -3,7 +3,7 @@
 # tests/interop/test_qcow.sh BUILD_DIR - the qcow (version 1) format, read-only,
 # against qemu-img 7.2.
 #
-#   a. qemu-img writes qcow (plain, compressed clusters, an empty 100G disk,
+#   a. qemu-img writes qcow (plain, compressed clusters, an empty 8G disk (qemu-img takes seconds a GiB to map it),
 #      an overlay of 512-byte clusters over a qcow2 and over a qcow base, written
 #      by qemu-io): imgtool's info, map and conversions are qemu-img's, probed and
 #      with -f qcow (same_as_qemu).
@@ -48,10 +48,10 @@ compressed() {
 }
 run_case "qemu qcow compressed clusters -> imgtool reads it as qemu-img" compressed
 empty() {
-	qemu-img create -q -f qcow e.qcow 100G
+	qemu-img create -q -f qcow e.qcow 8G
 	same_as_qemu e.qcow
 }
-run_case "qemu qcow empty 100G -> imgtool as qemu-img" empty
+run_case "qemu qcow empty 8G -> imgtool as qemu-img" empty
 overlay() {   # BASE_FORMAT
 	rm -f base.$1 ov.qcow
 	qemu-img convert -f raw -O "$1" src.raw base.$1

@@ -46,10 +46,10 @@ qemu_writes() {   # OPTS
 run_case "qemu vdi dynamic -> imgtool reads it as qemu-img" qemu_writes static=off
 run_case "qemu vdi static -> imgtool reads it as qemu-img" qemu_writes static=on
 qemu_empty() {
-	qemu-img create -q -f vdi e.vdi 100G
+	qemu-img create -q -f vdi e.vdi 8G
 	same_as_qemu e.vdi vdi
 }
-run_case "qemu vdi empty 100G: info, map, convert as qemu-img" qemu_empty
+run_case "qemu vdi empty 8G: info, map, convert as qemu-img" qemu_empty
 
 # ---- b. create -------------------------------------------------------------------
 # the two UUIDs (image and last snapshot) are random: the bytes at 0x188..0x1a7
