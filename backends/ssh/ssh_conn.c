@@ -188,8 +188,15 @@ int ssh_conn_open(const struct ssh_url_parts *u, const char *where, bool want_sf
 	ssh_conn_active(c);
 	if (ret == 0 && L.ssh_connect(c->ssh) != SSH_OK) {
 		const char *e = L.ssh_get_error(c->ssh);
-		ret = err_set(strstr(e, "imeout") ? -ETIMEDOUT : -ECONNREFUSED, where,
-			      "cannot connect to %s port %d: %s", u->host, u->port, e);
+
+		/* libssh's own timeout and the watchdog's cut (which libssh sees as
+		 * "disconnected") are the same event: a server that did not answer */
+		if (atomic_load(&c->timed_out) || strstr(e, "imeout"))
+			ret = err_set(-ETIMEDOUT, where, "cannot connect to %s port %d: the server "
+				      "did not answer within %d s", u->host, u->port, net_timeout());
+		else
+			ret = err_set(-ECONNREFUSED, where, "cannot connect to %s port %d: %s",
+				      u->host, u->port, e);
 	}
 	if (ret == 0)
 		ret = verify_host(c, u, where);
