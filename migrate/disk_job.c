@@ -261,6 +261,18 @@ static void *sum_thread(void *opaque)
 	return NULL;
 }
 
+/* The output as storage holds it: past the page cache (O_DIRECT), which also
+ * spares the CPU a copy of every byte, where the filesystem allows it. */
+static int open_read_back(struct disk_ctx *c, struct image **img)
+{
+	const char *out = c->d->output, *fmt = c->vm->output_format;
+
+	if (!is_url(out) && image_open(out, fmt, IMG_BE_FLAGS(BE_NOCACHE), img) == 0)
+		return 0;
+	err_clear();
+	return image_open(out, fmt, 0, img);
+}
+
 /* The output is opened afresh, as a reader would find it, and read back.  The
  * source's digest is the copy's (source_sum already set) or, after a resumed
  * copy, computed here side by side on the source's own connection. */
@@ -275,7 +287,7 @@ static int verify_disk(struct disk_ctx *c)
 	ret = both ? mig_disk_open(c->d, &s.img) : 0;
 	if (ret)
 		return ret;
-	ret = image_open(c->d->output, c->vm->output_format, 0, &o.img);
+	ret = open_read_back(c, &o.img);
 	if (ret) {
 		image_close(s.img);
 		return ret;
