@@ -153,6 +153,13 @@ static int prepare_output(struct disk_ctx *c, struct image *src, struct image **
 			return err_set(-errno, out, "cannot remove the unfinished copy: %s",
 				       strerror(errno));
 	}
+	/* ours before it exists: a kill between its creation and the copy's first
+	 * record must not leave a file that the next run takes for a stranger's */
+	snprintf(c->ds.status, sizeof(c->ds.status), "copying");
+	c->ds.checkpoint = 0;
+	ret = put(c);
+	if (ret)
+		return ret;
 	/* a VHD keeps the source's exact size (not rounded to a CHS geometry, as
 	 * qemu-img does by default): the copy must read back as the source */
 	if (!strcmp(fmt, "vpc"))
