@@ -292,7 +292,7 @@ static int init_zero_digests(struct sum_state *s)
 	return 0;
 }
 
-static void to_hex(const uint8_t *d, char *hex)
+void checksum_to_hex(const uint8_t *d, char *hex)
 {
 	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
 		sprintf(hex + 2 * i, "%02x", d[i]);
@@ -328,6 +328,6 @@ int checksum_run(const struct checksum_params *p, char *hex)
 	EVP_DigestUpdate(s.final, size_le, sizeof(size_le));
 	EVP_DigestFinal_ex(s.final, d, NULL);
 	EVP_MD_CTX_free(s.final);
-	to_hex(d, hex);
+	checksum_to_hex(d, hex);
 	return 0;
 }

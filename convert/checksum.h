@@ -39,4 +39,7 @@ struct checksum_params {
  * negative errno with the message set. */
 int checksum_run(const struct checksum_params *p, char *hex);
 
+/* A SHA-256 digest as lowercase hex into hex[CHECKSUM_HEX_LEN + 1]. */
+void checksum_to_hex(const uint8_t *d, char *hex);
+
 #endif

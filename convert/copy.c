@@ -174,6 +174,11 @@ static int next_plain(struct copy_state *s, struct task *t)
 			len = MIN(len, lim - s->pos);
 		} else if (s->st_zero) {
 			if (p->target_zeroed) {
+				if (p->on_source) {
+					ret = p->on_source(p->on_source_opaque, s->pos, NULL, len);
+					if (ret < 0)
+						return ret;
+				}
 				progress_add(p->progress, len);
 				s->pos += len;
 				continue;
@@ -575,25 +580,40 @@ static int offload_task(struct copy_state *s, uint8_t *buf, const struct task *t
 	return 0;
 }
 
+/* Hand a task's source bytes (NULL: zeros) to p->on_source, when there is one. */
+static int hand_source(struct copy_state *s, const struct task *t, const uint8_t *buf)
+{
+	const struct copy_params *p = s->p;
+
+	return p->on_source ? p->on_source(p->on_source_opaque, t->off, buf, t->len) : 0;
+}
+
 static int run_task(struct copy_state *s, uint8_t *buf, uint8_t *bbuf, const struct task *t)
 {
 	int ret;
 
-	if (t->kind == TASK_ZERO)
-		return write_zero_range(s, t->off, t->len);
+	if (t->kind == TASK_ZERO) {
+		ret = write_zero_range(s, t->off, t->len);
+		return ret < 0 ? ret : hand_source(s, t, NULL);
+	}
 	if (t->known_zero) {
 		memset(buf, 0, (size_t)t->len);
-		return write_data(s, buf, target_of(s, t->off), t->len);
+		ret = write_data(s, buf, target_of(s, t->off), t->len);
+		return ret < 0 ? ret : hand_source(s, t, NULL);
 	}
 	if (s->p->ratelimit)
 		ratelimit_wait(s->p->ratelimit, t->len);
-	if (s->p->offload && !s->p->compress && !s->p->dst_backing)
+	/* offloaded bytes never pass through memory: a digest of the source needs them */
+	if (s->p->offload && !s->p->compress && !s->p->dst_backing && !s->p->on_source)
 		return offload_task(s, buf, t);
 	ret = read_sources(s, buf, t->off, t->len);
 	if (ret < 0)
 		return ret;
 	if (s->p->stats)
 		s->p->stats->bytes_read += t->len;
+	ret = hand_source(s, t, buf);
+	if (ret < 0)
+		return ret;
 	if (s->p->compress)
 		return write_compressed_chunk(s, buf, bbuf, t->off, t->len);
 	if (s->p->dst_backing)
@@ -730,6 +750,9 @@ static int copy_check_params(const struct copy_params *p, uint64_t total)
 	if (p->above_depth > 0 && (p->nb_src != 1 || p->compress || p->dst_backing))
 		return err_set(-EINVAL, NULL,
 			       "internal error: above_depth needs one uncompressed source");
+	if (p->on_source && (p->compress || p->dst->whole_clusters || p->above_depth > 0))
+		return err_set(-EINVAL, NULL,
+			       "internal error: this copy cannot hand its source bytes out");
 	if (p->min_sparse > COPY_MAX_SPARSE)
 		return err_set(-EINVAL, NULL, "sparse granularity too large");
 	if ((p->start || p->checkpoint) &&

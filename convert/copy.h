@@ -69,6 +69,14 @@ struct copy_params {
 	void *checkpoint_opaque;
 	uint64_t checkpoint_bytes;
 	double checkpoint_secs;
+	/* When set, every byte of the sources from `start` on is handed to it once,
+	 * from any worker, as the copy goes: the bytes read (before they are
+	 * written), or buf NULL for a range that reads as zeros and is not read.
+	 * Offsets are in the concatenated sources.  The batch runner digests the
+	 * source this way (convert/checksum_feed.h) instead of reading it again.
+	 * Not with compress, whole-cluster targets or above_depth. */
+	int (*on_source)(void *opaque, uint64_t off, const uint8_t *buf, uint64_t len);
+	void *on_source_opaque;
 	struct ratelimit *ratelimit; /* a bandwidth budget shared by copies; may be NULL */
 	struct copy_stats *stats;    /* counted into as the copy goes, when not NULL */
 };

@@ -7,8 +7,11 @@
  * output holds the source's bytes, flushed); a run that finds "copying" opens
  * the output again and continues from the last checkpoint, so the bytes before
  * it are neither read nor written again.  "copied" goes straight to the
- * verification: the digest of the source and of the output (convert/checksum.h),
- * computed side by side, must be equal.
+ * verification: the digest of the source and of the output (convert/checksum.h)
+ * must be equal.  A copy that ran from offset 0 digests the source as it reads
+ * it (convert/checksum_feed.h) and records that digest with "copied", so the
+ * verification only reads the output back; a copy resumed from a checkpoint did
+ * not see the bytes below it, so its verification digests both sides afresh.
  *
  * An output that exists without a record in the state is not ours: it is never
  * overwritten.  A network error is retried (--retry N, with a growing pause),
@@ -18,6 +21,7 @@
 #include "common/err.h"
 #include "common/opts.h"
 #include "convert/checksum.h"
+#include "convert/checksum_feed.h"
 #include "convert/copy.h"
 #include "convert/progress.h"
 #include "formats/format.h"
@@ -118,6 +122,11 @@ static int checkpoint_cb(void *opaque, uint64_t done)
 				    c->base_written + c->stats.bytes_written);
 }
 
+static int feed_source(void *opaque, uint64_t off, const uint8_t *buf, uint64_t len)
+{
+	return checksum_feed_add(opaque, off, buf, len);
+}
+
 /* Open the output to continue at the checkpoint, or create it anew; *start is
  * where the copy begins. */
 static int prepare_output(struct disk_ctx *c, struct image *src, struct image **dst,
@@ -168,6 +177,7 @@ static int copy_disk(struct disk_ctx *c, struct image *src)
 {
 	struct image *dst = NULL;
 	struct copy_params cp = { 0 };
+	struct checksum_feed *feed = NULL;
 	struct progress *p;
 	uint64_t start;
 	int ret;
@@ -175,6 +185,14 @@ static int copy_disk(struct disk_ctx *c, struct image *src)
 	ret = prepare_output(c, src, &dst, &start);
 	if (ret)
 		return ret;
+	if (!start) {
+		feed = checksum_feed_new(src->size, c->d->source);
+		if (!feed) {
+			image_close(dst);
+			return -ENOMEM;
+		}
+	}
+	c->ds.source_sum[0] = c->ds.output_sum[0] = '\0';
 	c->ds.size = src->size;
 	c->ds.resumed_from = start;
 	c->ds.checkpoint = start;
@@ -198,6 +216,8 @@ static int copy_disk(struct disk_ctx *c, struct image *src)
 	cp.checkpoint = checkpoint_cb;
 	cp.checkpoint_opaque = c;
 	cp.checkpoint_bytes = c->r->opts->checkpoint_bytes;
+	cp.on_source = feed ? feed_source : NULL;
+	cp.on_source_opaque = feed;
 	cp.ratelimit = c->r->ratelimit;
 	atomic_store(&c->stats.bytes_read, 0);
 	atomic_store(&c->stats.bytes_written, 0);
@@ -219,6 +239,9 @@ static int copy_disk(struct disk_ctx *c, struct image *src)
 	set_step(c, "copy", NULL, 0);
 	progress_free(p);
 	image_close(dst);
+	if (!ret && feed)
+		ret = checksum_feed_finish(feed, c->ds.source_sum);
+	checksum_feed_free(feed);
 	if (!ret) {
 		snprintf(c->ds.status, sizeof(c->ds.status), "copied");
 		c->ds.ended = now();
@@ -248,47 +271,65 @@ static void *sum_thread(void *opaque)
 	return NULL;
 }
 
-/* Both sides are opened afresh: the output as a reader would find it, the source
- * on its own connection. */
+/* The output as storage holds it: past the page cache (O_DIRECT), which also
+ * spares the CPU a copy of every byte, where the filesystem allows it. */
+static int open_read_back(struct disk_ctx *c, struct image **img)
+{
+	const char *out = c->d->output, *fmt = c->vm->output_format;
+
+	if (!is_url(out) && image_open(out, fmt, IMG_BE_FLAGS(BE_NOCACHE), img) == 0)
+		return 0;
+	err_clear();
+	return image_open(out, fmt, 0, img);
+}
+
+/* The output is opened afresh, as a reader would find it, and read back.  The
+ * source's digest is the copy's (source_sum already set) or, after a resumed
+ * copy, computed here side by side on the source's own connection. */
 static int verify_disk(struct disk_ctx *c)
 {
 	struct sum_arg s = { 0 }, o = { 0 };
-	bool threaded;
+	bool both = !c->ds.source_sum[0], threaded = false;
+	uint64_t total;
 	pthread_t t;
 	int ret;
 
-	ret = mig_disk_open(c->d, &s.img);
+	ret = both ? mig_disk_open(c->d, &s.img) : 0;
 	if (ret)
 		return ret;
-	ret = image_open(c->d->output, c->vm->output_format, 0, &o.img);
+	ret = open_read_back(c, &o.img);
 	if (ret) {
 		image_close(s.img);
 		return ret;
 	}
-	s.p = progress_new(PROGRESS_NONE, s.img->size + o.img->size);
-	o.p = s.p;
-	set_step(c, "verify", s.p, s.img->size + o.img->size);
-	threaded = pthread_create(&t, NULL, sum_thread, &o) == 0;
-	if (!threaded)
-		sum_thread(&o);
-	sum_thread(&s);
+	total = o.img->size + (both ? s.img->size : 0);
+	o.p = progress_new(PROGRESS_NONE, total);
+	s.p = o.p;
+	set_step(c, "verify", o.p, total);
+	if (both)
+		threaded = pthread_create(&t, NULL, sum_thread, &s) == 0;
+	if (both && !threaded)
+		sum_thread(&s);
+	sum_thread(&o);
 	if (threaded)
 		pthread_join(t, NULL);
 	set_step(c, "verify", NULL, 0);
-	progress_free(s.p);
+	progress_free(o.p);
 	image_close(o.img);
 	image_close(s.img);
 	if (s.ret || o.ret) {
 		err_copy(s.ret ? s.err : o.err);
 		return s.ret ? s.ret : o.ret;
 	}
-	snprintf(c->ds.source_sum, sizeof(c->ds.source_sum), "%s", s.hex);
+	if (both)
+		snprintf(c->ds.source_sum, sizeof(c->ds.source_sum), "%s", s.hex);
 	snprintf(c->ds.output_sum, sizeof(c->ds.output_sum), "%s", o.hex);
-	if (strcmp(s.hex, o.hex)) {
+	if (strcmp(c->ds.source_sum, o.hex)) {
 		snprintf(c->ds.status, sizeof(c->ds.status), "failed");
 		put(c);
 		return err_set(-EIO, c->d->output, "the copy's content differs from %s "
-			       "(digest %.16s... against %.16s...)", c->d->source, o.hex, s.hex);
+			       "(digest %.16s... against %.16s...)", c->d->source, o.hex,
+			       c->ds.source_sum);
 	}
 	snprintf(c->ds.status, sizeof(c->ds.status), "verified");
 	c->ds.ended = now();
