@@ -42,7 +42,6 @@ struct qed_state {
 	unsigned table_bits;     /* log2 of entries per table */
 	uint64_t header_bytes;   /* header_size * cluster_size */
 	uint64_t *l1;            /* host order, 2^table_bits entries */
-	bool need_check;
 };
 
 /* qed_read.c */

@@ -166,7 +166,6 @@ static int qed_load(struct image *img, struct qed_state *s, int flags)
 	s->cluster_bits = log2_of(h.cluster_size);
 	s->table_bits = log2_of((uint64_t)h.table_size * h.cluster_size / 8);
 	s->header_bytes = (uint64_t)h.header_size * h.cluster_size;
-	s->need_check = h.features & QED_F_NEED_CHECK;
 	img->size = h.image_size;
 	ret = load_l1(img, s, h.l1_offset);
 	if (ret == 0)
@@ -204,14 +203,15 @@ static void qed_close(struct image *img)
 	img->priv = NULL;
 }
 
-/* qemu-img 7.2 prints the cluster size and the need-check bit as the dirty flag. */
+/* qemu-img 7.2 prints the cluster size and a dirty flag that is false even
+ * for a need-check image opened read-only (seen with qemu-img 7.2 itself). */
 static int qed_info(struct image *img, struct image_info *info)
 {
 	struct qed_state *s = img->priv;
 
 	info->cluster_size = s->cluster_size;
 	info->has_dirty_flag = true;
-	info->dirty_flag = s->need_check;
+	info->dirty_flag = false;
 	return 0;
 }
 
