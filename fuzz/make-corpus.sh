@@ -138,13 +138,13 @@ io qcow q1-top.qcow -c 'write -P 1 512 512'
 cp q1-top.qcow "$d/backing-name.qcow"
 d=$out/qed
 mkdir -p "$d"
-qemu-img create -q -f qed -o cluster_size=4k,table_size=1 e1.qed 1M
+qemu-img create -q -f qed -o cluster_size=4k e1.qed 1M
 io qed e1.qed -c 'write -P 0x5a 0 4k' -c 'write -z 64k 4k'
 cp e1.qed "$d/data-zero.qed"
 cp e1.qed "$d/need-check.qed"   # the features byte gets need-check (a writer died)
 printf '\x02' | dd of="$d/need-check.qed" bs=1 seek=16 conv=notrunc status=none
 head -c 4096 text.raw >e1-base.raw
-qemu-img create -q -f qed -o cluster_size=4k,table_size=1 -b e1-base.raw -F raw e1-top.qed 1M
+qemu-img create -q -f qed -o cluster_size=4k -b e1-base.raw -F raw e1-top.qed 1M
 io qed e1-top.qed -c 'write -P 1 512 512'
 cp e1-top.qed "$d/backing-name.qed"
 d=$out/parallels
