@@ -358,7 +358,7 @@ FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -pthread -I. \
 	$(FEATURE_CFLAGS) $(PKG_CFLAGS) -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer -fsanitize=fuzzer-no-link
-FUZZ_FORMATS := qcow2 vmdk vpc vhdx raw dmg cloop bochs vdi qcow parallels
+FUZZ_FORMATS := qcow2 vmdk vpc vhdx raw dmg cloop bochs vdi qcow qed parallels
 FUZZ_PARSERS := vmdk_desc vmx ovf ova nbd
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_FORMATS) $(FUZZ_PARSERS))
 # lib/ (the shared library's API) is no harness's business

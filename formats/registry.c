@@ -23,6 +23,7 @@ extern const struct format_ops dmg_format_ops;
 extern const struct format_ops luks_format_ops;
 extern const struct format_ops vdi_format_ops;
 extern const struct format_ops qcow_format_ops;
+extern const struct format_ops qed_format_ops;
 extern const struct format_ops parallels_format_ops;
 extern const struct format_ops raw_format_ops;
 
@@ -37,6 +38,7 @@ const struct format_ops *const format_registry[] = {
 	&luks_format_ops,
 	&vdi_format_ops,
 	&qcow_format_ops,
+	&qed_format_ops,
 	&parallels_format_ops,
 	&raw_format_ops,
 	NULL,

@@ -10,6 +10,7 @@
 #          descriptors go to vmdk_desc)
 #   vpc    dynamic and fixed; vhdx  dynamic, fixed, one whose log must be replayed
 #   vdi    dynamic and static; qcow  data, a compressed cluster, a backing name;
+#   qed    data and a zero cluster, a backing name (raw, no probe), need-check;
 #   parallels  the current magic with data
 #   raw    a few small files
 #   dmg, cloop, bochs  small images from fixtures/make-{dmg,cloop,bochs}.py
@@ -119,7 +120,7 @@ done
 cp ro-dmg/small.dmg ro-dmg/lzfse.dmg ro-dmg/bad-gap.dmg "$out/dmg/"
 cp ro-cloop/small.cloop ro-cloop/bad-short.cloop "$out/cloop/"
 cp ro-bochs/tiny.bochs "$out/bochs/"
-# ---- vdi, qcow (v1), parallels ----
+# ---- vdi, qcow (v1), qed, parallels ----
 d=$out/vdi
 mkdir -p "$d"
 qemu-img create -q -f vdi dyn.vdi 3M
@@ -135,6 +136,17 @@ cp q1.qcow "$d/data-compressed.qcow"
 qemu-img create -q -f qcow -b q1.qcow -F qcow q1-top.qcow 1M
 io qcow q1-top.qcow -c 'write -P 1 512 512'
 cp q1-top.qcow "$d/backing-name.qcow"
+d=$out/qed
+mkdir -p "$d"
+qemu-img create -q -f qed -o cluster_size=4k e1.qed 1M
+io qed e1.qed -c 'write -P 0x5a 0 4k' -c 'write -z 64k 4k'
+cp e1.qed "$d/data-zero.qed"
+cp e1.qed "$d/need-check.qed"   # the features byte gets need-check (a writer died)
+printf '\x02' | dd of="$d/need-check.qed" bs=1 seek=16 conv=notrunc status=none
+head -c 4096 text.raw >e1-base.raw
+qemu-img create -q -f qed -o cluster_size=4k -b e1-base.raw -F raw e1-top.qed 1M
+io qed e1-top.qed -c 'write -P 1 512 512'
+cp e1-top.qed "$d/backing-name.qed"
 d=$out/parallels
 mkdir -p "$d"
 qemu-img create -q -f parallels -o cluster_size=4k p.prl 256k

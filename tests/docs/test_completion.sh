@@ -61,7 +61,7 @@ formats=$(lines $("$IMGTOOL" --help | sed -n 's/^Supported formats: //p'))
 [ "$(echo "$formats" | wc -l)" -ge 5 ] && ok "--help lists 5+ formats" || ko "--help lists 5+ formats: $formats"
 expect "convert -O <TAB>: the formats" "$(comp convert -O '')" "$formats"
 expect "convert -f <TAB>: the formats" "$(comp convert -f '')" "$formats"
-expect "create -f q<TAB>: qcow, qcow2" "$(comp create -f q)" "$(lines qcow qcow2)"
+expect "create -f q<TAB>: qcow, qcow2, qed" "$(comp create -f q)" "$(lines qcow qcow2 qed)"
 expect "rebase -F <TAB>: the formats" "$(comp rebase -F '')" "$formats"
 
 for f in $formats; do
