@@ -8,7 +8,7 @@
 # The quick suites (selftest, unit, interop, bad-input, security, crash, backends, docs, packaging, sync) run one after the
 # other.  The guest suites spend their time in single-threaded TCG guests and
 # libguestfs appliances, so they run in two lanes side by side — serve, launcher,
-# guest, windows and clone in one, v2v in the other — which halves their wall time on
+# guest, windows, clone and migrate in one, v2v in the other — which halves their wall time on
 # CI's two cores.  A lane's output is shown when it ends, suite by suite.
 set -u
 build=${1:-build}
@@ -47,8 +47,8 @@ show_suite() {
 }
 
 quick="selftest unit interop bad-input security crash backends docs packaging sync"
-lane_a="serve launcher guest windows clone"
-lane_b="v2v migrate"
+lane_a="serve launcher guest windows clone migrate"
+lane_b="v2v"
 for suite in $quick; do
 	run_suite "$suite"
 	show_suite "$suite"
