@@ -46,7 +46,7 @@ ssh_remote_sync_cases() {
 	relay=$!
 	sleep 0.5
 	check "ssh sync: sync --remote-imgtool" \
-		"$I" sync -q --remote-imgtool "$ri" "$R/warm.raw?$RK" "$W/warm-copy.raw"
+		"$I" sync -q -f raw -F raw --remote-imgtool "$ri" "$R/warm.raw?$RK" "$W/warm-copy.raw"
 	sleep 0.3
 	bytes=$(cat "$W/relay.count")
 	kill "$relay"; wait "$relay" 2>/dev/null
@@ -56,10 +56,10 @@ ssh_remote_sync_cases() {
 		ok "ssh sync: $bytes bytes crossed SSH (<= 3% of 256 MiB, counted by a relay)"
 	else ko "ssh sync: $bytes bytes crossed SSH (want 0 < n <= 3% of 256 MiB)"; fi
 	expect_err "ssh sync: a missing remote imgtool" "remote imgtool.*not found\|No such file" \
-		"$I" sync --remote-imgtool /nonexistent/imgtool "$SSH_URL$SSH_DIR/warm.raw?$K" "$W/warm-copy.raw"
+		"$I" sync -f raw -F raw --remote-imgtool /nonexistent/imgtool "$SSH_URL$SSH_DIR/warm.raw?$K" "$W/warm-copy.raw"
 	printf '#!/bin/sh\necho "cannot lock the disk: busy" >&2\nexit 3\n' >"$W/failing-imgtool"
 	chmod +x "$W/failing-imgtool"
-	out=$("$I" sync --remote-imgtool "$W/failing-imgtool" "$SSH_URL$SSH_DIR/warm.raw?$K" \
+	out=$("$I" sync -f raw -F raw --remote-imgtool "$W/failing-imgtool" "$SSH_URL$SSH_DIR/warm.raw?$K" \
 		"$W/warm-copy.raw" 2>&1)
 	if [ $? -ne 0 ] && [ "$(echo "$out" | wc -l)" = 1 ] &&
 		echo "$out" | grep -q "ssh://127.0.0.1$SSH_DIR/warm.raw: .*exit 3.*cannot lock the disk"; then
