@@ -32,7 +32,7 @@ ssh_sessions() {
 ssh_remote_sync_cases() {
 	local here=${BASH_SOURCE[0]%/*} ri relay n bytes sums out
 	local R="ssh://root@127.0.0.1:10023$SSH_DIR" RK="identity=$SSH_KEY&host-key=$SSH_HOST_FP"
-	local K="identity=$SSH_KEY&known-hosts=$SSH_KNOWN_HOSTS"
+	local K="identity=$SSH_KEY&known-hosts=$SSH_KNOWN_HOSTS" t0=$SECONDS
 
 	ri=$(readlink -f "$I")
 	head -c 256M /dev/urandom >"$SSH_DIR/warm.raw"
@@ -68,6 +68,7 @@ ssh_remote_sync_cases() {
 	expect_err "ssh sync: --remote-imgtool needs an ssh:// source" "needs an ssh:// source" \
 		"$I" sync --remote-imgtool "$ri" "$W/warm-copy.raw" "$W/warm-copy.raw"
 	rm -f "$SSH_DIR/warm.raw" "$W/warm-copy.raw"
+	echo "    (sync --remote-imgtool cases: $((SECONDS - t0)) s)"
 }
 
 # ssh_midcopy_case NAME SIGNAL CMD...: start CMD, after 1 s send SIGNAL to every
