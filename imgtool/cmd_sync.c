@@ -4,7 +4,9 @@
  * SRC's, writing only the blocks that differ (convert/sync.h), and say how much
  * was compared and written.  `--print-digests SRC` writes SRC's block-digest
  * stream to stdout (docs/sync-digests.md); `--digests-from FILE|-` takes SRC's
- * digests from such a stream instead of reading SRC to compare.  Exit 0 done,
+ * digests from such a stream instead of reading SRC to compare;
+ * `--remote-imgtool PATH` makes that stream on an ssh:// SRC's host
+ * (convert/sync_remote.h).  Exit 0 done,
  * 1 error.
  */
 #include "imgtool/cli.h"
@@ -12,6 +14,7 @@
 #include "common/opts.h"
 #include "convert/progress.h"
 #include "convert/sync.h"
+#include "convert/sync_remote.h"
 #include "formats/format.h"
 
 #include <errno.h>
@@ -22,11 +25,11 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { OPT_PRINT_DIGESTS = 256, OPT_DIGESTS_FROM, OPT_BLOCK_SIZE };
+enum { OPT_PRINT_DIGESTS = 256, OPT_DIGESTS_FROM, OPT_BLOCK_SIZE, OPT_REMOTE_IMGTOOL };
 
 struct sync_cli {
 	struct image_cmd_opts o;     /* -f, -p, -q, -T (source cache) */
-	const char *dst_fmt, *dst_cache, *digests_from;
+	const char *dst_fmt, *dst_cache, *digests_from, *remote_imgtool;
 	bool print_digests;
 	uint64_t block_size;
 	int workers;
@@ -36,7 +39,8 @@ struct sync_cli {
 static void usage(void)
 {
 	printf("usage: %s sync [-f fmt] [-F fmt] [-T src_cache] [-t cache] [-m num_workers] "
-	       "[--block-size size] [--digests-from FILE] [-p] [-q] [--output=ofmt] "
+	       "[--block-size size] [--digests-from FILE | --remote-imgtool PATH] [-p] [-q] "
+	       "[--output=ofmt] "
 	       "filename1 filename2\n"
 	       "       %s sync --print-digests [-f fmt] [-T src_cache] [-m num_workers] "
 	       "[--block-size size] filename\n", PROG_NAME, PROG_NAME);
@@ -88,11 +92,19 @@ static int print_digests(const struct sync_cli *c, const char *file, int flags)
 	return ret < 0 ? 1 : 0;
 }
 
-/* The digest stream named by --digests-from ("-": stdin); fd -1 when none. */
-static int open_digests(const char *name, int *fd, struct digest_reader **r)
+/* The digest stream named by --digests-from ("-": stdin), or made on the
+ * source's host by --remote-imgtool (*remote); fd -1 when none. */
+static int open_digests(const struct sync_cli *c, const char *src_name, int *fd,
+			struct digest_reader **r, struct sync_remote **remote)
 {
+	const char *name = c->digests_from;
+
 	*fd = -1;
 	*r = NULL;
+	*remote = NULL;
+	if (c->remote_imgtool)
+		return sync_remote_open(src_name, c->remote_imgtool, c->o.fmt,
+					(uint32_t)c->block_size, remote, r);
 	if (!name)
 		return 0;
 	*fd = strcmp(name, "-") ? open(name, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
@@ -106,13 +118,14 @@ static int run_sync(const struct sync_cli *c, const char *src_name, const char *
 {
 	struct sync_params p = { .block_size = (uint32_t)c->block_size, .workers = c->workers };
 	struct sync_stats st = { 0 };
+	struct sync_remote *remote = NULL;
 	int fd = -1, ret;
 
 	ret = image_open(src_name, c->o.fmt, src_flags, &p.src);
 	if (ret == 0)
 		ret = image_open(dst_name, c->dst_fmt, dst_flags | IMG_RDWR, &p.dst);
 	if (ret == 0)
-		ret = open_digests(c->digests_from, &fd, &p.digests);
+		ret = open_digests(c, src_name, &fd, &p.digests, &remote);
 	if (ret == 0) {
 		if (!c->o.quiet && c->o.progress != PROGRESS_NONE)
 			p.progress = progress_new(c->o.progress, p.src->size);
@@ -122,6 +135,7 @@ static int run_sync(const struct sync_cli *c, const char *src_name, const char *
 		progress_free(p.progress);
 	}
 	digest_reader_free(p.digests);
+	ret = sync_remote_finish(remote, ret);
 	if (fd > STDIN_FILENO)
 		close(fd);
 	image_close(p.dst);
@@ -150,6 +164,7 @@ int cmd_sync(int argc, char **argv)
 		{ "print-digests", no_argument, NULL, OPT_PRINT_DIGESTS },
 		{ "digests-from", required_argument, NULL, OPT_DIGESTS_FROM },
 		{ "block-size", required_argument, NULL, OPT_BLOCK_SIZE },
+		{ "remote-imgtool", required_argument, NULL, OPT_REMOTE_IMGTOOL },
 		{ "output", required_argument, NULL, 'O' },
 		{ "progress", required_argument, NULL, CLI_OPT_PROGRESS },
 		{ NULL, 0, NULL, 0 },
@@ -168,6 +183,7 @@ int cmd_sync(int argc, char **argv)
 		case 't': c.dst_cache = optarg; break;
 		case OPT_PRINT_DIGESTS: c.print_digests = true; break;
 		case OPT_DIGESTS_FROM: c.digests_from = optarg; break;
+		case OPT_REMOTE_IMGTOOL: c.remote_imgtool = optarg; break;
 		case OPT_BLOCK_SIZE:
 			if (parse_block_size(optarg, &c.block_size) < 0)
 				return 1;
@@ -196,7 +212,7 @@ int cmd_sync(int argc, char **argv)
 		return 1;
 	}
 	if (c.print_digests) {
-		if (argc - optind != 1 || c.digests_from) {
+		if (argc - optind != 1 || c.digests_from || c.remote_imgtool) {
 			cli_error("--print-digests takes one image file name");
 			return 1;
 		}
@@ -204,6 +220,10 @@ int cmd_sync(int argc, char **argv)
 	}
 	if (argc - optind != 2) {
 		cli_error("Expecting two image file names");
+		return 1;
+	}
+	if (c.remote_imgtool && (c.digests_from || strncmp(argv[optind], "ssh://", 6))) {
+		cli_error("--remote-imgtool needs an ssh:// source and no --digests-from");
 		return 1;
 	}
 	if (c.digests_from && c.block_size) {

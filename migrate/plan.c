@@ -389,6 +389,8 @@ static void load_vm_key(struct loader *l, const struct ynode *key, const struct 
 			vm->warm_set = true;
 	} else if (!strcmp(k, "stop_command"))
 		set_str(l, k, n, &vm->stop_command);
+	else if (!strcmp(k, "remote_imgtool"))
+		set_str(l, k, n, &vm->remote_imgtool);
 	else if (!strcmp(k, "sync_interval") && want_int(l, k, n, 1, 86400, &v))
 		vm->sync_interval = v;
 	else if (!strcmp(k, "cutover_at"))
@@ -442,6 +444,7 @@ static void apply_defaults(struct mig_vm *vm, const struct mig_vm *d, const stru
 	DEF(clone_kind);
 	DEF(xml);
 	DEF(stop_command);
+	DEF(remote_imgtool);
 	DEF(cutover_at_text);
 #undef DEF
 	if (!ynode_get(m, "force"))
@@ -526,7 +529,8 @@ static void complete_clone(struct loader *l, const struct ynode *m, struct mig_v
 /* The warm keys: stop_command needed by a warm VM, the others only for one. */
 static void check_warm(struct loader *l, const struct ynode *m, struct mig_vm *vm)
 {
-	static const char *const only_warm[] = { "stop_command", "sync_interval", "cutover_at" };
+	static const char *const only_warm[] = { "stop_command", "sync_interval", "cutover_at",
+						 "remote_imgtool" };
 
 	if (!vm->sync_interval)
 		vm->sync_interval = MIG_SYNC_INTERVAL;
@@ -534,7 +538,7 @@ static void check_warm(struct loader *l, const struct ynode *m, struct mig_vm *v
 		bad(l, ynode_get(m, "warm") ? ynode_get(m, "warm") : m,
 		    "VM '%s': warm: true needs a 'stop_command' (what stops the source at the "
 		    "cutover)", vm->name);
-	for (int i = 0; !vm->warm && i < 3; i++)
+	for (int i = 0; !vm->warm && i < 4; i++)
 		if (ynode_get(m, only_warm[i]))
 			bad(l, ynode_get(m, only_warm[i]), "VM '%s': '%s' needs warm: true",
 			    vm->name, only_warm[i]);
@@ -626,6 +630,7 @@ static void free_vm(struct mig_vm *vm)
 	free(vm->name_pattern);
 	free(vm->xml);
 	free(vm->stop_command);
+	free(vm->remote_imgtool);
 	free(vm->cutover_at_text);
 	memset(vm, 0, sizeof(*vm));
 }

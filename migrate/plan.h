@@ -78,6 +78,7 @@ struct mig_vm {
 	bool warm;
 	bool warm_set;            /* warm: given (for defaults) */
 	char *stop_command;       /* run by /bin/sh with IMGTOOL_VM set */
+	char *remote_imgtool;     /* imgtool on ssh:// sources' hosts: digests made there */
 	long sync_interval;       /* seconds; 0: MIG_SYNC_INTERVAL */
 	double cutover_at;        /* seconds since the epoch; 0: none */
 	char *cutover_at_text;    /* as written (defaults carry it to the VMs) */

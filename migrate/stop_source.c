@@ -6,13 +6,15 @@
  * and its output kept for the message when it fails.  It must be safe to run
  * twice: a run killed while the command ran runs it again.
  *
- * Where it runs: here, on the conversion host, whatever the source; a command
- * like `ssh root@esx vim-cmd vmsvc/power.off 12` reaches another host.  For
- * ssh:// sources the ssh backend (issue 16) may offer its exec channel; that is
- * the one place to dispatch on the source's scheme (mig_stop_source below).
+ * Where it runs: for a VM whose disk is an ssh:// URL, on that host, through the
+ * remote user's shell over the ssh backend's exec channel (the same key, host
+ * key check and options as the copy; its stderr kept for the message); for
+ * any other source here, on the conversion host, where a command like
+ * `ssh root@esx vim-cmd vmsvc/power.off 12` reaches another host.
  */
 #include "migrate/migrate.h"
 #include "common/err.h"
+#include "backends/ssh/ssh_exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -130,7 +132,42 @@ static int run_local(const struct mig_vm *vm)
 		       WTERMSIG(status));
 }
 
+/* "IMGTOOL_VM='name'; export IMGTOOL_VM; stop_command" on the ssh:// host of url */
+static int run_remote(const struct mig_vm *vm, const char *url)
+{
+	struct ssh_exec_io io = { 0 };
+	struct ssh_remote *r = NULL;
+	char *qname = ssh_shell_quote(vm->name), *cmd = NULL, *nl;
+	int status = 0, ret;
+
+	if (!qname || asprintf(&cmd, "IMGTOOL_VM=%s; export IMGTOOL_VM; %s", qname,
+			       vm->stop_command) < 0) {
+		free(qname);
+		return err_set(-ENOMEM, vm->name, "out of memory");
+	}
+	free(qname);
+	ret = ssh_remote_open(url, &r);
+	if (ret == 0)
+		ret = ssh_remote_exec(r, cmd, &io, &status);
+	ssh_remote_close(r);
+	free(cmd);
+	if (ret < 0)
+		return ret;   /* the ssh layer's message names the URL */
+	if (status == 0)
+		return 0;
+	nl = strchr(io.err, '\n');
+	if (nl)
+		*nl = '\0';
+	if (status < 0)
+		return err_set(-EIO, vm->name, "stop_command killed on the source host: the "
+			       "source may still run");
+	return err_set(-EIO, vm->name, "stop_command failed on the source host (exit %d)%s%s: "
+		       "the source may still run", status, io.err[0] ? ": " : "", io.err);
+}
+
 int mig_stop_source(const struct mig_vm *vm)
 {
+	if (vm->nb_disks > 0 && !strncmp(vm->disks[0].source, "ssh://", 6))
+		return run_remote(vm, vm->disks[0].source);
 	return run_local(vm);
 }

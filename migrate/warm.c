@@ -21,6 +21,7 @@
 #include "common/err.h"
 #include "convert/progress.h"
 #include "convert/sync.h"
+#include "convert/sync_remote.h"
 #include "formats/format.h"
 
 #include <errno.h>
@@ -93,11 +94,16 @@ static int sync_disk(struct warm_ctx *c, int i, const char *kind, struct mig_pas
 	const struct mig_disk *d = &c->vm->disks[i];
 	struct sync_params p = { .ratelimit = c->r->ratelimit };
 	struct sync_stats st = { 0 };
+	struct sync_remote *remote = NULL;
 	int ret;
 
 	ret = image_open(d->source, d->format, 0, &p.src);
 	if (ret == 0)
 		ret = image_open(d->output, c->vm->output_format, IMG_RDWR, &p.dst);
+	/* remote_imgtool: the digests made on the source's host, only changes cross */
+	if (ret == 0 && c->vm->remote_imgtool && !strncmp(d->source, "ssh://", 6) && !d->length)
+		ret = sync_remote_open(d->source, c->vm->remote_imgtool, d->format, 0, &remote,
+				       &p.digests);
 	if (ret == 0) {
 		p.progress = progress_new(PROGRESS_NONE, p.src->size);
 		p.stats = &st;
@@ -106,6 +112,8 @@ static int sync_disk(struct warm_ctx *c, int i, const char *kind, struct mig_pas
 		set_step(c, NULL, 0, "%s sync %d", kind, c->pass);
 		progress_free(p.progress);
 	}
+	digest_reader_free(p.digests);
+	ret = sync_remote_finish(remote, ret);
 	image_close(p.dst);
 	image_close(p.src);
 	b->read += st.src_read;

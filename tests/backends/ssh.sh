@@ -14,12 +14,61 @@
 # file and IMGTOOL_SSH_PASSWORD; refused auth; unknown, changed and pinned host
 # keys; bad host, bad port, missing file, a password inside the URL (refused,
 # never printed); a frozen server (connect and mid-copy), the server's session
-# killed mid-copy; the remote command API (tests/unit/test_ssh_exec).
+# killed mid-copy; the remote command API (tests/unit/test_ssh_exec); sync
+# --remote-imgtool (digests made on the source host, bytes over SSH counted by
+# a relay, tcp_count.py).
 
 # the pids of every process below the listening sshd (one per connection)
 ssh_sessions() {
 	local p=$1 c
 	for c in $(pgrep -P "$p"); do echo "$c"; ssh_sessions "$c"; done
+}
+
+# sync --remote-imgtool: a 256 MiB source, a first copy, 1% of its 64 KiB blocks
+# changed, then a sync whose digests are made on the "remote" host (this one,
+# the build's imgtool).  Every byte of the session is counted by a TCP relay in
+# front of the sshd (tcp_count.py), the host key pinned since the relay's port
+# is not in known_hosts.
+ssh_remote_sync_cases() {
+	local here=${BASH_SOURCE[0]%/*} ri relay n bytes sums out
+	local R="ssh://root@127.0.0.1:10023$SSH_DIR" RK="identity=$SSH_KEY&host-key=$SSH_HOST_FP"
+	local K="identity=$SSH_KEY&known-hosts=$SSH_KNOWN_HOSTS" t0=$SECONDS
+
+	ri=$(readlink -f "$I")
+	head -c 256M /dev/urandom >"$SSH_DIR/warm.raw"
+	check "ssh sync: first copy over ssh://" \
+		"$I" convert -O raw "$SSH_URL$SSH_DIR/warm.raw?$K" "$W/warm-copy.raw"
+	for n in $(seq 0 40); do   # 41 of 4096 blocks
+		dd if=/dev/urandom of="$SSH_DIR/warm.raw" bs=64K seek=$((n * 97 + 5)) count=1 \
+			conv=notrunc status=none
+	done
+	python3 "$here/tcp_count.py" 10023 10022 "$W/relay.count" &
+	relay=$!
+	sleep 0.5
+	check "ssh sync: sync --remote-imgtool" \
+		"$I" sync -q -f raw -F raw --remote-imgtool "$ri" "$R/warm.raw?$RK" "$W/warm-copy.raw"
+	sleep 0.3
+	bytes=$(cat "$W/relay.count")
+	kill "$relay"; wait "$relay" 2>/dev/null
+	sums=$("$I" checksum "$SSH_DIR/warm.raw" "$W/warm-copy.raw" | cut -d' ' -f1 | sort -u | wc -l)
+	check "ssh sync: the target's checksum equals the source's" test "$sums" = 1
+	if [ "$bytes" -gt 0 ] && [ "$bytes" -le $((256 * 1024 * 1024 * 3 / 100)) ]; then
+		ok "ssh sync: $bytes bytes crossed SSH (<= 3% of 256 MiB, counted by a relay)"
+	else ko "ssh sync: $bytes bytes crossed SSH (want 0 < n <= 3% of 256 MiB)"; fi
+	expect_err "ssh sync: a missing remote imgtool" "remote imgtool.*not found\|No such file" \
+		"$I" sync -f raw -F raw --remote-imgtool /nonexistent/imgtool "$SSH_URL$SSH_DIR/warm.raw?$K" "$W/warm-copy.raw"
+	printf '#!/bin/sh\necho "cannot lock the disk: busy" >&2\nexit 3\n' >"$W/failing-imgtool"
+	chmod +x "$W/failing-imgtool"
+	out=$("$I" sync -f raw -F raw --remote-imgtool "$W/failing-imgtool" "$SSH_URL$SSH_DIR/warm.raw?$K" \
+		"$W/warm-copy.raw" 2>&1)
+	if [ $? -ne 0 ] && [ "$(echo "$out" | wc -l)" = 1 ] &&
+		echo "$out" | grep -q "ssh://127.0.0.1$SSH_DIR/warm.raw: .*exit 3.*cannot lock the disk"; then
+		ok "ssh sync: a failing remote imgtool gives one line ($out)"
+	else ko "ssh sync: failing remote imgtool: $out"; fi
+	expect_err "ssh sync: --remote-imgtool needs an ssh:// source" "needs an ssh:// source" \
+		"$I" sync --remote-imgtool "$ri" "$W/warm-copy.raw" "$W/warm-copy.raw"
+	rm -f "$SSH_DIR/warm.raw" "$W/warm-copy.raw"
+	echo "    (sync --remote-imgtool cases: $((SECONDS - t0)) s)"
 }
 
 # ssh_midcopy_case NAME SIGNAL CMD...: start CMD, after 1 s send SIGNAL to every
@@ -210,6 +259,7 @@ ssh_cases() {
 
 	ssh_datastore_cases "$K"
 	ssh_freeze_cases "$K"
+	ssh_remote_sync_cases
 
 	# failures of the server: bounded time, one line, nonzero
 	truncate -s 2G "$SSH_DIR/big.raw"

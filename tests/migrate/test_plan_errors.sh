@@ -63,6 +63,7 @@ expect "alias bomb is bounded" $'a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a
 expect "warm: not a boolean" $'vms:\n  - {name: a, disks: [a.raw], output_dir: out, warm: yes}' "2:54" "'warm' must be true or false"
 expect "warm without stop_command" $'vms:\n  - {name: a, disks: [a.raw], output_dir: out, warm: true}' "2:54" "warm: true needs a 'stop_command'"
 expect "stop_command without warm" $'vms:\n  - {name: a, disks: [a.raw], output_dir: out, stop_command: "x"}' "2:62" "'stop_command' needs warm: true"
+expect "remote_imgtool without warm" $'vms:\n  - {name: a, disks: [a.raw], output_dir: out, remote_imgtool: "x"}' "2:64" "'remote_imgtool' needs warm: true"
 expect "cutover_at not a time" $'vms:\n  - {name: a, disks: [a.raw], output_dir: out, warm: true, stop_command: x, cutover_at: tomorrow}' "2:89" "'cutover_at' must be a time"
 expect "sync_interval out of range" $'vms:\n  - {name: a, disks: [a.raw], output_dir: out, warm: true, stop_command: x, sync_interval: 0}' "2:92" "'sync_interval' must be a whole number from 1 to 86400"
 expect "a warm VM's disk shared" $'vms:\n  - {name: a, disks: [a.raw], output_dir: out, warm: true, stop_command: x}\n  - {name: b, disks: [a.raw], output_dir: out}' "3:23" "a warm VM's disks cannot be shared"
