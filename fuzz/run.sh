@@ -51,10 +51,10 @@ for n in "${names[@]}"; do
 		mkdir -p "$live"
 	fi
 	mkdir -p "$fb/crashes/$n"
-	# a format that is one header and one table (vdi, qcow v1, parallels) is
+	# a format that is one header and one table (vdi, qcow v1, parallels, qed) is
 	# covered in a third of the time: check-fuzz stays within CI's budget
 	hsecs=$secs
-	case $mode:$n in check:vdi|check:qcow|check:parallels) hsecs=$(( (secs + 2) / 3 )) ;; esac
+	case $mode:$n in check:vdi|check:qcow|check:parallels|check:qed) hsecs=$(( (secs + 2) / 3 )) ;; esac
 	# inputs as large as the largest seed (a VHDX needs megabytes), at least 64 KiB
 	maxlen=$(find "$seeds" -type f -printf '%s\n' | sort -n | tail -n 1)
 	[ "${maxlen:-0}" -lt 65536 ] && maxlen=65536
