@@ -334,6 +334,9 @@ static void close_new(struct image *img)
 {
 	if (img->ops)
 		img->ops->close(img);
+	/* what the header parse set on the image (image_close would free them) */
+	free(img->backing_name);
+	free(img->backing_format);
 	free(img->filename);
 	free(img);
 }

@@ -464,7 +464,7 @@ static uint8_t *bitmap_ext(struct img *im)
 static void gen_bitmap_cases(void)
 {
 	struct img im;
-	uint8_t *e;
+	uint8_t *e, entry[24];
 
 	build_base(&im);
 	add_bitmap(&im);
@@ -554,11 +554,12 @@ static void gen_bitmap_cases(void)
 	e[17] = 9;
 	store_be32(e + 8, 4096);
 	store_be16(e + 18, 3);
+	memcpy(entry, e, sizeof(entry));      /* e moves with the realloc below */
 	resize_clusters(&im, 10 + 32);
 	for (unsigned i = 0; i < 65535; i++) {
 		uint8_t *d = cl(&im, 10) + (size_t)i * 32;
 
-		memcpy(d, e, 24);
+		memcpy(d, entry, sizeof(entry));
 		d[24] = (uint8_t)(1 + i % 255);       /* unique names without NUL */
 		d[25] = (uint8_t)(1 + i / 255 % 255);
 		d[26] = (uint8_t)(1 + i / 65025);
